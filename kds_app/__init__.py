@@ -1,0 +1,1 @@
+"""The PySide6 kitchen display app."""

@@ -1,0 +1,1 @@
+"""The companion backend: the subset of Supabase the KDS uses, plus POS order intake."""

@@ -1,0 +1,69 @@
+"""The companion's FastAPI application. One `lifespan` owns the engine and background work."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from . import __doc__ as description
+from .changes import ChangeHub
+from .db.database import Database
+from .db.engine import make_engine, migrate
+from .errors import install_error_handlers
+from .ratelimit import RateLimiter
+from .routes import health, intake, rpc
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "1.0.0"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        try:
+            await asyncio.to_thread(migrate, engine)
+            app.state.db = Database(engine, ChangeHub(asyncio.get_running_loop()))
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="KDS companion",
+        description=description or "",
+        version=API_VERSION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+    install_error_handlers(app)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
+        log.info("integrity error: %s", exc.orig)
+        body = {
+            "code": "23505",
+            "message": "duplicate or conflicting row",
+            "details": "A row with that id already exists or a referenced row is missing.",
+            "hint": None,
+        }
+        return JSONResponse(body, status_code=409)
+
+    @app.exception_handler(OperationalError)
+    async def _unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database unavailable: %s", exc.orig)
+        body = {"code": "08006", "message": "database unavailable", "details": None, "hint": "Retry later."}
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+
+    app.include_router(health.router)
+    app.include_router(intake.router)
+    app.include_router(rpc.router)
+    return app

@@ -1,0 +1,88 @@
+"""Access tokens: HS256 JWTs with Supabase-shaped claims, issued and verified with one secret."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jwt
+from pydantic import ValidationError
+
+from api_client.models import AppMetadata, DeviceRole, TokenClaims
+
+ALGORITHM = "HS256"
+ISSUER = "kds-companion"
+ANON_TTL_S = 10 * 365 * 24 * 3600
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, forged or expired. The message is safe to show."""
+
+
+def issue_token(
+    secret: str,
+    *,
+    restaurant_id: str,
+    device_role: DeviceRole,
+    subject: str,
+    stations: list[str] | None = None,
+    ttl_s: int = 3600,
+    email: str | None = None,
+    now: float | None = None,
+) -> str:
+    """A device's access token, as Supabase's GoTrue would shape it for an `authenticated` user."""
+    issued = int(now if now is not None else time.time())
+    claims: dict[str, Any] = {
+        "iss": ISSUER,
+        "aud": "authenticated",
+        "role": "authenticated",
+        "sub": subject,
+        "iat": issued,
+        "exp": issued + ttl_s,
+        "app_metadata": {
+            "restaurant_id": restaurant_id,
+            "device_role": device_role.value,
+            "stations": stations or [],
+        },
+        "user_metadata": {},
+    }
+    if email:
+        claims["email"] = email
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def issue_anon_key(secret: str, *, now: float | None = None) -> str:
+    """The project's public API key: a long-lived JWT with role `anon`, like Supabase's."""
+    issued = int(now if now is not None else time.time())
+    claims = {"iss": ISSUER, "role": "anon", "iat": issued, "exp": issued + ANON_TTL_S}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def verify_token(secret: str, token: str, *, leeway_s: int = 0) -> TokenClaims:
+    """The claims of a valid token; `InvalidToken` for anything else."""
+    try:
+        raw = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            options={"require": ["exp", "role"], "verify_aud": False},
+            leeway=leeway_s,
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise InvalidToken("JWT expired") from exc
+    except jwt.MissingRequiredClaimError as exc:
+        raise InvalidToken(f"JWT is missing the required claim {exc.claim!r}") from exc
+    except jwt.InvalidTokenError as exc:
+        raise InvalidToken("JWT could not be verified") from exc
+    try:
+        return TokenClaims.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidToken("JWT claims are not in the expected shape") from exc
+
+
+def device_metadata(claims: TokenClaims) -> AppMetadata | None:
+    """The device part of the claims, or None for a token that is not a device's (anon, service)."""
+    meta = claims.app_metadata
+    if claims.role != "authenticated" or meta.restaurant_id is None or meta.device_role is None:
+        return None
+    return meta

@@ -1,0 +1,182 @@
+"""Tables of the companion's database, in SQLAlchemy Core.
+
+The exposed tables (`orders`, `order_items`, `menu_availability`) use the dialect's column names; the
+others are the companion's own bookkeeping (device accounts, intent ledger, idempotency records...).
+The Alembic migrations create exactly these; a test checks the two never drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """Timezone-aware UTC timestamps on every backend (SQLite stores them naive)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime reached the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Json: Any = sa.JSON().with_variant(JSONB(), "postgresql")
+
+metadata = sa.MetaData()
+
+change_counter = sa.Table(
+    "change_counter",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+orders = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("restaurant_id", sa.String(64), nullable=False),
+    sa.Column("number", sa.String(40), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("table_label", sa.String(200)),
+    sa.Column("server_name", sa.String(200)),
+    sa.Column("guests", sa.Integer),
+    sa.Column("customer_name", sa.String(200)),
+    sa.Column("notes", sa.String(2000)),
+    sa.Column("priority", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("due_at", UtcDateTime),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("change_seq", sa.BigInteger, nullable=False),
+    sa.Index("ix_orders_restaurant_change_seq", "restaurant_id", "change_seq"),
+    sa.Index("ix_orders_restaurant_status", "restaurant_id", "status"),
+)
+
+order_items = sa.Table(
+    "order_items",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("order_id", sa.Uuid, sa.ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("restaurant_id", sa.String(64), nullable=False),
+    sa.Column("station", sa.String(40), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("modifiers", Json, nullable=False),
+    sa.Column("notes", sa.String(2000)),
+    sa.Column("allergens", Json, nullable=False),
+    sa.Column("course", sa.Integer, nullable=False),
+    sa.Column("held", sa.Boolean, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("changed_after_send", sa.Boolean, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("change_seq", sa.BigInteger, nullable=False),
+    sa.Index("ix_order_items_order", "order_id"),
+    sa.Index("ix_order_items_restaurant_change_seq", "restaurant_id", "change_seq"),
+)
+
+menu_availability = sa.Table(
+    "menu_availability",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("restaurant_id", sa.String(64), nullable=False),
+    sa.Column("item_name", sa.String(200), nullable=False),
+    sa.Column("available", sa.Boolean, nullable=False),
+    sa.Column("reason", sa.String(200)),
+    sa.Column("updated_by", sa.String(80)),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("change_seq", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("restaurant_id", "item_name", name="uq_menu_availability_item"),
+    sa.Index("ix_menu_availability_restaurant_change_seq", "restaurant_id", "change_seq"),
+)
+
+station_routes = sa.Table(
+    "station_routes",
+    metadata,
+    sa.Column("restaurant_id", sa.String(64), primary_key=True),
+    sa.Column("category", sa.String(60), primary_key=True),
+    sa.Column("station", sa.String(40), nullable=False),
+)
+
+devices = sa.Table(
+    "devices",
+    metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("restaurant_id", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(80), nullable=False),
+    sa.Column("email", sa.String(200), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(300), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("stations", Json, nullable=False),
+    sa.Column("display", Json, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+refresh_tokens = sa.Table(
+    "refresh_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("device_id", sa.String(80), sa.ForeignKey("devices.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("issued_at", UtcDateTime, nullable=False),
+    sa.Column("used_at", UtcDateTime),
+    sa.Column("successor_hash", sa.String(64)),
+)
+
+intent_ledger = sa.Table(
+    "intent_ledger",
+    metadata,
+    sa.Column("intent_id", sa.Uuid, primary_key=True),
+    sa.Column("restaurant_id", sa.String(64), nullable=False),
+    sa.Column("device_id", sa.String(80), nullable=False),
+    sa.Column("device_seq", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(500)),
+    sa.Column("order_id", sa.Uuid),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.Index("ix_intent_ledger_device_seq", "device_id", "device_seq"),
+)
+
+device_cursors = sa.Table(
+    "device_cursors",
+    metadata,
+    sa.Column("device_id", sa.String(80), primary_key=True),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("restaurant_id", sa.String(64), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=False),
+    sa.Column("response", Json, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+EXPOSED_TABLES: dict[str, sa.Table] = {
+    "orders": orders,
+    "order_items": order_items,
+    "menu_availability": menu_availability,
+}

@@ -1,0 +1,163 @@
+"""Orders and their items in the companion's database: loading, creating and saving them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import sqlalchemy as sa
+
+from api_client.models import (
+    ItemStatus,
+    OrderIntake,
+    OrderItemIntake,
+    OrderItemPublic,
+    OrderStatus,
+    OrderWithItems,
+)
+from api_client.order_machine import derive_status
+
+from .db.tables import order_items, orders
+from .db.writer import Writer
+from .routing import route
+
+CHANGE_GRACE = timedelta(seconds=10)
+"""Items written within this time of their order count as part of it, not as changes after sending."""
+
+
+def load_orders(conn: sa.Connection, restaurant_id: str, ids: Iterable[UUID]) -> dict[UUID, OrderWithItems]:
+    ids = list(ids)
+    if not ids:
+        return {}
+    order_rows = conn.execute(
+        sa.select(orders).where(orders.c.restaurant_id == restaurant_id, orders.c.id.in_(ids))
+    ).mappings()
+    by_id: dict[UUID, dict[str, Any]] = {row["id"]: {**row, "order_items": []} for row in order_rows}
+    if by_id:
+        item_rows = conn.execute(
+            sa.select(order_items)
+            .where(order_items.c.order_id.in_(list(by_id)))
+            .order_by(order_items.c.created_at, order_items.c.change_seq)
+        ).mappings()
+        for item in item_rows:
+            by_id[item["order_id"]]["order_items"].append(dict(item))
+    return {oid: OrderWithItems.model_validate(row) for oid, row in by_id.items()}
+
+
+def load_order(conn: sa.Connection, restaurant_id: str, order_id: UUID) -> OrderWithItems | None:
+    return load_orders(conn, restaurant_id, [order_id]).get(order_id)
+
+
+def order_exists(conn: sa.Connection, order_id: UUID) -> bool:
+    return conn.execute(sa.select(orders.c.id).where(orders.c.id == order_id)).first() is not None
+
+
+def item_values(
+    restaurant_id: str,
+    order_id: UUID,
+    item: OrderItemIntake,
+    routes: dict[str, str],
+    *,
+    changed_after_send: bool,
+    created_at: datetime,
+) -> dict[str, Any]:
+    return {
+        "id": item.id or uuid4(),
+        "order_id": order_id,
+        "restaurant_id": restaurant_id,
+        "station": item.station or route(item.category, routes),
+        "name": item.name,
+        "quantity": item.quantity,
+        "modifiers": list(item.modifiers),
+        "notes": item.notes,
+        "allergens": list(item.allergens),
+        "course": item.course,
+        "held": item.held,
+        "status": ItemStatus.new.value,
+        "changed_after_send": changed_after_send,
+        "created_at": created_at,
+    }
+
+
+def create_order(w: Writer, restaurant_id: str, intake: OrderIntake, routes: dict[str, str]) -> OrderWithItems:
+    """Insert an order and its items. The caller has checked that the id is free."""
+    order_id = intake.id or uuid4()
+    order_row = w.insert(
+        orders,
+        {
+            "id": order_id,
+            "restaurant_id": restaurant_id,
+            "number": intake.number,
+            "source": intake.source.value,
+            "type": intake.type.value,
+            "table_label": intake.table_label,
+            "server_name": intake.server_name,
+            "guests": intake.guests,
+            "customer_name": intake.customer_name,
+            "notes": intake.notes,
+            "priority": intake.priority.value,
+            "status": OrderStatus.new.value,
+            "created_at": intake.created_at or w.now,
+            "due_at": intake.due_at,
+        },
+    )
+    items = [
+        w.insert(
+            order_items,
+            item_values(restaurant_id, order_id, item, routes, changed_after_send=False, created_at=w.now),
+        )
+        for item in intake.items
+    ]
+    return OrderWithItems.model_validate({**order_row, "order_items": items})
+
+
+def is_change_after_send(order: OrderWithItems, now: datetime) -> bool:
+    """Whether a line written now to `order` is news to a kitchen that already has the ticket."""
+    return order.status is not OrderStatus.new or now - order.created_at > CHANGE_GRACE
+
+
+def add_items(
+    w: Writer,
+    order: OrderWithItems,
+    new_items: list[dict[str, Any]],
+) -> OrderWithItems:
+    """Insert prepared item rows into `order` and move the order's status to match."""
+    inserted = [OrderItemPublic.model_validate(w.insert(order_items, values)) for values in new_items]
+    after = order.model_copy(update={"order_items": [*order.order_items, *inserted]})
+    after = after.model_copy(update={"status": derive_status(order.status, after.order_items)})
+    return save_order(w, order.model_copy(update={"order_items": after.order_items}), after)
+
+
+_ORDER_COLUMNS = [c.name for c in orders.c]
+_ITEM_COLUMNS = [c.name for c in order_items.c]
+_SERVER_OWNED = {"version", "change_seq", "updated_at"}
+
+
+def _row(model: Any, columns: list[str]) -> dict[str, Any]:
+    data = model.model_dump(mode="python")
+    return {c: data[c] for c in columns}
+
+
+def _enum_values(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.value if hasattr(v, "value") and not isinstance(v, UUID) else v) for k, v in row.items()}
+
+
+def save_order(w: Writer, before: OrderWithItems, after: OrderWithItems) -> OrderWithItems:
+    """Write the rows of `after` that differ from `before`, each with a new version and change_seq."""
+    items_before = {i.id: i for i in before.order_items}
+    saved_items = []
+    for item in after.order_items:
+        old = items_before.get(item.id)
+        new_row = _enum_values(_row(item, _ITEM_COLUMNS))
+        if old is None:
+            raise ValueError("save_order cannot insert items; use add_items")
+        old_row = _enum_values(_row(old, _ITEM_COLUMNS))
+        diff = {k: v for k, v in new_row.items() if k not in _SERVER_OWNED and old_row[k] != v}
+        saved_items.append(w.update(order_items, old_row, diff) if diff else old_row)
+    old_order = _enum_values(_row(before, _ORDER_COLUMNS))
+    new_order = _enum_values(_row(after, _ORDER_COLUMNS))
+    diff = {k: v for k, v in new_order.items() if k not in _SERVER_OWNED and old_order[k] != v}
+    order_row = w.update(orders, old_order, diff) if diff else old_order
+    return OrderWithItems.model_validate({**order_row, "order_items": saved_items})

@@ -1,0 +1,111 @@
+"""POS intake: `POST /api/v1/orders` with nested items, idempotent by `Idempotency-Key`."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+
+from api_client.models import DeviceRole, OrderIntake, OrderItemsAddition, OrderWithItems
+
+from ..auth.deps import CurrentCaller, require_roles
+from ..errors import bad_request
+from ..intake import StoredResponse, intake_items, intake_order
+from ..routing import DEFAULT_ROUTES, replace_routes, restaurant_routes
+
+router = APIRouter(prefix="/api/v1", tags=["POS intake"])
+STATION_NAME = re.compile(r"[a-z0-9_-]{1,40}")
+
+INTAKE_ROLES = {DeviceRole.pos, DeviceRole.admin}
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="A unique key per order (a UUID is best); retries reuse it.",
+    ),
+]
+ERROR_RESPONSES: dict[int | str, dict] = {
+    400: {"description": "Missing or malformed Idempotency-Key"},
+    401: {"description": "Missing, expired or forged token"},
+    403: {"description": "This device's role may not do this"},
+    409: {"description": "Key reused for a different request, or the order id exists"},
+    422: {"description": "Invalid body, with field-level detail"},
+    429: {"description": "Rate limited; see Retry-After"},
+}
+
+
+def _key(value: str | None) -> str:
+    if value is None or not value.strip():
+        raise bad_request(
+            "KDS400",
+            "Idempotency-Key header is required",
+            hint="Send a unique Idempotency-Key (e.g. a UUID) with every order, and the same one on retries.",
+        )
+    if len(value) > 200 or not value.isprintable():
+        raise bad_request("KDS400", "Idempotency-Key must be printable and at most 200 characters")
+    return value.strip()
+
+
+def _respond(stored: StoredResponse) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
+    return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
+
+
+@router.post("/orders", status_code=201, response_model=OrderWithItems, responses=ERROR_RESPONSES)
+async def create_order(
+    body: OrderIntake, request: Request, caller: CurrentCaller, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    require_roles(caller, INTAKE_ROLES, "create orders")
+    key = _key(idempotency_key)
+    db = request.app.state.db
+    stored = await db.awrite(lambda w: intake_order(w, caller.restaurant_id, key, body, request.url.path))
+    return _respond(stored)
+
+
+@router.post(
+    "/orders/{order_id}/items",
+    status_code=201,
+    response_model=OrderWithItems,
+    responses={**ERROR_RESPONSES, 404: {"description": "No such order in this restaurant"}},
+)
+async def add_order_items(
+    order_id: UUID,
+    body: OrderItemsAddition,
+    request: Request,
+    caller: CurrentCaller,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    require_roles(caller, INTAKE_ROLES, "add items to orders")
+    key = _key(idempotency_key)
+    db = request.app.state.db
+    stored = await db.awrite(lambda w: intake_items(w, caller.restaurant_id, key, order_id, body, request.url.path))
+    return _respond(stored)
+
+
+@router.get("/station-routes", responses=ERROR_RESPONSES)
+async def get_station_routes(request: Request, caller: CurrentCaller) -> dict[str, dict[str, str]]:
+    """The category → station map in force: the restaurant's own routes over the defaults."""
+    own = await request.app.state.db.aread(lambda c: restaurant_routes(c, caller.restaurant_id))
+    return {"routes": own, "defaults": DEFAULT_ROUTES}
+
+
+@router.put("/station-routes", responses=ERROR_RESPONSES)
+async def put_station_routes(
+    body: dict[str, str], request: Request, caller: CurrentCaller
+) -> dict[str, dict[str, str]]:
+    """Replace the restaurant's category → station map (admin)."""
+    require_roles(caller, {DeviceRole.admin}, "change station routing")
+    for category, station in body.items():
+        if not category.strip() or len(category) > 60:
+            raise bad_request("KDS400", f"Invalid category {category!r}")
+        if not STATION_NAME.fullmatch(station):
+            raise bad_request("KDS400", f"Invalid station {station!r}", hint="Stations are lower-case, like 'grill'.")
+    db = request.app.state.db
+    await db.awrite(lambda w: replace_routes(w.conn, caller.restaurant_id, body))
+    return {
+        "routes": await db.aread(lambda c: restaurant_routes(c, caller.restaurant_id)),
+        "defaults": DEFAULT_ROUTES,
+    }

@@ -1,0 +1,39 @@
+"""`POST /rest/v1/rpc/apply_intents`: the one idempotent write path of the kitchen screens."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from api_client.models import ApplyIntentsRequest, DeviceRole, IntentResult
+
+from ..auth.deps import CurrentCaller, require_roles
+from ..errors import forbidden
+from ..intents import apply_intents
+
+router = APIRouter(prefix="/rest/v1/rpc", tags=["RPC"])
+
+INTENT_ROLES = {DeviceRole.kds, DeviceRole.expo, DeviceRole.admin}
+
+
+@router.post(
+    "/apply_intents",
+    response_model=list[IntentResult],
+    responses={
+        401: {"description": "Missing, expired or forged token"},
+        403: {"description": "Role may not send intents, or intents carry another device's id"},
+        422: {"description": "Invalid body"},
+        429: {"description": "Rate limited; see Retry-After"},
+    },
+)
+async def apply_intents_rpc(body: ApplyIntentsRequest, request: Request, caller: CurrentCaller) -> list[IntentResult]:
+    """Apply intents in order; one result per intent: applied, duplicate or rejected with a reason."""
+    require_roles(caller, INTENT_ROLES, "change tickets")
+    if caller.role is not DeviceRole.admin:
+        foreign = {i.device_id for i in body.intents} - {caller.device_id}
+        if foreign:
+            raise forbidden(
+                "intents carry another device's id",
+                hint=f"This token belongs to device {caller.device_id!r}.",
+            )
+    db = request.app.state.db
+    return await db.awrite(lambda w: apply_intents(w, caller.restaurant_id, caller.role, body.intents))

@@ -1,0 +1,110 @@
+"""Fixtures shared by the whole suite: the companion on SQLite and on a real PostgreSQL 15."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from api_client.models import DeviceRole
+from kds_backend.app import create_app
+from kds_backend.auth.tokens import issue_anon_key, issue_token
+from kds_backend.db.engine import make_engine, migrate
+from kds_backend.settings import Settings
+from tests.pg_cluster import PgCluster, find_pg_bin
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+_db_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    bindir = find_pg_bin()
+    if bindir is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL server binaries not found; CI must run the PostgreSQL tests")
+        pytest.skip("PostgreSQL server binaries not found (set KDS_PG_BIN)")
+    cluster = PgCluster(bindir)
+    cluster.start()
+    engine = make_engine(cluster.create_database("kds_template"))
+    migrate(engine)
+    engine.dispose()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'companion.db'}"
+    cluster: PgCluster = request.getfixturevalue("pg_cluster")
+    return cluster.create_database(f"t{next(_db_counter)}", template="kds_template")
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, jwt_secret=JWT_SECRET, rate_limit_per_s=10_000, rate_limit_burst=10_000)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://companion") as c:
+        yield c
+
+
+def token_for(
+    role: DeviceRole | str,
+    restaurant: str = "r1",
+    device: str | None = None,
+    stations: list[str] | None = None,
+    ttl_s: int = 3600,
+    secret: str = JWT_SECRET,
+) -> str:
+    role = DeviceRole(role)
+    return issue_token(
+        secret,
+        restaurant_id=restaurant,
+        device_role=role,
+        subject=device or f"{restaurant}-{role.value}-1",
+        stations=stations,
+        ttl_s=ttl_s,
+    )
+
+
+def auth_headers(token: str, apikey: str | None = None) -> dict[str, str]:
+    return {"apikey": apikey or issue_anon_key(JWT_SECRET), "Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def pos_headers() -> dict[str, str]:
+    return auth_headers(token_for("pos"))
+
+
+@pytest.fixture
+def kds_headers() -> dict[str, str]:
+    return auth_headers(token_for("kds", stations=["grill"]))
+
+
+@pytest.fixture
+def expo_headers() -> dict[str, str]:
+    return auth_headers(token_for("expo"))
+
+
+@pytest.fixture
+def admin_headers() -> dict[str, str]:
+    return auth_headers(token_for("admin"))
