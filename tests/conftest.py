@@ -16,6 +16,7 @@ from kds_backend.app import create_app
 from kds_backend.auth.tokens import issue_anon_key, issue_token
 from kds_backend.db.engine import make_engine, migrate
 from kds_backend.settings import Settings
+from tests.live_server import LiveServer
 from tests.pg_cluster import PgCluster, find_pg_bin
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -108,3 +109,14 @@ def expo_headers() -> dict[str, str]:
 @pytest.fixture
 def admin_headers() -> dict[str, str]:
     return auth_headers(token_for("admin"))
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
+    """`kds-backend serve` in its own process, on SQLite and on PostgreSQL."""
+    server = LiveServer(tmp_path, database_url, JWT_SECRET)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
