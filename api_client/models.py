@@ -229,13 +229,16 @@ class OrderInsert(_Wire):
 
 
 class OrderItemInsert(_Wire):
-    """Body of `POST /rest/v1/order_items` (PostgREST insert)."""
+    """Body of `POST /rest/v1/order_items` (PostgREST insert).
+
+    `order_items` has no category column in the dialect, so the caller routes the line itself: `station`
+    is required (POS intake, `POST /api/v1/orders`, is the place that routes by category).
+    """
 
     id: UUID | None = None
     order_id: UUID
     restaurant_id: RestaurantId | None = None
-    station: Station | None = None
-    category: Annotated[str, Field(min_length=1, max_length=60)] | None = None
+    station: Station
     name: Annotated[str, Field(min_length=1, max_length=200)]
     quantity: Annotated[int, Field(ge=1, le=999)] = 1
     modifiers: TagList = []
@@ -279,7 +282,7 @@ class Intent(_Wire):
 
     id: UUID
     device_id: Annotated[str, Field(min_length=1, max_length=80)]
-    device_seq: Annotated[int, Field(ge=1)]
+    device_seq: Annotated[int, Field(ge=1, le=2**63 - 1)]
     kind: IntentKind
     order_id: UUID | None = None
     item_id: UUID | None = None

@@ -56,6 +56,10 @@ def apply_intent(order: OrderWithItems, intent: Intent, role: DeviceRole) -> Ord
         return Rejection(f"{label} was cancelled")
     if order.status is OrderStatus.served and intent.kind is not IntentKind.recall:
         return Rejection(f"{label} was already served")
+    course = intent.args.get("course")
+    if course is not None and not _is_course(course):
+        # Never read a malformed course as "no course": that would hold or fire every course.
+        return Rejection(f"args.course must be a course number from 1 to 9, not {_shown(course)}")
     handler = _HANDLERS[intent.kind]
     return handler(order, intent, role)
 
@@ -103,9 +107,20 @@ def _set_status(order: OrderWithItems, targets: set[object], status: ItemStatus)
     return order
 
 
+def _is_course(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 9
+
+
 def _item_course(intent: Intent) -> int | None:
+    """`args.course`, or None when absent (`apply_intent` has rejected a malformed one)."""
     course = intent.args.get("course")
-    return course if isinstance(course, int) and not isinstance(course, bool) else None
+    return course if _is_course(course) else None
+
+
+def _shown(value: object) -> str:
+    """A client's value quoted in a reason, kept short: reasons are read on a screen and ledgered."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
 
 
 def _targets(order: OrderWithItems, intent: Intent, keep: Callable[[OrderItemPublic], bool]) -> list:
@@ -200,7 +215,7 @@ def _rush(order: OrderWithItems, intent: Intent, _role: DeviceRole) -> OrderWith
     try:
         priority = Priority(raw)
     except ValueError:
-        return Rejection(f"Unknown priority {raw!r}")
+        return Rejection(f"Unknown priority {_shown(raw)}")
     if order.priority is priority:
         state = "rushed" if priority is Priority.rush else "at normal priority"
         return Rejection(f"Order {order.number} is already {state}")

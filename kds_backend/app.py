@@ -17,7 +17,9 @@ from .db.database import Database
 from .db.engine import make_engine, migrate
 from .errors import install_error_handlers
 from .ratelimit import RateLimiter
-from .routes import health, intake, rpc
+from .realtime.server import realtime_lifespan
+from .realtime.server import router as realtime_router
+from .routes import auth, devices, health, intake, rest, rest_delete, rpc
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,7 +34,8 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             await asyncio.to_thread(migrate, engine)
             app.state.db = Database(engine, ChangeHub(asyncio.get_running_loop()))
-            yield
+            async with realtime_lifespan(app):
+                yield
         finally:
             engine.dispose()
 
@@ -66,4 +69,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(intake.router)
     app.include_router(rpc.router)
+    app.include_router(rest.router)
+    app.include_router(auth.router)
+    app.include_router(devices.router)
+    app.include_router(realtime_router)
+    app.include_router(rest_delete.router)
     return app

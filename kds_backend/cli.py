@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import argparse
 import logging
+import secrets
 import sys
 import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from api_client.models import DeviceRole
+from pydantic import TypeAdapter, ValidationError
+
+from api_client.models import DeviceCreate, DeviceRole, RestaurantId
 
 from .auth.tokens import issue_anon_key, issue_token
 from .settings import Settings
+
+if TYPE_CHECKING:  # sqlalchemy is imported only by the commands that open the database
+    from sqlalchemy.engine import Engine
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -66,6 +74,74 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _openapi(args: argparse.Namespace) -> int:
+    from . import openapi_export
+
+    path = args.output or openapi_export.DEFAULT_PATH
+    if args.check:
+        if openapi_export.is_current(path):
+            return 0
+        print(f"{path} is out of date; regenerate with: {openapi_export.REGENERATE_COMMAND}", file=sys.stderr)
+        return 1
+    written = openapi_export.write(path)
+    print(f"{'wrote' if written else 'unchanged:'} {path}")
+    return 0
+
+
+def _device_engine(args: argparse.Namespace) -> Engine:
+    from .db.engine import make_engine, migrate
+
+    engine = make_engine(Settings.from_env(database_url=args.database_url).database_url)
+    migrate(engine)
+    return engine
+
+
+def _device_add(args: argparse.Namespace) -> int:
+    from .auth.accounts import create_device
+    from .auth.passwords import hash_password
+    from .db.writer import write_transaction
+
+    generated = args.password is None
+    password = secrets.token_urlsafe(18) if generated else args.password
+    try:
+        restaurant = TypeAdapter(RestaurantId).validate_python(args.restaurant)
+        body = DeviceCreate(
+            name=args.name, email=args.email, password=password, role=DeviceRole(args.role), stations=args.station or []
+        )
+    except ValidationError as exc:
+        # One line per problem, named by option, instead of pydantic's report.
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'restaurant'}: {e['msg']}" for e in exc.errors())
+        raise ValueError(problems) from None
+    password_hash = hash_password(body.password)
+    engine = _device_engine(args)
+    try:
+        with write_transaction(engine) as w:
+            device = create_device(w.conn, restaurant, body, password_hash, w.now)
+    finally:
+        engine.dispose()
+    print(f"created {device.role.value} device {device.id} in {device.restaurant_id}: {device.name} <{device.email}>")
+    if generated:
+        # Shown once: only its hash is stored. The installer types it into the screen's sign-in.
+        print(f"password: {password}")
+    return 0
+
+
+def _device_list(args: argparse.Namespace) -> int:
+    from .auth.accounts import list_devices
+
+    engine = _device_engine(args)
+    try:
+        with engine.connect() as conn:
+            found = list_devices(conn, args.restaurant)
+    finally:
+        engine.dispose()
+    if not found:
+        print(f"no devices in restaurant {args.restaurant}", file=sys.stderr)
+    for d in found:
+        print("\t".join([d.id, d.role.value, d.email, d.name, ",".join(d.stations) or "-"]))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kds-backend",
@@ -96,6 +172,27 @@ def build_parser() -> argparse.ArgumentParser:
     mig = sub.add_parser("migrate", help="bring the database schema up to date (serve does this too)")
     mig.add_argument("--database-url")
     mig.set_defaults(func=_migrate)
+
+    openapi = sub.add_parser("openapi", help="write the OpenAPI document (docs/openapi.json in the source tree)")
+    openapi.add_argument("--check", action="store_true", help="write nothing; exit 1 if the file is out of date")
+    openapi.add_argument("--output", type=Path, help="where to write it (default: docs/openapi.json)")
+    openapi.set_defaults(func=_openapi)
+
+    device = sub.add_parser("device", help="manage device accounts (the screens' sign-ins)")
+    device_sub = device.add_subparsers(dest="device_command", required=True)
+    add = device_sub.add_parser("add", help="create a device account and print its id (and password, if generated)")
+    add.add_argument("--restaurant", required=True)
+    add.add_argument("--role", required=True, choices=[r.value for r in DeviceRole])
+    add.add_argument("--name", required=True, help="what the admin sees, e.g. 'Grill screen'")
+    add.add_argument("--email", required=True, help="the device's sign-in email")
+    add.add_argument("--station", action="append", help="a station the device shows (repeatable)")
+    add.add_argument("--password", help="at least 8 characters; default: generate a strong one and print it")
+    add.add_argument("--database-url")
+    add.set_defaults(func=_device_add)
+    listing = device_sub.add_parser("list", help="list a restaurant's devices: id, role, email, name, stations")
+    listing.add_argument("--restaurant", required=True)
+    listing.add_argument("--database-url")
+    listing.set_defaults(func=_device_list)
     return parser
 
 

@@ -34,25 +34,21 @@ def apply_intents(w: Writer, restaurant_id: str, role: DeviceRole, intents: list
 def _apply_one(w: Writer, restaurant_id: str, role: DeviceRole, intent: Intent) -> IntentResult:
     conn = w.conn
     seen = conn.execute(
-        sa.select(intent_ledger.c.status, intent_ledger.c.reason, intent_ledger.c.order_id).where(
-            intent_ledger.c.intent_id == intent.id
-        )
+        sa.select(
+            intent_ledger.c.restaurant_id, intent_ledger.c.status, intent_ledger.c.reason, intent_ledger.c.order_id
+        ).where(intent_ledger.c.intent_id == intent.id)
     ).first()
     if seen is not None:
+        if seen.restaurant_id != restaurant_id:
+            # A UUID collision across kitchens is an attack or a bug; say nothing about the other kitchen.
+            return _rejected(intent, "This intent id was already used; send the action again with a new id")
         return _duplicate(conn, restaurant_id, intent, IntentStatus(seen.status), seen.reason, seen.order_id)
-    last_seq = conn.execute(
-        sa.select(device_cursors.c.last_seq).where(device_cursors.c.device_id == intent.device_id)
-    ).scalar_one_or_none()
+    cursor = (device_cursors.c.restaurant_id == restaurant_id) & (device_cursors.c.device_id == intent.device_id)
+    last_seq = conn.execute(sa.select(device_cursors.c.last_seq).where(cursor)).scalar_one_or_none()
     if last_seq is not None and intent.device_seq <= last_seq:
-        earlier = conn.execute(
-            sa.select(intent_ledger.c.status, intent_ledger.c.reason, intent_ledger.c.order_id).where(
-                intent_ledger.c.device_id == intent.device_id, intent_ledger.c.device_seq == intent.device_seq
-            )
-        ).first()
+        # A new id with a used sequence number: never applied, and nothing to report as its outcome.
         reason = f"device sequence {intent.device_seq} was already used (last applied {last_seq})"
-        if earlier is None:
-            return IntentResult(id=intent.id, status=IntentStatus.duplicate, reason=reason)
-        return _duplicate(conn, restaurant_id, intent, IntentStatus(earlier.status), earlier.reason, earlier.order_id)
+        return IntentResult(id=intent.id, status=IntentStatus.duplicate, reason=reason)
 
     result = _decide(w, restaurant_id, role, intent)
     conn.execute(
@@ -63,20 +59,31 @@ def _apply_one(w: Writer, restaurant_id: str, role: DeviceRole, intent: Intent) 
             device_seq=intent.device_seq,
             kind=intent.kind.value,
             status=result.status.value,
-            reason=result.reason,
+            reason=_ledger_reason(result.reason),
             order_id=intent.order_id,
             received_at=w.now,
         )
     )
     if last_seq is None:
-        conn.execute(device_cursors.insert().values(device_id=intent.device_id, last_seq=intent.device_seq))
-    else:
         conn.execute(
-            device_cursors.update()
-            .where(device_cursors.c.device_id == intent.device_id)
-            .values(last_seq=intent.device_seq)
+            device_cursors.insert().values(
+                restaurant_id=restaurant_id, device_id=intent.device_id, last_seq=intent.device_seq
+            )
         )
+    else:
+        conn.execute(device_cursors.update().where(cursor).values(last_seq=intent.device_seq))
     return result
+
+
+_REASON_MAX = 500
+"""Length of `intent_ledger.reason` (VARCHAR(500))."""
+
+
+def _ledger_reason(reason: str | None) -> str | None:
+    """The reason as the ledger keeps it: a longer one would fail the whole batch on PostgreSQL."""
+    if reason is None or len(reason) <= _REASON_MAX:
+        return reason
+    return reason[: _REASON_MAX - 3] + "..."
 
 
 def _duplicate(

@@ -70,7 +70,8 @@ def _rate_limit(request: Request, key: str) -> None:
         )
 
 
-def current_caller(request: Request) -> Caller:
+async def current_caller(request: Request) -> Caller:
+    # async: it is quick CPU work, and a sync dependency would cost a thread-pool round trip per request.
     claims, token = verify_request(request)
     _rate_limit(request, claims.sub or hashlib.sha256(token.encode()).hexdigest())
     meta = device_metadata(claims)

@@ -160,6 +160,7 @@ intent_ledger = sa.Table(
 device_cursors = sa.Table(
     "device_cursors",
     metadata,
+    sa.Column("restaurant_id", sa.String(64), primary_key=True),
     sa.Column("device_id", sa.String(80), primary_key=True),
     sa.Column("last_seq", sa.BigInteger, nullable=False),
 )
@@ -174,6 +175,20 @@ idempotency_keys = sa.Table(
     sa.Column("response", Json, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
 )
+
+change_log = sa.Table(
+    "change_log",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("table_name", sa.String(64), nullable=False),
+    sa.Column("type", sa.String(8), nullable=False),
+    sa.Column("restaurant_id", sa.String(64)),
+    sa.Column("record", Json),
+    sa.Column("old_record", Json),
+    sa.Column("commit_timestamp", UtcDateTime, nullable=False),
+    sa.Index("ix_change_log_commit_timestamp", "commit_timestamp"),
+)
+"""Committed row changes by change_seq, kept briefly; PostgreSQL only (see `db/change_log.py`)."""
 
 EXPOSED_TABLES: dict[str, sa.Table] = {
     "orders": orders,

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from .change_log import record_changes
 from .engine import WRITE
 from .tables import change_counter
 
@@ -25,13 +26,19 @@ ChangeType = Literal["INSERT", "UPDATE", "DELETE"]
 
 @dataclass(frozen=True)
 class RowChange:
-    """One committed row change, as realtime will publish it."""
+    """One committed row change, as realtime will publish it.
+
+    `old_record` is the primary key for an UPDATE, and the whole deleted row for a DELETE (realtime
+    publishes only its key, but needs the rest to scope and filter the change).
+    """
 
     table: str
     type: ChangeType
     record: dict[str, Any] | None
     old_record: dict[str, Any] | None
     commit_timestamp: datetime
+    seq: int | None = None
+    """The change_seq this change took (commit order, server-wide)."""
 
 
 @dataclass
@@ -52,14 +59,15 @@ class Writer:
         return self._seq
 
     def _flush_counter(self) -> None:
-        self.conn.execute(change_counter.update().where(change_counter.c.id == 1).values(value=self._seq))
+        self.conn.execute(change_counter.update().where(change_counter.c.id == 1), {"value": self._seq})
 
     def insert(self, table: sa.Table, values: dict[str, Any]) -> dict[str, Any]:
         row = {**values, "version": 1, "change_seq": self.next_seq()}
         if "updated_at" in table.c:
             row["updated_at"] = self.now
-        self.conn.execute(table.insert().values(row))
-        self.changes.append(RowChange(table.name, "INSERT", row, None, self.now))
+        # Values go as parameters, not into the statement, so its compiled form is cached.
+        self.conn.execute(table.insert(), row)
+        self.changes.append(RowChange(table.name, "INSERT", row, None, self.now, row["change_seq"]))
         return row
 
     def update(self, table: sa.Table, before: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
@@ -68,9 +76,17 @@ class Writer:
         if "updated_at" in table.c:
             row["updated_at"] = self.now
         changed = {k: row[k] for k in (*values, "version", "change_seq", "updated_at") if k in table.c}
-        self.conn.execute(table.update().where(table.c.id == before["id"]).values(changed))
-        self.changes.append(RowChange(table.name, "UPDATE", row, {"id": before["id"]}, self.now))
+        self.conn.execute(
+            table.update().where(table.c.id == sa.bindparam("row_id")), {**changed, "row_id": before["id"]}
+        )
+        self.changes.append(RowChange(table.name, "UPDATE", row, {"id": before["id"]}, self.now, row["change_seq"]))
         return row
+
+    def delete(self, table: sa.Table, before: dict[str, Any]) -> None:
+        """Delete the row `before` (matched by `id`); the change takes a change_seq like any other."""
+        seq = self.next_seq()
+        self.conn.execute(table.delete().where(table.c.id == sa.bindparam("row_id")), {"row_id": before["id"]})
+        self.changes.append(RowChange(table.name, "DELETE", None, dict(before), self.now, seq))
 
 
 @contextmanager
@@ -81,3 +97,6 @@ def write_transaction(engine: Engine) -> Iterator[Writer]:
         writer._lock()
         yield writer
         writer._flush_counter()
+        if writer.changes and conn.dialect.name == "postgresql":
+            # Other companion instances on this database publish these too (realtime/pg_listener.py).
+            record_changes(conn, writer.changes)

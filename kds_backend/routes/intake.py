@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api_client.models import DeviceRole, OrderIntake, OrderItemsAddition, OrderWithItems
@@ -20,20 +20,39 @@ router = APIRouter(prefix="/api/v1", tags=["POS intake"])
 STATION_NAME = re.compile(r"[a-z0-9_-]{1,40}")
 
 INTAKE_ROLES = {DeviceRole.pos, DeviceRole.admin}
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        description="A unique key per order (a UUID is best); retries reuse it.",
-    ),
-]
-ERROR_RESPONSES: dict[int | str, dict] = {
-    400: {"description": "Missing or malformed Idempotency-Key"},
+
+
+# Read by hand rather than declared with `Header()`: a missing key must get the friendly 400 below (with a
+# hint) after the role check, not FastAPI's 422, and the document must still say the header is required.
+def _idempotency_key_doc() -> dict[str, Any]:
+    # A fresh dict per route: FastAPI merges it into the operation and may keep a reference to its list.
+    parameter = {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": True,
+        "description": "A unique key per order (a UUID is best); retries reuse it.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    }
+    return {"parameters": [parameter]}
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Missing or malformed Idempotency-Key, or a body that is not JSON"},
     401: {"description": "Missing, expired or forged token"},
     403: {"description": "This device's role may not do this"},
     409: {"description": "Key reused for a different request, or the order id exists"},
     422: {"description": "Invalid body, with field-level detail"},
     429: {"description": "Rate limited; see Retry-After"},
+}
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: ERROR_RESPONSES[401],
+    429: ERROR_RESPONSES[429],
+}
+ROUTING_WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **AUTH_RESPONSES,
+    400: {"description": "Body is not JSON, or a category or station name is invalid"},
+    403: {"description": "Only an admin device may change routing"},
+    422: {"description": "Body is not an object of category → station strings"},
 }
 
 
@@ -54,12 +73,16 @@ def _respond(stored: StoredResponse) -> JSONResponse:
     return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
 
 
-@router.post("/orders", status_code=201, response_model=OrderWithItems, responses=ERROR_RESPONSES)
-async def create_order(
-    body: OrderIntake, request: Request, caller: CurrentCaller, idempotency_key: IdempotencyKey = None
-) -> JSONResponse:
+@router.post(
+    "/orders",
+    status_code=201,
+    response_model=OrderWithItems,
+    responses=ERROR_RESPONSES,
+    openapi_extra=_idempotency_key_doc(),
+)
+async def create_order(body: OrderIntake, request: Request, caller: CurrentCaller) -> JSONResponse:
     require_roles(caller, INTAKE_ROLES, "create orders")
-    key = _key(idempotency_key)
+    key = _key(request.headers.get("Idempotency-Key"))
     db = request.app.state.db
     stored = await db.awrite(lambda w: intake_order(w, caller.restaurant_id, key, body, request.url.path))
     return _respond(stored)
@@ -70,29 +93,26 @@ async def create_order(
     status_code=201,
     response_model=OrderWithItems,
     responses={**ERROR_RESPONSES, 404: {"description": "No such order in this restaurant"}},
+    openapi_extra=_idempotency_key_doc(),
 )
 async def add_order_items(
-    order_id: UUID,
-    body: OrderItemsAddition,
-    request: Request,
-    caller: CurrentCaller,
-    idempotency_key: IdempotencyKey = None,
+    order_id: UUID, body: OrderItemsAddition, request: Request, caller: CurrentCaller
 ) -> JSONResponse:
     require_roles(caller, INTAKE_ROLES, "add items to orders")
-    key = _key(idempotency_key)
+    key = _key(request.headers.get("Idempotency-Key"))
     db = request.app.state.db
     stored = await db.awrite(lambda w: intake_items(w, caller.restaurant_id, key, order_id, body, request.url.path))
     return _respond(stored)
 
 
-@router.get("/station-routes", responses=ERROR_RESPONSES)
+@router.get("/station-routes", responses=AUTH_RESPONSES)
 async def get_station_routes(request: Request, caller: CurrentCaller) -> dict[str, dict[str, str]]:
     """The category → station map in force: the restaurant's own routes over the defaults."""
     own = await request.app.state.db.aread(lambda c: restaurant_routes(c, caller.restaurant_id))
     return {"routes": own, "defaults": DEFAULT_ROUTES}
 
 
-@router.put("/station-routes", responses=ERROR_RESPONSES)
+@router.put("/station-routes", responses=ROUTING_WRITE_RESPONSES)
 async def put_station_routes(
     body: dict[str, str], request: Request, caller: CurrentCaller
 ) -> dict[str, dict[str, str]]:

@@ -19,6 +19,7 @@ INTENT_ROLES = {DeviceRole.kds, DeviceRole.expo, DeviceRole.admin}
     "/apply_intents",
     response_model=list[IntentResult],
     responses={
+        400: {"description": "Body is not JSON"},
         401: {"description": "Missing, expired or forged token"},
         403: {"description": "Role may not send intents, or intents carry another device's id"},
         422: {"description": "Invalid body"},

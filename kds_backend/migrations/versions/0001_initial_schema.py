@@ -30,9 +30,10 @@ def upgrade() -> None:
     op.execute("INSERT INTO change_counter (id, value) VALUES (1, 0)")
     op.create_table(
         "device_cursors",
+        sa.Column("restaurant_id", sa.String(length=64), nullable=False),
         sa.Column("device_id", sa.String(length=80), nullable=False),
         sa.Column("last_seq", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("device_id"),
+        sa.PrimaryKeyConstraint("restaurant_id", "device_id"),
     )
     op.create_table(
         "devices",

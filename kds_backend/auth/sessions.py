@@ -1,0 +1,214 @@
+"""Device sessions as GoTrue issues them: a short-lived access JWT plus a rotating refresh token.
+
+Refresh tokens are opaque random strings, stored only as SHA-256 hashes. Each refresh marks the token
+used and records its successor. A device that crashed between our commit and reading the answer
+presents the used token again: within `REUSE_INTERVAL_S` it gets the same successor back (GoTrue's
+reuse interval). Later reuse means the token leaked or the client is confused; as GoTrue does, the
+token's descendants are revoked and the request refused.
+
+The successor is derived from its parent with a keyed HMAC, so the server can hand it out again while
+storing nothing but hashes: the database alone never yields a usable token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+
+from api_client.models import AppMetadata, AuthSession, AuthUser, DevicePublic
+
+from ..db.database import Database
+from ..db.tables import refresh_tokens
+from ..settings import Settings
+from .accounts import find_account, get_device, normalise_email
+from .passwords import verify_password, verify_unknown_account
+from .tokens import issue_token
+
+REUSE_INTERVAL_S = 10.0
+USED_TOKEN_RETENTION = timedelta(days=7)
+"""Used tokens are kept this long so that late reuse is recognised (and its family revoked), then pruned."""
+MAX_PASSWORD_CHARS = 200
+REFRESH_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
+EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+class Granted(NamedTuple):
+    session: AuthSession
+    device: DevicePublic
+
+
+class AuthFailure(Exception):
+    """A refused grant, with GoTrue's OAuth error (`invalid_grant`) and its newer `error_code`."""
+
+    def __init__(self, error: str, error_code: str, message: str) -> None:
+        super().__init__(message)
+        self.error = error
+        self.error_code = error_code
+        self.message = message
+
+
+def invalid_credentials() -> AuthFailure:
+    # One message for an unknown email and a wrong password, so neither reveals which accounts exist.
+    return AuthFailure("invalid_grant", "invalid_credentials", "Invalid login credentials")
+
+
+def refresh_token_not_found() -> AuthFailure:
+    return AuthFailure("invalid_grant", "refresh_token_not_found", "Invalid Refresh Token: Refresh Token Not Found")
+
+
+def refresh_token_already_used() -> AuthFailure:
+    return AuthFailure("invalid_grant", "refresh_token_already_used", "Invalid Refresh Token: Already Used")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def new_refresh_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def _successor(secret: str, token: str) -> str:
+    key = hashlib.sha256(b"kds refresh-token successor\0" + secret.encode()).digest()
+    digest = hmac.new(key, token.encode("ascii"), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _when(now: float) -> datetime:
+    return datetime.fromtimestamp(now, UTC)
+
+
+def auth_user(device: DevicePublic) -> AuthUser:
+    meta = AppMetadata(restaurant_id=device.restaurant_id, device_role=device.role, stations=list(device.stations))
+    return AuthUser(id=device.id, email=device.email, app_metadata=meta)
+
+
+def build_session(settings: Settings, device: DevicePublic, refresh_token: str, now: float) -> AuthSession:
+    issued = int(now)
+    ttl = settings.access_token_ttl_s
+    access = issue_token(
+        settings.jwt_secret,
+        restaurant_id=device.restaurant_id,
+        device_role=device.role,
+        subject=device.id,
+        stations=list(device.stations),
+        ttl_s=ttl,
+        email=device.email,
+        now=issued,
+    )
+    return AuthSession(
+        access_token=access,
+        expires_in=ttl,
+        expires_at=issued + ttl,
+        refresh_token=refresh_token,
+        user=auth_user(device),
+    )
+
+
+# ---------------------------------------------------------------- password grant
+
+
+def _store_new(conn: sa.Connection, device_id: str, token: str, when: datetime) -> DevicePublic | None:
+    device = get_device(conn, device_id)
+    if device is None:  # deleted between the password check and now
+        return None
+    conn.execute(refresh_tokens.insert(), {"token_hash": token_hash(token), "device_id": device_id, "issued_at": when})
+    return device
+
+
+async def sign_in(db: Database, settings: Settings, email: str, password: str, now: float) -> Granted:
+    """A new session for the device signing in with `email` and `password`; `AuthFailure` otherwise."""
+    email = normalise_email(email)
+    if not EMAIL_SHAPE.fullmatch(email) or not email.isprintable() or len(email) > 200:
+        raise invalid_credentials()
+    if len(password) > MAX_PASSWORD_CHARS:  # no account can have one; don't spend scrypt on megabytes
+        raise invalid_credentials()
+    account = await db.aread(lambda c: find_account(c, email))
+    # scrypt is CPU-bound: off the event loop, and outside any write transaction.
+    if account is None:
+        await asyncio.to_thread(verify_unknown_account, password)
+        raise invalid_credentials()
+    if not await asyncio.to_thread(verify_password, password, account.password_hash):
+        raise invalid_credentials()
+    token = new_refresh_token()
+    device = await db.awrite(lambda w: _store_new(w.conn, account.public.id, token, _when(now)))
+    if device is None:
+        raise invalid_credentials()
+    return Granted(build_session(settings, device, token, now), device)
+
+
+# ---------------------------------------------------------------- refresh grant
+
+
+def _token_row(conn: sa.Connection, hashed: str) -> Any:
+    return conn.execute(sa.select(refresh_tokens).where(refresh_tokens.c.token_hash == hashed)).first()
+
+
+def _revoke_descendants(conn: sa.Connection, row: Any) -> None:
+    hashed = row.successor_hash
+    while hashed is not None:
+        child = _token_row(conn, hashed)
+        conn.execute(refresh_tokens.delete().where(refresh_tokens.c.token_hash == hashed))
+        hashed = child.successor_hash if child is not None else None
+
+
+def _prune(conn: sa.Connection, device_id: str, when: datetime) -> None:
+    conn.execute(
+        refresh_tokens.delete().where(
+            refresh_tokens.c.device_id == device_id,
+            refresh_tokens.c.used_at.is_not(None),
+            refresh_tokens.c.used_at < when - USED_TOKEN_RETENTION,
+        )
+    )
+
+
+def _rotate(conn: sa.Connection, secret: str, token: str, when: datetime) -> tuple[DevicePublic, str] | AuthFailure:
+    """Exchange `token` for its successor. A failure is returned, not raised, so a revocation commits.
+
+    Runs in a serialised write transaction (`Database.write`), so two concurrent refreshes of one token
+    cannot both rotate it: the second sees it used and, within the interval, gets the same successor.
+    """
+    row = _token_row(conn, token_hash(token))
+    if row is None:
+        return refresh_token_not_found()
+    successor = _successor(secret, token)
+    successor_hash = token_hash(successor)
+    if row.used_at is None:
+        conn.execute(
+            refresh_tokens.update().where(refresh_tokens.c.token_hash == row.token_hash),
+            {"used_at": when, "successor_hash": successor_hash},
+        )
+        conn.execute(
+            refresh_tokens.insert(), {"token_hash": successor_hash, "device_id": row.device_id, "issued_at": when}
+        )
+        _prune(conn, row.device_id, when)
+    else:
+        child = _token_row(conn, successor_hash) if row.successor_hash == successor_hash else None
+        in_interval = (when - row.used_at).total_seconds() <= REUSE_INTERVAL_S
+        # Only an unused successor is handed out again: if it was used, the device did receive it.
+        if not (in_interval and child is not None and child.used_at is None):
+            _revoke_descendants(conn, row)
+            return refresh_token_already_used()
+    device = get_device(conn, row.device_id)
+    if device is None:
+        return refresh_token_not_found()
+    return device, successor
+
+
+async def refresh(db: Database, settings: Settings, token: str, now: float) -> Granted:
+    """A new session for a refresh token (rotating it); `AuthFailure` for an unknown or spent token."""
+    if not REFRESH_TOKEN_SHAPE.fullmatch(token):
+        raise refresh_token_not_found()
+    outcome = await db.awrite(lambda w: _rotate(w.conn, settings.jwt_secret, token, _when(now)))
+    if isinstance(outcome, AuthFailure):
+        raise outcome
+    device, issued = outcome
+    return Granted(build_session(settings, device, issued, now), device)

@@ -1,0 +1,459 @@
+"""One realtime socket as a state machine: frames in, effects out. No sockets, no loop, no clock.
+
+`Connection.receive(frame, now)` answers heartbeats, joins, leaves, token refreshes, presence and broadcast;
+`tick(now)` enforces heartbeat silence and token expiry; `push_*` builds what the router fans out to it.
+Effects are `Send`/`CloseSocket` for this socket, and `Subscribe`/`Track`/`Broadcast`... for the router,
+which owns what sockets share (topic membership and presence).
+
+Scoping: a channel's token decides its restaurant. Presence and broadcast topics are `(restaurant, name)`
+and changes are delivered only for that restaurant, whatever the filter says; a token that is not a
+device's (anon) joins but sees nothing and may not track or broadcast.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from api_client.models import TokenClaims
+
+from ..auth.tokens import device_metadata
+from .auth import TokenProblem, Verifier, expired
+from .bindings import Binding, BindingError, binding_id, parse_binding
+from .config import RealtimeConfig
+from .payloads import PreparedChange
+from .protocol import (
+    CLOSE_POLICY,
+    Message,
+    ProtocolError,
+    UserBroadcast,
+    UserBroadcastPush,
+    Vsn,
+    decode,
+    dumps,
+    encode,
+    encode_raw,
+    encode_user_broadcast,
+    reply,
+)
+
+log = logging.getLogger(__name__)
+
+TOPIC_PREFIX = "realtime:"
+TopicKey = tuple[str, str]
+"""`(restaurant_id, channel name)`: what presence and broadcast are shared within."""
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    frame: str | bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CloseSocket:
+    code: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribe:
+    key: TopicKey
+    topic: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unsubscribe:
+    key: TopicKey
+    topic: str
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    key: TopicKey
+    topic: str
+    presence_key: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Untrack:
+    key: TopicKey
+    topic: str
+
+
+@dataclass(frozen=True, slots=True)
+class SyncPresence:
+    key: TopicKey
+    topic: str
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast:
+    key: TopicKey
+    topic: str
+    payload: dict[str, Any] | UserBroadcast
+    include_self: bool
+
+
+Effect = Send | CloseSocket | Subscribe | Unsubscribe | Track | Untrack | SyncPresence | Broadcast
+
+
+@dataclass
+class Channel:
+    topic: str
+    join_ref: str | None
+    token: str
+    claims: TokenClaims
+    restaurant_id: str | None
+    bindings: tuple[Binding, ...]
+    presence_key: str
+    presence_enabled: bool
+    broadcast_self: bool
+    broadcast_ack: bool
+    tracked: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.topic[len(TOPIC_PREFIX) :]
+
+    @property
+    def key(self) -> TopicKey | None:
+        return None if self.restaurant_id is None else (self.restaurant_id, self.name)
+
+
+class _JoinRefused(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _TokenBucket:
+    """Messages per second a client may send; a flood closes its socket rather than starving the others."""
+
+    def __init__(self, rate: float, burst: int, now: float) -> None:
+        self.rate, self.burst, self.tokens, self.at = rate, burst, float(burst), now
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(self.burst, self.tokens + max(0.0, now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+def restaurant_of(claims: TokenClaims) -> str | None:
+    meta = device_metadata(claims)
+    return None if meta is None else meta.restaurant_id
+
+
+class Connection:
+    def __init__(
+        self,
+        vsn: Vsn,
+        socket_token: str,
+        verify: Verifier,
+        now: float,
+        config: RealtimeConfig | None = None,
+    ) -> None:
+        self.vsn = vsn
+        self.socket_token = socket_token
+        self.config = config or RealtimeConfig()
+        self.channels: dict[str, Channel] = {}
+        self.last_received = now
+        self.closed = False
+        self._verify = verify
+        self._bucket = _TokenBucket(self.config.messages_per_s, self.config.message_burst, now)
+
+    # ------------------------------------------------------------ inputs
+
+    def receive(self, data: str | bytes, now: float) -> list[Effect]:
+        if self.closed:
+            return []
+        self.last_received = now
+        if not self._bucket.take(now):
+            return self._close(CLOSE_POLICY, "Too many messages per second")
+        try:
+            msg = decode(data, self.vsn)
+        except ProtocolError as exc:
+            return self._close(exc.close_code, str(exc))
+        if isinstance(msg, UserBroadcastPush):
+            channel = self.channels.get(msg.topic)
+            if channel is None:
+                return [Send(reply(self.vsn, msg.topic, msg.ref, msg.join_ref, "error", {"reason": "unmatched topic"}))]
+            return self._guarded(channel, lambda: self._user_broadcast(channel, msg))
+        return self._dispatch(msg, now)
+
+    def tick(self, now: float) -> list[Effect]:
+        """Close a silent socket; stop channels whose token expired, as Supabase does."""
+        if self.closed:
+            return []
+        if now - self.last_received > self.config.heartbeat_timeout_s:
+            return self._close(1000, "heartbeat timeout")
+        effects: list[Effect] = []
+        for channel in list(self.channels.values()):
+            if channel.claims.exp <= now:
+                effects += self._shutdown(channel, expired(int(now - channel.claims.exp)).message)
+        return effects
+
+    def teardown(self) -> list[Effect]:
+        """What the router must undo when this socket goes away."""
+        self.closed = True
+        effects: list[Effect] = []
+        for channel in list(self.channels.values()):
+            effects += self._drop(channel)
+        return effects
+
+    # ------------------------------------------------------------ what the router fans out
+
+    def push_changes(self, changes: Sequence[PreparedChange]) -> list[Send]:
+        out: list[Send] = []
+        for change in changes:
+            if change.restaurant_id is None:
+                continue
+            for channel in self.channels.values():
+                if channel.restaurant_id != change.restaurant_id or not channel.bindings:
+                    continue
+                ids = [b.id for b in channel.bindings if b.matches(change)]
+                if ids:
+                    payload = f'{{"ids":{dumps(list(dict.fromkeys(ids)))},"data":{change.data_json}}}'
+                    out.append(Send(encode_raw(self.vsn, None, None, channel.topic, "postgres_changes", payload)))
+        return out
+
+    def push_presence_state(self, topic: str, state: dict[str, Any]) -> list[Send]:
+        channel = self.channels.get(topic)
+        if channel is None:
+            return []
+        return [Send(encode(Message(topic, "presence_state", state, None, channel.join_ref), self.vsn))]
+
+    def push_presence_diff(self, topic: str, diff: dict[str, Any]) -> list[Send]:
+        channel = self.channels.get(topic)
+        if channel is None or not channel.presence_enabled:
+            return []
+        return [Send(encode(Message(topic, "presence_diff", diff), self.vsn))]
+
+    def push_broadcast(self, topic: str, payload: dict[str, Any] | UserBroadcast) -> list[Send]:
+        if topic not in self.channels:
+            return []
+        if isinstance(payload, UserBroadcast):
+            frame = encode_user_broadcast(self.vsn, topic, payload)
+            return [] if frame is None else [Send(frame)]
+        return [Send(encode(Message(topic, "broadcast", payload), self.vsn))]
+
+    # ------------------------------------------------------------ message handling
+
+    def _dispatch(self, msg: Message, now: float) -> list[Effect]:
+        if msg.topic == "phoenix":
+            status, response = ("ok", {}) if msg.event == "heartbeat" else ("error", {"reason": "unmatched topic"})
+            return [self._reply(msg, status, response)]
+        if msg.event == "phx_join":
+            return self._join(msg, now)
+        channel = self.channels.get(msg.topic)
+        if channel is None:
+            # Phoenix: leaving a channel that is gone is fine; anything else on it is an unmatched topic.
+            if msg.event == "phx_leave":
+                return [self._reply(msg, "ok", {})]
+            return [self._reply(msg, "error", {"reason": "unmatched topic"})]
+        handlers: dict[str, Callable[[], list[Effect]]] = {
+            "phx_leave": lambda: [self._reply(msg, "ok", {}), *self._drop(channel), self._close_frame(channel)],
+            "access_token": lambda: self._refresh(channel, msg, now),
+            "presence": lambda: self._presence(channel, msg),
+            "broadcast": lambda: self._broadcast(channel, msg),
+        }
+        handler = handlers.get(msg.event)
+        # Unknown events are ignored, as Supabase's channel does.
+        return self._guarded(channel, handler) if handler else []
+
+    def _guarded(self, channel: Channel, handler: Callable[[], list[Effect]]) -> list[Effect]:
+        """A handler that fails crashes only its channel (`phx_error`), as a Phoenix channel process would."""
+        try:
+            return handler()
+        except Exception:
+            log.exception("realtime channel %s failed", channel.topic)
+            frame = encode(Message(channel.topic, "phx_error", {}, channel.join_ref, channel.join_ref), self.vsn)
+            return [*self._drop(channel), Send(frame)]
+
+    def _join(self, msg: Message, now: float) -> list[Effect]:
+        effects: list[Effect] = []
+        old = self.channels.get(msg.topic)
+        if old is not None:
+            # A second join of a joined topic replaces the first, which is closed (Phoenix's duplicate join).
+            effects += [*self._drop(old), self._close_frame(old)]
+        try:
+            channel, echoed, cdc_error = self._new_channel(msg, now)
+        except _JoinRefused as refused:
+            return [*effects, self._reply(msg, "error", {"reason": refused.reason})]
+        self.channels[msg.topic] = channel
+        effects.append(self._reply(msg, "ok", {"postgres_changes": echoed}))
+        if channel.key is not None:
+            effects.append(Subscribe(channel.key, channel.topic))
+        if channel.presence_enabled:
+            effects.append(self._sync_presence(channel))
+        if echoed:
+            status, text = ("error", cdc_error) if cdc_error else ("ok", "Subscribed to PostgreSQL")
+            effects.append(self._system(channel, "postgres_changes", status, text))
+        return effects
+
+    def _new_channel(self, msg: Message, now: float) -> tuple[Channel, list[dict[str, Any]], str | None]:
+        topic = msg.topic
+        if not topic.startswith(TOPIC_PREFIX):
+            raise _JoinRefused("unmatched topic")
+        if topic == TOPIC_PREFIX:
+            raise _JoinRefused("TopicNameRequired: You must provide a topic name")
+        if len(self.channels) >= self.config.max_channels:
+            raise _JoinRefused("ChannelRateLimitReached: Too many channels")
+        payload = msg.payload
+        config = payload.get("config") or {}
+        if not isinstance(config, dict):
+            raise _JoinRefused("InvalidJoinPayload: config must be an object")
+        token = payload.get("access_token") or payload.get("user_token")
+        if token is not None and not isinstance(token, str):
+            raise _JoinRefused("InvalidJoinPayload: access_token must be a string")
+        if token is None or token.startswith("sb_"):
+            token = self.socket_token  # Supabase: no token, or an `sb_` API key, means the socket's token
+        claims = self._verify(token, now)
+        if isinstance(claims, TokenProblem):
+            raise _JoinRefused(claims.reason)
+        raw_bindings = config.get("postgres_changes") or []
+        if not isinstance(raw_bindings, list) or len(raw_bindings) > self.config.max_bindings:
+            raise _JoinRefused(
+                f"InvalidJoinPayload: postgres_changes must be a list of at most {self.config.max_bindings}"
+            )
+        bindings: list[Binding] = []
+        echoed: list[dict[str, Any]] = []
+        cdc_error: str | None = None
+        for params in raw_bindings:
+            try:
+                binding = parse_binding(params)
+            except BindingError as exc:
+                cdc_error = cdc_error or str(exc)
+                echoed.append({**params, "id": binding_id(params)} if isinstance(params, dict) else {"id": 1})
+                continue
+            bindings.append(binding)
+            echoed.append({**params, "id": binding.id})
+        if cdc_error:
+            options = config.get("postgres_changes_options")
+            if isinstance(options, dict) and options.get("wait") is True:
+                raise _JoinRefused(f"RealtimeDisabledForConfiguration: {cdc_error}")
+            bindings = []  # like Supabase, a subscription with bad params delivers nothing
+        presence = config.get("presence") if isinstance(config.get("presence"), dict) else {}
+        broadcast = config.get("broadcast") if isinstance(config.get("broadcast"), dict) else {}
+        key = presence.get("key")
+        channel = Channel(
+            topic=topic,
+            join_ref=msg.join_ref,
+            token=token,
+            claims=claims,
+            restaurant_id=restaurant_of(claims),
+            bindings=tuple(bindings),
+            presence_key=key if isinstance(key, str) and key else str(uuid.uuid4()),
+            presence_enabled=presence.get("enabled") is True,
+            broadcast_self=broadcast.get("self") is True,
+            broadcast_ack=broadcast.get("ack") is True,
+        )
+        return channel, echoed, cdc_error
+
+    def _refresh(self, channel: Channel, msg: Message, now: float) -> list[Effect]:
+        token = msg.payload.get("access_token")
+        # Ignored as Supabase ignores them: null, `sb_` API keys, and the token already in use.
+        if not isinstance(token, str) or token.startswith("sb_") or token == channel.token:
+            return []
+        claims = self._verify(token, now)
+        if isinstance(claims, TokenProblem):
+            return self._shutdown(channel, claims.message)
+        restaurant = restaurant_of(claims)
+        effects: list[Effect] = []
+        if channel.restaurant_id is not None and restaurant != channel.restaurant_id:
+            return self._shutdown(
+                channel, f"You no longer have permission to read from this Channel topic: {channel.name}"
+            )
+        if channel.restaurant_id is None and restaurant is not None:
+            channel.restaurant_id = restaurant
+            effects.append(Subscribe((restaurant, channel.name), channel.topic))
+            if channel.presence_enabled:
+                effects.append(self._sync_presence(channel))
+        channel.token, channel.claims = token, claims
+        return effects
+
+    def _presence(self, channel: Channel, msg: Message) -> list[Effect]:
+        event = msg.payload.get("event")
+        if not isinstance(event, str):
+            return [self._reply(msg, "ok", {})]
+        if channel.key is None:
+            return [self._reply(msg, "error", {"reason": "Unauthorized: presence needs a device token"})]
+        key = channel.key
+        if event.lower() == "untrack":
+            channel.tracked = False
+            return [self._reply(msg, "ok", {}), Untrack(key, channel.topic)]
+        if event.lower() != "track":
+            return [self._reply(msg, "error", {})]
+        payload = msg.payload.get("payload", {})
+        if not isinstance(payload, dict):
+            return [self._reply(msg, "error", {"reason": "Presence track payload must be a map"})]
+        if len(dumps(payload)) > self.config.max_presence_bytes:
+            return self._shutdown(channel, "Track message size exceeded")
+        channel.tracked = True
+        effects: list[Effect] = [self._reply(msg, "ok", {}), Track(key, channel.topic, channel.presence_key, payload)]
+        if not channel.presence_enabled:
+            # Tracking enables presence; this channel never got a presence_state, so it gets one now.
+            channel.presence_enabled = True
+            effects.append(self._sync_presence(channel))
+        return effects
+
+    def _broadcast(self, channel: Channel, msg: Message) -> list[Effect]:
+        if channel.key is None or not isinstance(msg.payload.get("event"), str):
+            return [self._reply(msg, "error", {"reason": "Unauthorized: broadcast needs a device token"})]
+        effects: list[Effect] = [Broadcast(channel.key, channel.topic, msg.payload, channel.broadcast_self)]
+        if channel.broadcast_ack:
+            effects.append(self._reply(msg, "ok", {}))
+        return effects
+
+    def _user_broadcast(self, channel: Channel, push: UserBroadcastPush) -> list[Effect]:
+        effects: list[Effect] = []
+        if channel.key is not None:
+            effects.append(Broadcast(channel.key, channel.topic, push.broadcast, channel.broadcast_self))
+        if channel.broadcast_ack:
+            status = "ok" if channel.key is not None else "error"
+            effects.append(Send(reply(self.vsn, channel.topic, push.ref, push.join_ref, status, {})))
+        return effects
+
+    # ------------------------------------------------------------ helpers
+
+    def _reply(self, msg: Message, status: str, response: dict[str, Any]) -> Send:
+        return Send(reply(self.vsn, msg.topic, msg.ref, msg.join_ref, status, response))
+
+    def _system(self, channel: Channel, extension: str, status: str, message: str) -> Send:
+        payload = {"extension": extension, "status": status, "message": message, "channel": channel.name}
+        return Send(encode(Message(channel.topic, "system", payload, None, channel.join_ref), self.vsn))
+
+    def _close_frame(self, channel: Channel) -> Send:
+        return Send(encode(Message(channel.topic, "phx_close", {}, channel.join_ref, channel.join_ref), self.vsn))
+
+    def _sync_presence(self, channel: Channel) -> Effect:
+        if channel.key is None:
+            return Send(encode(Message(channel.topic, "presence_state", {}, None, channel.join_ref), self.vsn))
+        return SyncPresence(channel.key, channel.topic)
+
+    def _drop(self, channel: Channel) -> list[Effect]:
+        """Forget a channel and what it shares with others."""
+        if self.channels.get(channel.topic) is channel:
+            del self.channels[channel.topic]
+        key = channel.key
+        if key is None:
+            return []
+        effects: list[Effect] = []
+        if channel.tracked:
+            effects.append(Untrack(key, channel.topic))
+        effects.append(Unsubscribe(key, channel.topic))
+        return effects
+
+    def _shutdown(self, channel: Channel, message: str) -> list[Effect]:
+        """Supabase's `shutdown_response`: a `system` error, then `phx_close`."""
+        return [self._system(channel, "system", "error", message), *self._drop(channel), self._close_frame(channel)]
+
+    def _close(self, code: int, reason: str) -> list[Effect]:
+        self.closed = True
+        return [CloseSocket(code, reason)]

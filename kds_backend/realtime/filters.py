@@ -1,0 +1,180 @@
+"""`postgres_changes` filters: `column=op.value`, commas for AND, as Supabase Realtime parses them.
+
+Operators: eq, neq, lt, lte, gt, gte, in, is, each optionally negated with `not.`. Values may be double-quoted
+(PostgREST style) to carry `,` `(` `)`. A NULL column matches nothing but `is.null`, as in SQL.
+Rows are matched in their JSON form (UUIDs and timestamps as strings), the form subscribers receive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+OPERATORS = frozenset({"eq", "neq", "lt", "lte", "gt", "gte", "in", "is"})
+MAX_IN_VALUES = 100
+MAX_FILTER_CHARS = 2000
+
+
+class FilterError(ValueError):
+    """A filter the server cannot apply; the message says why, for the subscriber."""
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    column: str
+    op: str
+    value: str | tuple[str, ...]
+    negate: bool = False
+
+    def matches(self, row: Mapping[str, Any]) -> bool:
+        actual = row.get(self.column)
+        if self.op == "is":
+            result = _is(actual, self.value)  # type: ignore[arg-type]
+            return not result if self.negate else result
+        if actual is None:
+            return False  # NULL compared with anything is unknown, negated or not
+        if self.op == "in":
+            result = any(_compare(actual, v) == 0 for v in self.value)
+        else:
+            order = _compare(actual, self.value)  # type: ignore[arg-type]
+            result = _OP_TEST[self.op](order)
+        return not result if self.negate else result
+
+
+@dataclass(frozen=True, slots=True)
+class RowFilter:
+    """All conditions of one binding's filter (AND). No condition: every row matches."""
+
+    conditions: tuple[Condition, ...] = ()
+
+    def matches(self, row: Mapping[str, Any]) -> bool:
+        return all(c.matches(row) for c in self.conditions)
+
+
+MATCH_ALL = RowFilter()
+
+_OP_TEST = {
+    "eq": lambda o: o == 0,
+    "neq": lambda o: o is not None and o != 0,
+    "lt": lambda o: o is not None and o < 0,
+    "lte": lambda o: o is not None and o <= 0,
+    "gt": lambda o: o is not None and o > 0,
+    "gte": lambda o: o is not None and o >= 0,
+}
+
+
+def _is(actual: Any, value: str) -> bool:
+    if value == "null":
+        return actual is None
+    if value == "true":
+        return actual is True
+    if value == "false":
+        return actual is False
+    return actual is None if value == "unknown" else False
+
+
+def _compare(actual: Any, text: str) -> int | None:
+    """-1/0/1 comparing a row value with a filter literal, by the value's type; None if incomparable."""
+    if isinstance(actual, bool):
+        literal = text.lower()
+        if literal in ("true", "t", "1"):
+            other = True
+        elif literal in ("false", "f", "0"):
+            other = False
+        else:
+            return None
+        return (actual > other) - (actual < other)
+    if isinstance(actual, int | float):
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+        return (actual > number) - (actual < number)
+    actual_text = actual if isinstance(actual, str) else str(actual)
+    return (actual_text > text) - (actual_text < text)
+
+
+def _split(text: str, sep: str) -> list[str]:
+    """Split on `sep` outside double quotes and parentheses."""
+    parts: list[str] = []
+    depth = 0
+    quoted = False
+    current: list[str] = []
+    escaped = False
+    for ch in text:
+        if escaped:
+            current.append(ch)
+            escaped = False
+            continue
+        if ch == "\\" and quoted:
+            current.append(ch)
+            escaped = True
+            continue
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch == "(":
+            depth += 1
+        elif not quoted and ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise FilterError("unbalanced parentheses")
+        elif not quoted and depth == 0 and ch == sep:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(ch)
+    if quoted or depth:
+        raise FilterError("unbalanced quotes or parentheses")
+    parts.append("".join(current))
+    return parts
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        inner = value[1:-1]
+        out: list[str] = []
+        escaped = False
+        for ch in inner:
+            if escaped or ch != "\\":
+                out.append(ch)
+                escaped = False
+            else:
+                escaped = True
+        return "".join(out)
+    return value
+
+
+def _condition(part: str, columns: Collection[str] | None) -> Condition:
+    column, eq, rest = part.partition("=")
+    column = column.strip()
+    if not eq or not column:
+        raise FilterError(f"expected column=operator.value, got {part!r}")
+    if columns is not None and column not in columns:
+        raise FilterError(f"column {column!r} does not exist")
+    negate = rest.startswith("not.")
+    if negate:
+        rest = rest[4:]
+    op, dot, value = rest.partition(".")
+    if not dot or op not in OPERATORS:
+        raise FilterError(f"unknown operator in {part!r}; use one of {', '.join(sorted(OPERATORS))}")
+    if op == "in":
+        if not (value.startswith("(") and value.endswith(")")):
+            raise FilterError(f"`in` takes a list in parentheses, e.g. {column}=in.(a,b)")
+        inner = value[1:-1]
+        values = tuple(_unquote(v.strip()) for v in _split(inner, ",")) if inner.strip() else ()
+        if len(values) > MAX_IN_VALUES:
+            raise FilterError(f"`in` takes at most {MAX_IN_VALUES} values")
+        return Condition(column, op, values, negate)
+    if op == "is" and value.lower() not in ("null", "true", "false", "unknown"):
+        raise FilterError("`is` takes null, true, false or unknown")
+    return Condition(column, op, value.lower() if op == "is" else _unquote(value), negate)
+
+
+def parse_filter(text: str | None, columns: Collection[str] | None = None) -> RowFilter:
+    """The filter of a binding; `columns` (when given) are the only column names it may name."""
+    if text is None or not text.strip():
+        return MATCH_ALL
+    if len(text) > MAX_FILTER_CHARS:
+        raise FilterError(f"filter longer than {MAX_FILTER_CHARS} characters")
+    return RowFilter(tuple(_condition(part, columns) for part in _split(text, ",")))

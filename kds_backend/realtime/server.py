@@ -1,0 +1,235 @@
+"""The realtime websocket endpoint and its pumps: socket frames into the router, the router's frames out.
+
+Each socket has a bounded queue and one sender task, so fan-out never waits on a socket: a socket whose
+queue overflows (a stuck or slow subscriber) is closed and will catch up over REST, while the writer and
+every other subscriber carry on. Changes come from this process's ChangeHub on SQLite, and from the
+database's change log (`pg_listener`) on PostgreSQL, where other companion instances commit too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, FastAPI, WebSocket
+from fastapi.responses import JSONResponse
+
+from ..changes import ChangeHub
+from ..db.writer import RowChange
+from .auth import TokenProblem, check_token, make_verifier
+from .channel_state import CloseSocket, Connection, Send
+from .config import RealtimeConfig
+from .payloads import prepare
+from .pg_listener import PgChangeListener
+from .protocol import negotiate
+from .router import Outbox, Router
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["Realtime"])
+
+CLOSE_OVERFLOW = 1013
+"""Try again later: the socket fell too far behind. Clients reconnect and catch up over REST."""
+CLOSE_TIMEOUT_S = 5.0
+
+
+@dataclass(eq=False)
+class Peer:
+    conn_id: int
+    websocket: WebSocket
+    queue: asyncio.Queue[str | bytes | CloseSocket]
+    sender: asyncio.Task[None] | None = None
+    closing: bool = False
+
+
+class RealtimeService:
+    def __init__(self, jwt_secret: str, config: RealtimeConfig | None = None) -> None:
+        self.secret = jwt_secret
+        self.config = config or RealtimeConfig()
+        self.router = Router()
+        self.peers: dict[int, Peer] = {}
+        self._ids = itertools.count(1)
+        self._verify = make_verifier(jwt_secret)
+        self._background: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------ fan-out
+
+    def publish(self, batch: list[RowChange]) -> None:
+        """A committed transaction's changes (ChangeHub or the PostgreSQL listener), on the event loop."""
+        prepared = [p for p in map(prepare, batch) if p is not None]
+        self.dispatch(self.router.publish(prepared))
+
+    def dispatch(self, outbox: Outbox) -> None:
+        for conn_id, item in outbox:
+            peer = self.peers.get(conn_id)
+            if peer is None or peer.closing:
+                continue
+            if isinstance(item, Send):
+                try:
+                    peer.queue.put_nowait(item.frame)
+                except asyncio.QueueFull:
+                    self._overflow(peer)
+            else:
+                peer.closing = True
+                try:
+                    peer.queue.put_nowait(item)  # after the frames already queued, e.g. a system error
+                except asyncio.QueueFull:
+                    self._abort(peer, item.code, item.reason)
+
+    def _overflow(self, peer: Peer) -> None:
+        log.warning("realtime socket %s fell %s frames behind; closing it", peer.conn_id, peer.queue.maxsize)
+        self._abort(peer, CLOSE_OVERFLOW, "send queue overflow")
+        self.dispatch(self.router.remove(peer.conn_id))
+
+    def _abort(self, peer: Peer, code: int, reason: str) -> None:
+        """Close now, dropping what is queued; never waits here, so one stuck socket delays nobody."""
+        peer.closing = True
+        if peer.sender is not None:
+            peer.sender.cancel()
+        while not peer.queue.empty():
+            peer.queue.get_nowait()
+        self._spawn(self._close(peer.websocket, code, reason))
+
+    async def _close(self, websocket: WebSocket, code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await websocket.close(code, reason)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # ------------------------------------------------------------ one socket
+
+    async def serve(self, websocket: WebSocket) -> None:
+        vsn = negotiate(websocket.query_params.get("vsn"))
+        if vsn is None:
+            await _deny(websocket, 400, f"Unsupported serializer version: {websocket.query_params.get('vsn')}")
+            return
+        apikey = (
+            websocket.query_params.get("apikey")
+            or websocket.headers.get("apikey")
+            or websocket.headers.get("x-api-key")
+        )
+        if not apikey:
+            await _deny(websocket, 401, "API key is missing")
+            return
+        checked = check_token(self.secret, apikey, time.time())
+        if isinstance(checked, TokenProblem):
+            await _deny(websocket, 401, checked.http_message)
+            return
+        await websocket.accept()
+        conn_id = next(self._ids)
+        peer = Peer(conn_id, websocket, asyncio.Queue(self.config.send_queue_frames))
+        self.peers[conn_id] = peer
+        self.router.add(conn_id, Connection(vsn, apikey, self._verify, time.time(), self.config))
+        peer.sender = asyncio.create_task(self._send_loop(peer))
+        try:
+            while not peer.closing:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                data = message.get("text")
+                if data is None:
+                    data = message.get("bytes") or b""
+                self.dispatch(self.router.receive(conn_id, data, time.time()))
+        except Exception:  # a socket dying mid-read is routine; the others must not notice
+            log.debug("realtime socket %s read failed", conn_id, exc_info=True)
+        finally:
+            self.dispatch(self.router.remove(conn_id))
+            self.peers.pop(conn_id, None)
+            sender = peer.sender
+            if sender is not None:
+                if peer.closing and not sender.done():
+                    # A sender delivering its final frames and close gets a moment; one stuck on a dead socket does not.
+                    await asyncio.wait({sender}, timeout=CLOSE_TIMEOUT_S)
+                sender.cancel()
+
+    async def _send_loop(self, peer: Peer) -> None:
+        websocket = peer.websocket
+        try:
+            while True:
+                item = await peer.queue.get()
+                if isinstance(item, CloseSocket):
+                    await websocket.close(item.code, item.reason)
+                    return
+                if isinstance(item, str):
+                    await websocket.send_text(item)
+                else:
+                    await websocket.send_bytes(item)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.debug("realtime socket %s send failed", peer.conn_id, exc_info=True)
+
+    # ------------------------------------------------------------ lifetime
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.tick_s)
+            try:
+                self.dispatch(self.router.tick(time.time()))
+            except Exception:
+                log.exception("realtime tick failed")
+
+    @asynccontextmanager
+    async def running(self, hub: ChangeHub, database_url: str) -> AsyncIterator[None]:
+        """Feed changes in and enforce timeouts while the app runs; close every socket on the way out."""
+        tasks = [asyncio.create_task(self._tick_loop())]
+        unsubscribe: Callable[[], None] | None = None
+        listener: PgChangeListener | None = None
+        if sa.make_url(database_url).get_backend_name() == "postgresql":
+            listener = PgChangeListener(database_url, self.publish)
+            tasks.append(asyncio.create_task(listener.run()))
+            if not await listener.wait_ready(10.0):
+                log.warning("realtime: the PostgreSQL change listener is not connected yet; it keeps trying")
+        else:
+            unsubscribe = hub.subscribe(self.publish)
+        try:
+            yield
+        finally:
+            if unsubscribe is not None:
+                unsubscribe()
+            if listener is not None:
+                listener.close()
+            for task in tasks:
+                task.cancel()
+            for peer in list(self.peers.values()):
+                self._abort(peer, 1001, "server shutting down")
+            # Bounded: a shutdown never hangs on a socket or a database connection that will not let go.
+            pending = {*tasks, *self._background}
+            if pending:
+                _done, stuck = await asyncio.wait(pending, timeout=CLOSE_TIMEOUT_S)
+                if stuck:
+                    log.warning("realtime: %d task(s) did not stop in time", len(stuck))
+
+
+async def _deny(websocket: WebSocket, status: int, message: str) -> None:
+    """An HTTP error instead of the upgrade, with Supabase's `{"error": ...}` body."""
+    await websocket.send_denial_response(JSONResponse({"error": message}, status_code=status))
+
+
+@router.websocket("/realtime/v1/websocket")
+async def realtime_websocket(websocket: WebSocket) -> None:
+    """Supabase Realtime (Phoenix channels, `vsn` 1.0.0 or 2.0.0): postgres_changes, presence, broadcast."""
+    service: RealtimeService = websocket.app.state.realtime
+    await service.serve(websocket)
+
+
+@asynccontextmanager
+async def realtime_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Run realtime for the app's lifespan; needs `app.state.db` and `app.state.settings`."""
+    settings = app.state.settings
+    service = RealtimeService(settings.jwt_secret, RealtimeConfig.from_env())
+    app.state.realtime = service
+    async with service.running(app.state.db.hub, settings.database_url):
+        yield

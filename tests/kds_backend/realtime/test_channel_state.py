@@ -1,0 +1,226 @@
+"""One socket's state machine: frames in, effects out, no socket and no clock."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+
+from api_client.models import OrderChange
+from kds_backend.auth.tokens import issue_anon_key
+from kds_backend.db.writer import RowChange
+from kds_backend.realtime.channel_state import Subscribe, SyncPresence, Track, Unsubscribe, Untrack
+from kds_backend.realtime.payloads import prepare
+from kds_backend.realtime.protocol import Vsn
+from tests.conftest import JWT_SECRET, token_for
+from tests.kds_backend.realtime.wire import closes, connection, frame, join_payload, sent
+
+NOW = time.time()
+TOPIC = "realtime:orders-feed"
+ORDERS_R1 = {"event": "*", "schema": "public", "table": "orders", "filter": "restaurant_id=eq.r1"}
+
+
+def order_row(restaurant: str, status: str = "new") -> dict:
+    at = datetime.now(UTC)
+    return {
+        "id": uuid4(),
+        "restaurant_id": restaurant,
+        "number": "A1",
+        "source": "pos",
+        "type": "dine_in",
+        "table_label": None,
+        "server_name": None,
+        "guests": 2,
+        "customer_name": None,
+        "notes": None,
+        "priority": "normal",
+        "status": status,
+        "created_at": at,
+        "due_at": None,
+        "updated_at": at,
+        "version": 1,
+        "change_seq": 1,
+    }
+
+
+def joined(vsn: Vsn = Vsn.V1, token: str | None = None, bindings: list | None = None, **config):
+    conn = connection(token or token_for("kds"), NOW, vsn)
+    effects = conn.receive(frame(vsn, TOPIC, "phx_join", join_payload(None, bindings, **config), "1", "1"), NOW)
+    return conn, effects
+
+
+@pytest.mark.parametrize("vsn", [Vsn.V1, Vsn.V2])
+def test_join_echoes_bindings_with_ids_then_reports_the_subscription(vsn: Vsn) -> None:
+    bindings = [ORDERS_R1, {"event": "INSERT", "schema": "public", "table": "order_items"}]
+    _conn, effects = joined(vsn, bindings=bindings)
+    reply, system = sent(effects, vsn)
+    assert reply["event"] == "phx_reply" and reply["ref"] == "1"
+    assert reply["payload"]["status"] == "ok"
+    echoed = reply["payload"]["response"]["postgres_changes"]
+    assert [{k: v for k, v in b.items() if k != "id"} for b in echoed] == bindings
+    assert all(isinstance(b["id"], int) and b["id"] > 0 for b in echoed)
+    assert system["event"] == "system" and system["ref"] is None
+    assert system["payload"] == {
+        "extension": "postgres_changes",
+        "status": "ok",
+        "message": "Subscribed to PostgreSQL",
+        "channel": "orders-feed",
+    }
+    assert Subscribe(("r1", "orders-feed"), TOPIC) in effects
+    # Same params, same id: a rejoin keeps its ids.
+    again = sent(joined(vsn, bindings=bindings)[1], vsn)[0]["payload"]["response"]["postgres_changes"]
+    assert again == echoed
+
+
+def test_changes_reach_matching_bindings_only_and_never_another_restaurant() -> None:
+    conn, effects = joined(bindings=[ORDERS_R1, {"event": "DELETE", "schema": "public", "table": "orders"}])
+    ids = [b["id"] for b in sent(effects)[0]["payload"]["response"]["postgres_changes"]]
+    mine = prepare(RowChange("orders", "INSERT", order_row("r1"), None, order_row("r1")["created_at"], 1))
+    theirs = prepare(RowChange("orders", "INSERT", order_row("r2"), None, order_row("r2")["created_at"], 2))
+    assert mine is not None and theirs is not None
+    pushes = sent(conn.push_changes([theirs, mine]))
+    assert len(pushes) == 1
+    push = pushes[0]
+    assert push["event"] == "postgres_changes" and push["ref"] is None and push["topic"] == TOPIC
+    assert push["payload"]["ids"] == [ids[0]]
+    data = OrderChange.model_validate(push["payload"]["data"])
+    assert data.type == "INSERT" and data.record is not None and data.record.restaurant_id == "r1"
+    assert "old_record" not in push["payload"]["data"]
+
+
+def test_a_filter_naming_another_restaurant_still_sees_only_its_own() -> None:
+    conn, _ = joined(bindings=[{"event": "*", "schema": "public", "table": "orders", "filter": "restaurant_id=eq.r2"}])
+    row = order_row("r2")
+    assert conn.push_changes([prepare(RowChange("orders", "INSERT", row, None, row["created_at"], 1))]) == []
+
+
+def test_anon_token_joins_but_sees_nothing_and_cannot_track() -> None:
+    conn, effects = joined(token=issue_anon_key(JWT_SECRET), bindings=[{"event": "*", "schema": "public"}])
+    assert sent(effects)[0]["payload"]["status"] == "ok"
+    assert not any(isinstance(e, Subscribe) for e in effects)
+    row = order_row("r1")
+    assert conn.push_changes([prepare(RowChange("orders", "INSERT", row, None, row["created_at"], 1))]) == []
+    track = conn.receive(frame(Vsn.V1, TOPIC, "presence", {"event": "track", "payload": {}}, "2", "1"), NOW)
+    assert sent(track)[0]["payload"]["status"] == "error"
+
+
+@pytest.mark.parametrize(
+    ("token", "reason"),
+    [
+        (token_for("kds", ttl_s=-30), "InvalidJWTToken: Token has expired"),
+        (token_for("kds", secret="another-secret-another-secret-another-secret"), "JwtSignatureError"),
+        ("not-a-jwt", "MalformedJWT: The token provided is not a valid JWT"),
+    ],
+)
+def test_join_errors_name_the_token_problem(token: str, reason: str) -> None:
+    conn = connection(token_for("kds"), NOW)
+    effects = conn.receive(frame(Vsn.V1, TOPIC, "phx_join", join_payload(token), "1", "1"), NOW)
+    [reply] = sent(effects)
+    assert reply["payload"]["status"] == "error"
+    assert reply["payload"]["response"]["reason"].startswith(reason)
+    assert TOPIC not in conn.channels
+
+
+def test_bad_bindings_join_then_report_an_error_or_refuse_with_wait() -> None:
+    bad = [{"event": "*", "schema": "public", "table": "orders", "filter": "nope=eq.1"}]
+    _conn, effects = joined(bindings=bad)
+    reply, system = sent(effects)
+    assert reply["payload"]["status"] == "ok"
+    assert system["payload"]["status"] == "error" and "nope" in system["payload"]["message"]
+    _, refused = joined(bindings=bad, postgres_changes_options={"wait": True})
+    reason = sent(refused)[0]["payload"]["response"]["reason"]
+    assert reason.startswith("RealtimeDisabledForConfiguration: ")
+
+
+def test_topic_rules() -> None:
+    conn = connection(token_for("kds"), NOW)
+    bare = sent(conn.receive(frame(Vsn.V1, "realtime:", "phx_join", join_payload(None), "1", "1"), NOW))
+    assert bare[0]["payload"]["response"]["reason"] == "TopicNameRequired: You must provide a topic name"
+    other = sent(conn.receive(frame(Vsn.V1, "room:1", "phx_join", join_payload(None), "2", "2"), NOW))
+    assert other[0]["payload"]["response"] == {"reason": "unmatched topic"}
+    stray = sent(conn.receive(frame(Vsn.V1, "realtime:nope", "broadcast", {}, "3", None), NOW))
+    assert stray[0]["payload"] == {"status": "error", "response": {"reason": "unmatched topic"}}
+
+
+def test_heartbeat_is_answered_and_silence_closes_the_socket() -> None:
+    conn = connection(token_for("kds"), NOW, heartbeat_timeout_s=60)
+    [hb] = sent(conn.receive(frame(Vsn.V1, "phoenix", "heartbeat", {}, "5"), NOW + 30))
+    assert hb == {"topic": "phoenix", "event": "phx_reply", "payload": {"status": "ok", "response": {}}, "ref": "5"}
+    assert conn.tick(NOW + 89) == []
+    [close] = closes(conn.tick(NOW + 91))
+    assert close.code == 1000
+
+
+def test_leave_replies_then_closes_the_channel() -> None:
+    conn, _ = joined(bindings=[ORDERS_R1])
+    effects = conn.receive(frame(Vsn.V1, TOPIC, "phx_leave", {}, "2", "1"), NOW)
+    reply, close = sent(effects)
+    assert reply["payload"] == {"status": "ok", "response": {}} and reply["ref"] == "2"
+    assert close["event"] == "phx_close" and close["ref"] == "1"
+    assert Unsubscribe(("r1", "orders-feed"), TOPIC) in effects
+    assert conn.channels == {}
+
+
+def test_token_expiry_during_service_is_a_system_error_then_phx_close() -> None:
+    conn, _ = joined(token=token_for("kds", ttl_s=60), bindings=[ORDERS_R1])
+    assert conn.tick(NOW + 30) == []
+    conn.receive(frame(Vsn.V1, "phoenix", "heartbeat", {}, "9"), NOW + 70)  # the socket itself stays alive
+    system, close = sent(conn.tick(NOW + 75))
+    assert system["event"] == "system"
+    assert system["payload"]["extension"] == "system" and system["payload"]["status"] == "error"
+    assert system["payload"]["message"].startswith("Token has expired ")
+    assert system["payload"]["message"].endswith(" seconds ago")
+    assert close["event"] == "phx_close"
+    assert conn.channels == {}
+
+
+def test_access_token_refresh_extends_the_channel_and_a_bad_one_ends_it() -> None:
+    conn, _ = joined(token=token_for("kds", ttl_s=60), bindings=[ORDERS_R1])
+    fresh = token_for("kds", ttl_s=3600)
+    assert conn.receive(frame(Vsn.V1, TOPIC, "access_token", {"access_token": fresh}, "2", "1"), NOW) == []
+    conn.receive(frame(Vsn.V1, "phoenix", "heartbeat", {}, "9"), NOW + 100)
+    assert conn.tick(NOW + 120) == []
+    other = token_for("kds", restaurant="r2")
+    system, close = sent(conn.receive(frame(Vsn.V1, TOPIC, "access_token", {"access_token": other}, "3", "1"), NOW))
+    assert "no longer have permission" in system["payload"]["message"] and close["event"] == "phx_close"
+
+
+def test_presence_track_untrack_effects() -> None:
+    conn, effects = joined(presence={"key": "grill-1", "enabled": True})
+    assert SyncPresence(("r1", "orders-feed"), TOPIC) in effects
+    effects = conn.receive(frame(Vsn.V1, TOPIC, "presence", {"event": "track", "payload": {"s": 1}}, "2", "1"), NOW)
+    assert sent(effects)[0]["payload"]["status"] == "ok"
+    assert Track(("r1", "orders-feed"), TOPIC, "grill-1", {"s": 1}) in effects
+    effects = conn.receive(frame(Vsn.V1, TOPIC, "presence", {"event": "untrack"}, "3", "1"), NOW)
+    assert Untrack(("r1", "orders-feed"), TOPIC) in effects
+
+
+def test_malformed_frames_close_only_this_socket() -> None:
+    conn = connection(token_for("kds"), NOW)
+    [close] = closes(conn.receive("{not json", NOW))
+    assert close.code == 1007
+    assert conn.receive(frame(Vsn.V1, "phoenix", "heartbeat", {}, "1"), NOW) == []
+
+
+def test_a_flood_closes_the_socket() -> None:
+    conn = connection(token_for("kds"), NOW, messages_per_s=10, message_burst=20)
+    hb = frame(Vsn.V1, "phoenix", "heartbeat", {}, "1")
+    effects = [e for _ in range(25) for e in conn.receive(hb, NOW)]
+    assert len(sent(effects)) == 20
+    assert closes(effects)[0].code == 1008
+
+
+def test_a_failing_handler_crashes_only_its_channel(monkeypatch: pytest.MonkeyPatch) -> None:
+    conn, _ = joined(bindings=[ORDERS_R1])
+
+    def boom(*_args: object) -> list:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(conn, "_presence", boom)
+    effects = conn.receive(frame(Vsn.V1, TOPIC, "presence", {"event": "track"}, "2", "1"), NOW)
+    assert sent(effects)[-1]["event"] == "phx_error"
+    assert conn.channels == {}
+    [hb] = sent(conn.receive(frame(Vsn.V1, "phoenix", "heartbeat", {}, "3"), NOW))
+    assert hb["payload"]["status"] == "ok"

@@ -1,0 +1,158 @@
+"""The official `@supabase/realtime-js` (pinned in js/package.json) with its default options: vsn 2.0.0.
+
+Node runs `js/subscriber.mjs`, which prints one JSON line per callback. It must see its restaurant's
+INSERT/UPDATE/DELETE (transformed by the SDK into `eventType`/`new`/`old`), presence from a Python client
+on the same channel, and its own binary broadcast echoed back (`self: true`, `ack: true`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from realtime import AsyncRealtimeClient
+
+from tests.conftest import token_for
+from tests.kds_backend.realtime.support import TIMEOUT_S, Inbox, create_order, delete_order, start_order
+from tests.live_server import LiveServer
+
+pytestmark = pytest.mark.slow
+
+JS_DIR = Path(__file__).parent / "js"
+
+
+@pytest.fixture(scope="session")
+def realtime_js() -> Iterator[Path]:
+    """Install the pinned realtime-js once per session (`npm ci` from the committed lock file)."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        if os.environ.get("CI"):
+            pytest.fail("node and npm are required for the realtime-js tests")
+        pytest.skip("node/npm not installed")
+    marker = JS_DIR / "node_modules" / ".package-lock.json"
+    if not marker.exists() or marker.stat().st_mtime < (JS_DIR / "package-lock.json").stat().st_mtime:
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=JS_DIR,
+            check=True,
+            timeout=300,
+            stdout=subprocess.DEVNULL,
+        )
+    yield Path(node)
+
+
+class NodeSubscriber:
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.queues: dict[str, asyncio.Queue[dict[str, Any]]] = defaultdict(asyncio.Queue)
+        self.reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.proc.stdout is not None
+        async for line in self.proc.stdout:
+            event = json.loads(line)
+            self.queues[event["kind"]].put_nowait(event)
+
+    async def next(self, kind: str) -> dict[str, Any]:
+        return await asyncio.wait_for(self.queues[kind].get(), TIMEOUT_S)
+
+    async def send(self, command: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command.encode() + b"\n")
+        await self.proc.stdin.drain()
+
+
+@pytest.fixture
+async def node_subscriber(realtime_js: Path, live_server: LiveServer) -> AsyncIterator[NodeSubscriber]:
+    proc = await asyncio.create_subprocess_exec(
+        str(realtime_js),
+        "subscriber.mjs",
+        live_server.url,
+        token_for("expo"),
+        "expo-1",
+        cwd=JS_DIR,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    subscriber = NodeSubscriber(proc)
+    try:
+        yield subscriber
+    finally:
+        subscriber.reader.cancel()
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
+
+
+async def test_realtime_js_defaults_against_the_companion(
+    node_subscriber: NodeSubscriber, live_server: LiveServer
+) -> None:
+    js = node_subscriber
+    assert (await js.next("vsn"))["vsn"] == "2.0.0"
+    assert (await js.next("status"))["status"] == "SUBSCRIBED"
+    system = (await js.next("system"))["payload"]
+    assert system == {
+        "extension": "postgres_changes",
+        "status": "ok",
+        "message": "Subscribed to PostgreSQL",
+        "channel": "orders-feed",
+    }
+    assert (await js.next("track"))["result"] == "ok"
+    while "expo-1" not in (await js.next("presence"))["state"]:
+        pass
+
+    # A Python screen on the same channel shows up in the JS client's presence.
+    py = AsyncRealtimeClient(f"{live_server.url}/realtime/v1", token_for("kds", device="r1-kds-7"))
+    try:
+        channel = py.channel("orders-feed", {"config": {"presence": {"key": "grill-7", "enabled": True}}})
+        synced = Inbox()
+        channel.on_presence_sync(synced)
+        await channel.subscribe()
+        await channel.track({"screen": "grill-7"})
+        while set((await js.next("presence"))["state"]) != {"expo-1", "grill-7"}:
+            pass
+        await synced.next()
+        assert {"expo-1", "grill-7"} <= set(channel.presence_state())
+    finally:
+        await py.close()
+
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        await create_order(http, "r2", "B1")
+        order = await create_order(http, "r1", "A1")
+        first = (await js.next("change"))["payload"]
+        assert (first["table"], first["eventType"]) == ("orders", "INSERT")
+        assert first["new"]["id"] == order["id"] and first["new"]["restaurant_id"] == "r1"
+        assert first["schema"] == "public" and first["commit_timestamp"].endswith("Z")
+        items = [(await js.next("change"))["payload"] for _ in range(2)]
+        assert {i["new"]["name"] for i in items} == {"Burger", "Fries"}
+        assert all(i["new"]["modifiers"] == [] for i in items)  # jsonb arrives as JSON, not a string
+
+        await start_order(http, "r1", order["id"])  # the order and both items change
+        updates = [(await js.next("change"))["payload"] for _ in range(3)]
+        assert {u["table"] for u in updates} == {"orders", "order_items"}
+        for update in updates:
+            assert update["eventType"] == "UPDATE" and update["new"]["restaurant_id"] == "r1"
+            assert update["old"] == {"id": update["new"]["id"]}
+
+        await delete_order(http, "r1", order["id"])
+        deletes = [(await js.next("change"))["payload"] for _ in range(3)]
+        assert [d["eventType"] for d in deletes] == ["DELETE"] * 3
+        assert deletes[-1]["table"] == "orders" and deletes[-1]["old"] == {"id": order["id"]}
+        assert deletes[-1]["new"] == {}
+
+    # Broadcast goes out as a binary frame (vsn 2.0.0) and comes back to the sender (self: true, ack: true).
+    await js.send("broadcast")
+    echoed = (await js.next("broadcast"))["payload"]
+    assert echoed == {"type": "broadcast", "event": "ping", "payload": {"n": 1}}
+    assert (await js.next("sent"))["result"] == "ok"
+    await js.send("quit")
+    assert (await js.next("status"))["status"] == "CLOSED"

@@ -1,0 +1,101 @@
+"""Several sockets through the router, still without sockets: presence, broadcast, fan-out and scoping."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from uuid import uuid4
+
+from kds_backend.db.writer import RowChange
+from kds_backend.realtime.channel_state import CloseSocket, Send
+from kds_backend.realtime.payloads import prepare
+from kds_backend.realtime.protocol import Vsn
+from kds_backend.realtime.router import Outbox, Router
+from tests.conftest import token_for
+from tests.kds_backend.realtime.wire import connection, frame, join_payload
+
+NOW = time.time()
+TOPIC = "realtime:screens"
+
+
+def frames_for(outbox: Outbox, conn_id: int) -> list[dict]:
+    out = []
+    for cid, item in outbox:
+        if cid == conn_id and isinstance(item, Send) and isinstance(item.frame, str):
+            data = json.loads(item.frame)
+            if isinstance(data, list):
+                data = dict(zip(["join_ref", "ref", "topic", "event", "payload"], data, strict=True))
+            out.append(data)
+    return out
+
+
+def setup(*specs: tuple[str, Vsn]) -> tuple[Router, list[int]]:
+    router = Router()
+    ids = []
+    for n, (restaurant, vsn) in enumerate(specs, start=1):
+        router.add(n, connection(token_for("kds", restaurant=restaurant, device=f"d{n}"), NOW, vsn))
+        ids.append(n)
+    return router, ids
+
+
+def join(router: Router, conn_id: int, vsn: Vsn, **config) -> Outbox:
+    payload = join_payload(None, **config)
+    return router.receive(conn_id, frame(vsn, TOPIC, "phx_join", payload, "1", "1"), NOW)
+
+
+def test_presence_is_shared_within_a_restaurant_only() -> None:
+    router, (a, b, c) = setup(("r1", Vsn.V1), ("r1", Vsn.V2), ("r2", Vsn.V1))
+    for conn_id, vsn in ((a, Vsn.V1), (b, Vsn.V2), (c, Vsn.V1)):
+        out = join(router, conn_id, vsn, presence={"key": f"screen-{conn_id}", "enabled": True})
+        assert frames_for(out, conn_id)[-1]["event"] == "presence_state"
+    track = frame(Vsn.V1, TOPIC, "presence", {"event": "track", "payload": {"station": "grill"}}, "2", "1")
+    out = router.receive(a, track, NOW)
+    diffs = {cid: f for cid in (a, b, c) for f in frames_for(out, cid) if f["event"] == "presence_diff"}
+    assert set(diffs) == {a, b}
+    joins = diffs[b]["payload"]["joins"]
+    assert list(joins) == ["screen-1"] and joins["screen-1"]["metas"][0]["station"] == "grill"
+    assert joins["screen-1"]["metas"][0]["phx_ref"]
+
+    # A late joiner gets the current state; a socket that goes away leaves.
+    router.add(4, connection(token_for("expo", device="d4"), NOW))
+    state = frames_for(join(router, 4, Vsn.V1, presence={"key": "expo", "enabled": True}), 4)[-1]
+    assert list(state["payload"]) == ["screen-1"]
+    out = router.remove(a)
+    leaves = [f for f in frames_for(out, 4) if f["event"] == "presence_diff"]
+    assert list(leaves[0]["payload"]["leaves"]) == ["screen-1"]
+
+
+def test_broadcast_self_and_ack() -> None:
+    router, (a, b, c) = setup(("r1", Vsn.V1), ("r1", Vsn.V1), ("r2", Vsn.V1))
+    join(router, a, Vsn.V1, broadcast={"self": True, "ack": True})
+    join(router, b, Vsn.V1)
+    join(router, c, Vsn.V1)
+    msg = {"type": "broadcast", "event": "bump", "payload": {"n": 1}}
+    out = router.receive(a, frame(Vsn.V1, TOPIC, "broadcast", msg, "2", "1"), NOW)
+    assert [f["event"] for f in frames_for(out, a)] == ["broadcast", "phx_reply"]
+    assert frames_for(out, b)[0]["payload"] == msg
+    assert frames_for(out, c) == []
+    out = router.receive(b, frame(Vsn.V1, TOPIC, "broadcast", msg, "2", "1"), NOW)
+    assert frames_for(out, b) == []  # no self, no ack
+    assert len(frames_for(out, a)) == 1
+
+
+def test_changes_fan_out_per_restaurant_and_a_closed_socket_is_forgotten() -> None:
+    router, (a, b) = setup(("r1", Vsn.V1), ("r2", Vsn.V2))
+    everything = [{"event": "*", "schema": "public"}]
+    join(router, a, Vsn.V1, postgres_changes=everything)
+    join(router, b, Vsn.V2, postgres_changes=everything)
+    at = datetime.now(UTC)
+    row = {"id": uuid4(), "restaurant_id": "r2", "item_name": "Fries", "available": False, "reason": None}
+    row |= {"updated_by": "d2", "updated_at": at, "version": 1, "change_seq": 7}
+    out = router.publish([prepare(RowChange("menu_availability", "INSERT", row, None, at, 7))])
+    assert frames_for(out, a) == []
+    [push] = frames_for(out, b)
+    assert push["event"] == "postgres_changes" and push["join_ref"] is None
+    assert push["payload"]["data"]["record"]["item_name"] == "Fries"
+
+    out = router.receive(b, "garbage", NOW)
+    assert any(cid == b and isinstance(item, CloseSocket) for cid, item in out)
+    assert router.publish([prepare(RowChange("menu_availability", "UPDATE", row, {"id": row["id"]}, at, 8))]) == []
+    assert router.receive(a, frame(Vsn.V1, "phoenix", "heartbeat", {}, "5"), NOW)  # the other socket carries on
