@@ -94,13 +94,22 @@ class IntentStatus(StrEnum):
 
 
 class _Wire(BaseModel):
+    """What a client sends: unknown fields are refused, so a typo never passes silently."""
+
     model_config = ConfigDict(extra="forbid", use_enum_values=False)
+
+
+class _Published(BaseModel):
+    """What the server sends: unknown fields are ignored, so an older screen keeps reading rows that
+    gained a new optional column (the backward-compatible changes that stay in schema v1)."""
+
+    model_config = ConfigDict(extra="ignore", use_enum_values=False)
 
 
 # ---------------------------------------------------------------- public rows (server-owned shape)
 
 
-class OrderItemPublic(_Wire):
+class OrderItemPublic(_Published):
     """A row of `order_items` as the server stores and publishes it."""
 
     id: UUID
@@ -122,7 +131,7 @@ class OrderItemPublic(_Wire):
     change_seq: int
 
 
-class OrderPublic(_Wire):
+class OrderPublic(_Published):
     """A row of `orders` as the server stores and publishes it."""
 
     id: UUID
@@ -150,7 +159,7 @@ class OrderWithItems(OrderPublic):
     order_items: list[OrderItemPublic]
 
 
-class MenuAvailabilityPublic(_Wire):
+class MenuAvailabilityPublic(_Published):
     """A row of `menu_availability`: an item the kitchen has 86'd (or brought back)."""
 
     id: UUID
@@ -297,7 +306,7 @@ class ApplyIntentsRequest(_Wire):
     intents: Annotated[list[Intent], Field(min_length=1, max_length=1000)]
 
 
-class IntentResult(_Wire):
+class IntentResult(_Published):
     id: UUID
     status: IntentStatus
     reason: str | None = None
@@ -350,7 +359,7 @@ class DeviceCreate(_Wire):
     display: DisplaySettings = DisplaySettings()
 
 
-class DevicePublic(_Wire):
+class DevicePublic(_Published):
     id: str
     restaurant_id: RestaurantId
     name: str

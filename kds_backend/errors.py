@@ -56,6 +56,10 @@ def validation_details(errors: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _not_json() -> dict[str, Any]:
+    return {"code": "PGRST102", "message": "Empty or invalid json", "details": None, "hint": None}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
@@ -64,6 +68,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         details = validation_details(list(exc.errors()))
+        if any(d["type"] == "json_invalid" for d in details):
+            # Not JSON at all: PostgREST's 400, whatever the bytes were.
+            return JSONResponse(_not_json(), status_code=400)
         body = {
             "code": "PGRST102",
             "message": "Invalid request body",
@@ -75,6 +82,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI's own "error parsing the body": the same answer as any other non-JSON body.
+            return JSONResponse(_not_json(), status_code=400)
         code = {404: "PGRST125", 405: "PGRST117"}.get(exc.status_code, f"HTTP{exc.status_code}")
         body = {"code": code, "message": str(exc.detail), "details": None, "hint": None}
         return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))

@@ -97,3 +97,13 @@ async def test_expired_and_forged_tokens_are_401(client: httpx.AsyncClient) -> N
     forged = auth_headers(token_for("pos", secret="another-secret-another-secret-another-secret"))
     r = await client.post("/api/v1/orders", json=EXAMPLE, headers={**forged, **key()})
     assert r.status_code == 401
+
+
+async def test_a_body_that_is_not_json_gets_postgrests_400(client: httpx.AsyncClient, pos_headers: dict) -> None:
+    for raw in (b"\x00", b"{not json", b""):
+        r = await client.post(
+            "/api/v1/orders", content=raw, headers={**pos_headers, **key(), "Content-Type": "application/json"}
+        )
+        assert r.status_code in (400, 422), raw
+        if raw:
+            assert r.status_code == 400 and r.json()["code"] == "PGRST102", raw
