@@ -1,0 +1,1 @@
+"""Supabase Realtime (Phoenix channels) client: a sans-I/O core (`phoenix`) and a `websockets` pump (`connection`)."""
