@@ -19,8 +19,9 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, data_dir: Path, database_url: str, jwt_secret: str) -> None:
-        self.port = free_port()
+    def __init__(self, data_dir: Path, database_url: str, jwt_secret: str, port: int | None = None) -> None:
+        self.data_dir, self.database_url, self.jwt_secret = data_dir, database_url, jwt_secret
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir / "server.log"
         env = {
@@ -29,7 +30,7 @@ class LiveServer:
             "KDS_DATABASE_URL": database_url,
             "KDS_JWT_SECRET": jwt_secret,
         }
-        self._log = self.log_path.open("wb")
+        self._log = self.log_path.open("ab")  # appended: a restarted server keeps the first log
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "kds_backend.cli", "serve", "--port", str(self.port), "--log-level", "warning"],
             env=env,
@@ -59,3 +60,14 @@ class LiveServer:
                 self.proc.kill()
                 self.proc.wait()
         self._log.close()
+
+    def kill(self) -> None:
+        """`kill -9`: no shutdown, no close frames; clients see their sockets die."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
+
+    def restarted(self) -> LiveServer:
+        """A new process on the same port and database (call `stop()` or `kill()` on this one first)."""
+        return LiveServer(self.data_dir, self.database_url, self.jwt_secret, port=self.port)
