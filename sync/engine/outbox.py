@@ -1,0 +1,81 @@
+"""Recording a tap: one local transaction, no network. What the screen shows comes from `shown_order`."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from api_client.models import DeviceRole, Intent, IntentKind
+from sync.store import LocalStore, meta, outbox_rows, server_rows
+from sync.store.outbox_rows import OutboxEntry
+from sync.store.overlay import Overlaid, overlay
+
+log = logging.getLogger(__name__)
+
+
+class Outbox:
+    """The screen's side of the outbox. `role` is the device's role, which the state machine needs to predict."""
+
+    def __init__(self, store: LocalStore, role: DeviceRole) -> None:
+        self.store = store
+        self.role = role
+        self._listeners: list[Callable[[Intent], object]] = []
+
+    def submit(
+        self,
+        kind: IntentKind | str,
+        order_id: UUID | None = None,
+        item_id: UUID | None = None,
+        station: str | None = None,
+        args: dict[str, Any] | None = None,
+    ) -> Intent:
+        """Queue an intent durably and return it. Never waits on the network; the uploader is only nudged."""
+        with self.store.transaction() as conn:
+            # The sequence number and the row commit together: a crash consumes neither or both.
+            intent = Intent(
+                id=uuid.uuid4(),
+                device_id=self.store.device_id,
+                device_seq=meta.take_device_seq(conn),
+                kind=IntentKind(kind),
+                order_id=order_id,
+                item_id=item_id,
+                station=station,
+                args=args or {},
+                created_at=datetime.fromtimestamp(self.store.clock(), UTC),
+            )
+            outbox_rows.append(conn, intent, self.store.clock())
+        for listener in list(self._listeners):
+            try:
+                listener(intent)
+            except Exception:
+                # The tap is committed; a failing observer must not make the caller think it was not.
+                log.exception("outbox listener %r failed", listener)
+        return intent
+
+    def on_submit(self, callback: Callable[[Intent], object]) -> Callable[[], None]:
+        self._listeners.append(callback)
+        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+
+    def shown_order(self, order_id: UUID) -> Overlaid | None:
+        """The order as the screen shows it: server state with the unanswered intents applied, or None."""
+        with self.store.snapshot() as conn:
+            order = server_rows.load_order(conn, order_id)
+            pending = outbox_rows.unsettled_for_order(conn, order_id)
+        return None if order is None else overlay(order, pending, self.role)
+
+    def rejected(self) -> list[OutboxEntry]:
+        """Intents the server refused, with its reasons, oldest first: shown until the cook dismisses them."""
+        with self.store.snapshot() as conn:
+            return outbox_rows.rejected(conn)
+
+    def dismiss(self, intent_id: UUID) -> bool:
+        with self.store.transaction() as conn:
+            return outbox_rows.dismiss(conn, intent_id)
+
+    def depth(self) -> int:
+        with self.store.snapshot() as conn:
+            return outbox_rows.depth(conn)

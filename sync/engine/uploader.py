@@ -1,0 +1,226 @@
+"""The asyncio pump that drains the outbox: oldest first, in batches, one batch in flight at a time.
+
+The policy (`upload_policy.decide`) says what each answer means; this module only moves bytes and rows.
+Every settlement of a batch is one local transaction, so a crash leaves each entry either answered or queued,
+never half-recorded; an entry sent but unanswered is resent, and the server's ledger makes that harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
+from uuid import UUID
+
+from api_client.models import Intent, IntentResult, OrderWithItems
+from sync.realtime.backoff import Backoff
+from sync.realtime.observable import Observable
+from sync.store import LocalStore, outbox_rows, server_rows
+from sync.store.outbox_rows import OutboxEntry
+
+from .upload_policy import Confirm, Decision, Reject, decide
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH = 200
+
+
+class IntentSender(Protocol):
+    """What the uploader needs from the API client (`KdsApiClient` fits)."""
+
+    async def apply_intents(self, intents: Sequence[Intent]) -> list[IntentResult]: ...
+
+
+class Uploader:
+    """Sends the outbox until it is empty, then waits for a `kick()` or the watchdog.
+
+    **Observable values** (for the offline banner and supervisors):
+
+    * **queue_depth** - entries not yet answered by the server.
+    * **oldest_pending_at** - wall-clock time the oldest of them was made, or None; the age is
+      `oldest_pending_age_s()`. A timestamp, not an age, so it changes only when the queue does.
+    * **last_error** - why the last attempt failed, or None after a successful one.
+
+    **Parameters:** `reauthenticate` is awaited after an AuthError (e.g. a provider's `refresh`);
+    `watchdog_s` is how often the outbox is re-read with no kick, so a missed trigger never leaves a
+    queue stuck; `request_timeout_s` bounds one batch; `stop_grace_s` is how long `stop()` lets a batch
+    in flight finish before cancelling it (it then stays queued).
+    """
+
+    def __init__(
+        self,
+        store: LocalStore,
+        sender: IntentSender,
+        *,
+        batch_size: int = DEFAULT_BATCH,
+        backoff: Backoff | None = None,
+        reauthenticate: Callable[[], Awaitable[object]] | None = None,
+        watchdog_s: float = 1.0,
+        request_timeout_s: float = 30.0,
+        stop_grace_s: float = 10.0,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.store = store
+        self.sender = sender
+        self.batch_size = batch_size
+        self.backoff = backoff or Backoff(0.5, 30.0)
+        self.reauthenticate = reauthenticate
+        self.watchdog_s = watchdog_s
+        self.request_timeout_s = request_timeout_s
+        self.stop_grace_s = stop_grace_s
+        self.queue_depth: Observable[int] = Observable(0)
+        self.oldest_pending_at: Observable[float | None] = Observable(None)
+        self.last_error: Observable[str | None] = Observable(None)
+        self.batches_sent = 0
+        self._kick = asyncio.Event()
+        self._retry_now = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._limit: int | None = None
+
+    # ------------------------------------------------------------ control
+
+    async def start(self) -> None:
+        if self._task is not None:
+            raise RuntimeError("uploader already started")
+        self._stop.clear()
+        with self.store.transaction() as conn:
+            outbox_rows.reset_inflight(conn)
+        self.publish_metrics()
+        self._task = asyncio.create_task(self._run(), name="outbox-uploader")
+
+    def kick(self) -> None:
+        """Something was queued, or the network is back: look at the outbox now (backoff waits still hold)."""
+        self.publish_metrics()
+        self._kick.set()
+
+    def retry_now(self) -> None:
+        """The server is reachable again (e.g. realtime is live): cut a backoff wait short and send now."""
+        self._retry_now.set()
+        self.kick()
+
+    async def stop(self) -> None:
+        """Stop after the batch in flight is answered and recorded (or, past the grace period, left queued)."""
+        self._stop.set()
+        task, self._task = self._task, None
+        if task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(task), self.stop_grace_s)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        with self.store.transaction() as conn:
+            outbox_rows.reset_inflight(conn)
+
+    async def __aenter__(self) -> Uploader:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.stop()
+
+    def oldest_pending_age_s(self) -> float | None:
+        oldest = self.oldest_pending_at.value
+        return None if oldest is None else max(0.0, self.store.clock() - oldest)
+
+    def publish_metrics(self) -> None:
+        with self.store.snapshot() as conn:
+            depth = outbox_rows.depth(conn)
+            oldest = outbox_rows.oldest_created_at(conn)
+        self.queue_depth.set(depth)
+        self.oldest_pending_at.set(oldest)
+
+    # ------------------------------------------------------------ the pump
+
+    async def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await self._round()
+            except Exception as exc:
+                # A disk error or a bug: say so and come back later; the pump itself must never die.
+                log.exception("outbox upload round failed")
+                self.last_error.set(f"{type(exc).__name__}: {exc}")
+                await self._sleep(self.backoff.next_delay(), wake_on_kick=False)
+
+    async def _round(self) -> None:
+        self._kick.clear()  # before reading, so a tap committed after the read still wakes the idle wait
+        self._retry_now.clear()
+        batch = self._take_batch()
+        if not batch:
+            self.publish_metrics()
+            await self._sleep(self.watchdog_s, wake_on_kick=True)
+            return
+        intents = [e.intent for e in batch]
+        self.batches_sent += 1
+        outcome: list[IntentResult] | BaseException
+        try:
+            outcome = await asyncio.wait_for(self.sender.apply_intents(intents), self.request_timeout_s)
+        except Exception as exc:
+            outcome = exc
+        decision = decide(intents, outcome, self.backoff)
+        self._record(intents, decision)
+        self.publish_metrics()
+        retry = decision.retry
+        if retry is None:
+            self._limit = None
+            self.last_error.set(None)
+            return
+        log.warning("upload of %d intent(s) failed, retry in %.1fs: %s", len(batch), retry.delay_s, retry.error)
+        self.last_error.set(retry.error)
+        self._limit = retry.batch_limit
+        if retry.refresh_token and self.reauthenticate is not None:
+            try:
+                await self.reauthenticate()
+            except Exception:
+                log.exception("token refresh after an auth failure failed")
+        await self._sleep(retry.delay_s, wake_on_kick=False)
+
+    def _take_batch(self) -> list[OutboxEntry]:
+        with self.store.transaction() as conn:
+            batch = outbox_rows.unsettled(conn, self._limit or self.batch_size)
+            if batch:
+                outbox_rows.mark_inflight(conn, [e.intent.id for e in batch])
+        return batch
+
+    def _record(self, intents: Sequence[Intent], decision: Decision) -> None:
+        """One transaction: every answered entry settled, every other one back to pending with the error."""
+        confirmed: list[UUID] = []
+        latest: dict[UUID, OrderWithItems] = {}
+        settled = set()
+        with self.store.transaction() as conn:
+            for action in decision.settle:
+                settled.add(action.intent_id)
+                if isinstance(action, Confirm):
+                    confirmed.append(action.intent_id)
+                    if action.menu_item is not None:
+                        server_rows.save_menu_item(conn, action.menu_item)
+                elif isinstance(action, Reject):
+                    outbox_rows.reject(conn, action.intent_id, action.reason)
+                if action.order is not None:
+                    # Many intents of a batch touch the same order: only its newest version needs writing.
+                    seen = latest.get(action.order.id)
+                    if seen is None or seen.version <= action.order.version:
+                        latest[action.order.id] = action.order
+            outbox_rows.confirm(conn, confirmed)
+            for order in latest.values():
+                server_rows.save_order(conn, order)
+            rest = [i.id for i in intents if i.id not in settled]
+            if rest:
+                error = decision.retry.error if decision.retry else "not answered"
+                delay = decision.retry.delay_s if decision.retry else 0.0
+                outbox_rows.note_failure(conn, rest, error, self.store.clock() + delay)
+
+    async def _sleep(self, seconds: float, *, wake_on_kick: bool) -> None:
+        events = [self._stop, self._kick if wake_on_kick else self._retry_now]
+        waiters = [asyncio.create_task(e.wait()) for e in events]
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)

@@ -1,0 +1,85 @@
+"""The local schema, versioned with `PRAGMA user_version` and upgraded in place, step by step.
+
+A screen may sit on an old build for months with intents still queued, so every step must keep existing rows.
+Steps are append-only: never edit a released step, add a new one.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+_V1 = [
+    """CREATE TABLE orders (
+        id TEXT PRIMARY KEY,
+        restaurant_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        change_seq INTEGER NOT NULL,
+        data TEXT NOT NULL
+    )""",
+    "CREATE INDEX ix_orders_change_seq ON orders (change_seq)",
+    """CREATE TABLE order_items (
+        id TEXT PRIMARY KEY,
+        order_id TEXT NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
+        station TEXT NOT NULL,
+        status TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        change_seq INTEGER NOT NULL,
+        data TEXT NOT NULL
+    )""",
+    "CREATE INDEX ix_order_items_order ON order_items (order_id)",
+    """CREATE TABLE menu_availability (
+        id TEXT PRIMARY KEY,
+        restaurant_id TEXT NOT NULL,
+        item_name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        change_seq INTEGER NOT NULL,
+        data TEXT NOT NULL
+    )""",
+    """CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        intent_id TEXT NOT NULL UNIQUE,
+        device_seq INTEGER NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        order_id TEXT,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'inflight', 'rejected')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL,
+        created_at REAL NOT NULL
+    )""",
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+]
+
+_V2 = [
+    # Why an entry is not done yet (last transport error) or never will be (the server's rejection reason).
+    "ALTER TABLE outbox ADD COLUMN last_error TEXT",
+    "ALTER TABLE outbox ADD COLUMN reason TEXT",
+    "CREATE INDEX ix_outbox_state_seq ON outbox (state, seq)",
+    "CREATE INDEX ix_outbox_order ON outbox (order_id)",
+]
+
+STEPS: list[list[str]] = [_V1, _V2]
+LATEST = len(STEPS)
+
+
+def current_version(conn: sa.Connection) -> int:
+    return int(conn.exec_driver_sql("PRAGMA user_version").scalar_one())
+
+
+def migrate(engine: sa.Engine, target: int = LATEST) -> int:
+    """Bring the file to `target` (default: latest); returns the version it had. Each step is one transaction."""
+    if not 0 <= target <= LATEST:
+        raise ValueError(f"no local schema version {target}")
+    with engine.connect() as conn:
+        found = current_version(conn)
+    if found > LATEST:
+        # A newer build wrote this file: refuse rather than guess, the queued intents must survive a rollback.
+        raise RuntimeError(f"local database schema v{found} is newer than this build (v{LATEST})")
+    for version in range(found + 1, target + 1):
+        with engine.begin() as conn:
+            for statement in STEPS[version - 1]:
+                conn.exec_driver_sql(statement)
+            # user_version is written inside the step's transaction, so a crash never leaves a half-applied step.
+            conn.exec_driver_sql(f"PRAGMA user_version = {version}")
+    return found

@@ -1,0 +1,127 @@
+"""The outbox table: intents in the order they were made, until the server has answered for each.
+
+An entry is `pending` (not sent, or sent without an answer), `inflight` (in the batch being sent now) or
+`rejected` (the server said no: kept, with its reason, to be shown). A confirmed entry is deleted.
+Nothing here skips an entry: batches are always the oldest unsettled entries, in `seq` order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from api_client.models import Intent
+
+from .tables import INFLIGHT, PENDING, REJECTED, UNSETTLED, outbox
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    seq: int
+    intent: Intent
+    state: str
+    attempts: int
+    created_at: float
+    last_error: str | None
+    reason: str | None
+
+
+def _entry(row: sa.Row) -> OutboxEntry:
+    return OutboxEntry(
+        seq=row.seq,
+        intent=Intent.model_validate_json(row.payload),
+        state=row.state,
+        attempts=row.attempts,
+        created_at=row.created_at,
+        last_error=row.last_error,
+        reason=row.reason,
+    )
+
+
+def append(conn: sa.Connection, intent: Intent, created_at: float) -> None:
+    conn.execute(
+        outbox.insert().values(
+            intent_id=str(intent.id),
+            device_seq=intent.device_seq,
+            kind=intent.kind.value,
+            order_id=str(intent.order_id) if intent.order_id else None,
+            # The full intent as it will go on the wire: a resend is byte-for-byte the same request.
+            payload=intent.model_dump_json(),
+            state=PENDING,
+            attempts=0,
+            created_at=created_at,
+        )
+    )
+
+
+def unsettled(conn: sa.Connection, limit: int | None = None) -> list[OutboxEntry]:
+    """The oldest entries the server has not answered for, in device order."""
+    query = sa.select(outbox).where(outbox.c.state.in_(UNSETTLED)).order_by(outbox.c.seq)
+    if limit is not None:
+        query = query.limit(limit)
+    return [_entry(r) for r in conn.execute(query)]
+
+
+def unsettled_for_order(conn: sa.Connection, order_id: UUID) -> list[Intent]:
+    query = (
+        sa.select(outbox.c.payload)
+        .where(outbox.c.state.in_(UNSETTLED), outbox.c.order_id == str(order_id))
+        .order_by(outbox.c.seq)
+    )
+    return [Intent.model_validate_json(p) for p in conn.execute(query).scalars()]
+
+
+def rejected(conn: sa.Connection) -> list[OutboxEntry]:
+    query = sa.select(outbox).where(outbox.c.state == REJECTED).order_by(outbox.c.seq)
+    return [_entry(r) for r in conn.execute(query)]
+
+
+def mark_inflight(conn: sa.Connection, intent_ids: Sequence[UUID]) -> None:
+    conn.execute(
+        outbox.update()
+        .where(outbox.c.intent_id.in_([str(i) for i in intent_ids]))
+        .values(state=INFLIGHT, attempts=outbox.c.attempts + 1)
+    )
+
+
+def reset_inflight(conn: sa.Connection) -> None:
+    """After a crash or stop: an unanswered batch is pending again (resending it is safe, the server dedups)."""
+    conn.execute(outbox.update().where(outbox.c.state == INFLIGHT).values(state=PENDING))
+
+
+def confirm(conn: sa.Connection, intent_ids: Sequence[UUID]) -> None:
+    """Answered for good: the entries leave the outbox (the server's rows now carry their effect)."""
+    conn.execute(outbox.delete().where(outbox.c.intent_id.in_([str(i) for i in intent_ids])))
+
+
+def reject(conn: sa.Connection, intent_id: UUID, reason: str) -> None:
+    conn.execute(
+        outbox.update()
+        .where(outbox.c.intent_id == str(intent_id))
+        .values(state=REJECTED, reason=reason, next_attempt_at=None)
+    )
+
+
+def note_failure(conn: sa.Connection, intent_ids: Sequence[UUID], error: str, next_attempt_at: float) -> None:
+    conn.execute(
+        outbox.update()
+        .where(outbox.c.intent_id.in_([str(i) for i in intent_ids]))
+        .values(state=PENDING, last_error=error, next_attempt_at=next_attempt_at)
+    )
+
+
+def dismiss(conn: sa.Connection, intent_id: UUID) -> bool:
+    """The cook has seen a rejection: only then does a rejected entry leave the outbox."""
+    result = conn.execute(outbox.delete().where(outbox.c.intent_id == str(intent_id), outbox.c.state == REJECTED))
+    return result.rowcount == 1
+
+
+def depth(conn: sa.Connection) -> int:
+    return conn.execute(sa.select(sa.func.count()).where(outbox.c.state.in_(UNSETTLED))).scalar_one()
+
+
+def oldest_created_at(conn: sa.Connection) -> float | None:
+    return conn.execute(sa.select(sa.func.min(outbox.c.created_at)).where(outbox.c.state.in_(UNSETTLED))).scalar()

@@ -1,0 +1,200 @@
+"""The upload pump against an in-memory fake server (no sockets): order, batches, retries, watchdog, stop."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api_client.errors import AuthError, TransportFailure
+from api_client.models import DeviceRole, Intent, IntentResult, IntentStatus
+from sync.engine.outbox import Outbox
+from sync.engine.uploader import Uploader
+from sync.realtime.backoff import Backoff
+from sync.store import LocalStore, outbox_rows
+
+TIMEOUT_S = 10.0
+
+
+class FakeServer:
+    """Applies intents once each (a ledger by id), fails on demand, and can hold a batch in flight."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[Intent]] = []
+        self.ledger: dict[uuid.UUID, int] = {}
+        self.failures: list[Exception] = []
+        self.reject: set[uuid.UUID] = set()
+        self.hold: asyncio.Event | None = None
+        self.holding = asyncio.Event()
+
+    async def apply_intents(self, intents: Sequence[Intent]) -> list[IntentResult]:
+        self.batches.append(list(intents))
+        if self.hold is not None:
+            self.holding.set()
+            await self.hold.wait()
+        if self.failures:
+            raise self.failures.pop(0)
+        results = []
+        for i in intents:
+            if i.id in self.ledger:
+                results.append(IntentResult(id=i.id, status=IntentStatus.duplicate, original_status="applied"))
+                continue
+            self.ledger[i.id] = i.device_seq
+            if i.id in self.reject:
+                results.append(IntentResult(id=i.id, status=IntentStatus.rejected, reason="Nothing left to bump"))
+            else:
+                results.append(IntentResult(id=i.id, status=IntentStatus.applied))
+        return results
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[LocalStore]:
+    s = LocalStore(tmp_path / "screen.db", device_id="r1-kds-1")
+    yield s
+    s.close()
+
+
+def fast_backoff() -> Backoff:
+    return Backoff(0.01, 0.05, rng=random.Random(3))
+
+
+def submit(outbox: Outbox, n: int) -> list[Intent]:
+    return [outbox.submit("bump_ticket", uuid.uuid4(), station="grill") for _ in range(n)]
+
+
+def unsettled(store: LocalStore) -> list[outbox_rows.OutboxEntry]:
+    with store.transaction() as conn:
+        return outbox_rows.unsettled(conn)
+
+
+async def test_drains_in_device_order_in_batches(store: LocalStore) -> None:
+    server = FakeServer()
+    outbox = Outbox(store, DeviceRole.kds)
+    queued = submit(outbox, 450)
+    async with Uploader(store, server, batch_size=200) as up:
+        assert up.queue_depth.value == 450 and up.oldest_pending_at.value is not None
+        await asyncio.wait_for(up.queue_depth.wait_for(0), TIMEOUT_S)
+        assert up.oldest_pending_at.value is None and up.oldest_pending_age_s() is None
+    assert [len(b) for b in server.batches] == [200, 200, 50]
+    assert [i for b in server.batches for i in b] == queued
+    assert unsettled(store) == []
+
+
+async def test_new_taps_kick_the_idle_uploader(store: LocalStore) -> None:
+    server = FakeServer()
+    outbox = Outbox(store, DeviceRole.kds)
+    async with Uploader(store, server, watchdog_s=60) as up:
+        outbox.on_submit(lambda _i: up.kick())
+        await asyncio.sleep(0)  # let it go idle on the (long) watchdog
+        [tap] = submit(outbox, 1)
+        await asyncio.wait_for(up.queue_depth.wait_for(0), TIMEOUT_S)
+    assert server.ledger == {tap.id: tap.device_seq}
+
+
+async def test_watchdog_sends_rows_nobody_announced(store: LocalStore) -> None:
+    server = FakeServer()
+    async with Uploader(store, server, watchdog_s=0.05) as up:
+        submit(Outbox(store, DeviceRole.kds), 3)  # no kick: the uploader is not told
+        await asyncio.wait_for(up.queue_depth.wait_for(0), TIMEOUT_S)
+    assert len(server.ledger) == 3
+
+
+async def test_transient_failures_block_in_order_then_drain_exactly_once(store: LocalStore) -> None:
+    server = FakeServer()
+    outbox = Outbox(store, DeviceRole.kds)
+    queued = submit(outbox, 30)
+    refused = httpx.ConnectError("refused")
+    server.failures = [TransportFailure("down", cause=refused) for _ in range(3)]
+    errors: list[str | None] = []
+    up = Uploader(store, server, batch_size=10, backoff=fast_backoff())
+    up.last_error.subscribe(errors.append)
+    async with up:
+        await asyncio.wait_for(up.queue_depth.wait_for(0), TIMEOUT_S)
+    assert errors[0] is not None and "TransportFailure" in errors[0] and errors[-1] is None
+    assert [b[0] for b in server.batches[:4]] == [queued[0]] * 4, "the same head is retried, nothing skipped"
+    assert sorted(server.ledger.values()) == [i.device_seq for i in queued]
+
+
+async def test_a_rejection_is_kept_and_later_intents_still_go(store: LocalStore) -> None:
+    server = FakeServer()
+    outbox = Outbox(store, DeviceRole.kds)
+    queued = submit(outbox, 3)
+    server.reject = {queued[1].id}
+    async with Uploader(store, server) as up:
+        await asyncio.wait_for(up.queue_depth.wait_for(0), TIMEOUT_S)
+    assert [(e.intent, e.reason) for e in outbox.rejected()] == [(queued[1], "Nothing left to bump")]
+
+
+async def test_auth_failure_refreshes_then_retries(store: LocalStore) -> None:
+    server = FakeServer()
+    server.failures = [AuthError(401, "PGRST301", "JWT expired")]
+    refreshed = []
+
+    async def reauthenticate() -> None:
+        refreshed.append(True)
+
+    submit(Outbox(store, DeviceRole.kds), 2)
+    async with Uploader(store, server, backoff=fast_backoff(), reauthenticate=reauthenticate) as up:
+        await asyncio.wait_for(up.queue_depth.wait_for(0), TIMEOUT_S)
+    assert refreshed == [True] and len(server.ledger) == 2
+
+
+async def test_stop_lets_the_batch_in_flight_finish_and_records_it(store: LocalStore) -> None:
+    server = FakeServer()
+    server.hold = asyncio.Event()
+    submit(Outbox(store, DeviceRole.kds), 5)
+    up = Uploader(store, server)
+    await up.start()
+    await asyncio.wait_for(server.holding.wait(), TIMEOUT_S)
+    assert {e.state for e in unsettled(store)} == {"inflight"}
+    stopping = asyncio.create_task(up.stop())
+    await asyncio.sleep(0.01)
+    assert not stopping.done()
+    server.hold.set()
+    await asyncio.wait_for(stopping, TIMEOUT_S)
+    assert unsettled(store) == [] and len(server.batches) == 1
+
+
+async def test_stop_past_the_grace_period_leaves_the_batch_queued(store: LocalStore) -> None:
+    server = FakeServer()
+    server.hold = asyncio.Event()  # never set: the server never answers
+    queued = submit(Outbox(store, DeviceRole.kds), 5)
+    up = Uploader(store, server, stop_grace_s=0.05)
+    await up.start()
+    await asyncio.wait_for(server.holding.wait(), TIMEOUT_S)
+    await asyncio.wait_for(up.stop(), TIMEOUT_S)
+    entries = unsettled(store)
+    assert [e.intent for e in entries] == queued and {e.state for e in entries} == {"pending"}
+    assert {e.attempts for e in entries} == {1}
+
+
+async def test_retry_now_cuts_a_long_backoff_short(store: LocalStore) -> None:
+    server = FakeServer()
+    server.failures = [TransportFailure("down", cause=httpx.ConnectError("refused"))]
+    submit(Outbox(store, DeviceRole.kds), 2)
+    slow = Backoff(60.0, 60.0, floor_s=60.0)  # without retry_now the second attempt is a minute away
+    async with Uploader(store, server, backoff=slow) as up:
+        await asyncio.wait_for(up.last_error.wait_for(lambda e: e is not None), TIMEOUT_S)
+        up.kick()  # a new tap alone does not bypass the backoff...
+        await asyncio.sleep(0.05)
+        assert len(server.batches) == 1
+        up.retry_now()  # ...the server coming back does
+        await asyncio.wait_for(up.queue_depth.wait_for(0), TIMEOUT_S)
+    assert len(server.ledger) == 2
+
+
+async def test_can_be_started_again_after_a_stop(store: LocalStore) -> None:
+    server = FakeServer()
+    outbox = Outbox(store, DeviceRole.kds)
+    up = Uploader(store, server, watchdog_s=0.05)
+    await up.start()
+    await up.stop()
+    submit(outbox, 2)
+    async with up:
+        await asyncio.wait_for(up.queue_depth.wait_for(0), TIMEOUT_S)
+    assert len(server.ledger) == 2
