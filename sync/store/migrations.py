@@ -59,7 +59,13 @@ _V2 = [
     "CREATE INDEX ix_outbox_order ON outbox (order_id)",
 ]
 
-STEPS: list[list[str]] = [_V1, _V2]
+_V3 = [
+    # The read path's cursor per table (highest change_seq read over REST): resuming there after a restart
+    # means a catch-up pages only what changed, instead of a full snapshot.
+    "CREATE TABLE sync_cursor (tbl TEXT PRIMARY KEY, seq INTEGER NOT NULL)",
+]
+
+STEPS: list[list[str]] = [_V1, _V2, _V3]
 LATEST = len(STEPS)
 
 

@@ -69,3 +69,10 @@ INFLIGHT = "inflight"
 REJECTED = "rejected"
 UNSETTLED = (PENDING, INFLIGHT)
 """States of an entry the server has not answered for yet: it still counts in the queue and in the overlay."""
+
+sync_cursor = sa.Table(
+    "sync_cursor",
+    metadata,
+    sa.Column("tbl", sa.String, primary_key=True),
+    sa.Column("seq", sa.Integer, nullable=False),
+)

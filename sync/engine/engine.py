@@ -1,0 +1,341 @@
+"""`SyncEngine`: one screen's sync, wired from the sans-I/O parts. Qt-free asyncio.
+
+One driver task owns the catch-up machine: connection states, realtime pushes, REST answers and ticks all reach
+it through one queue, so the machine sees them in the order they happened and is never touched concurrently.
+A reader task carries out the REST reads one at a time; the uploader drains the outbox on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from api_client.client import KdsApiClient
+from api_client.models import DeviceRole, Intent, IntentKind, OrderWithItems
+from api_client.token_provider import TokenProvider
+from sync.readpath.catchup import Action, Apply, CatchUp, FetchPage, FetchSnapshot, Live, Resync
+from sync.readpath.coalesce import Coalescer
+from sync.realtime.connection import ChangeEvent, ConnectionState, Event, LiveAgain, RealtimeConnection
+from sync.realtime.observable import Observable
+from sync.realtime.phoenix import Binding, ChannelSpec
+from sync.store import LocalStore, outbox_rows, read_rows
+from sync.store.outbox_rows import OutboxEntry
+
+from .outbox import Outbox
+from .reads import read_page, read_snapshot
+from .tickets import open_tickets
+from .uploader import Uploader
+
+log = logging.getLogger(__name__)
+
+SYNC_TABLES = ("orders", "order_items", "menu_availability")
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Everything a screen needs; the same for the companion and for a Supabase project."""
+
+    url: str
+    anon_key: str
+    restaurant_id: str
+    device_id: str
+    role: DeviceRole
+    token_provider: TokenProvider
+    data_path: Path
+    stations: tuple[str, ...] = ()
+    safety_interval_s: float = 60.0
+    coalesce_s: float = 0.05
+    offline_after_s: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    request_id: int
+    result: tuple[int, list[Any]] | list[Any] | None  # None: the read failed
+    snapshot: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _State:
+    state: ConnectionState
+
+
+_Input = Event | _State | _Answer | None  # None: just wake up (a flush may be due)
+
+
+@dataclass
+class _Listeners:
+    callbacks: list[Callable[[frozenset[UUID]], object]] = field(default_factory=list)
+    queues: list[asyncio.Queue[frozenset[UUID]]] = field(default_factory=list)
+
+
+class SyncEngine:
+    def __init__(self, config: EngineConfig, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.config = config
+        self._clock = clock
+        self.store = LocalStore(config.data_path, device_id=config.device_id)
+        self.api = KdsApiClient(config.url, config.anon_key, config.token_provider)
+        channel = ChannelSpec(
+            f"kds-{config.restaurant_id}",
+            tuple(Binding(t, filter=f"restaurant_id=eq.{config.restaurant_id}") for t in SYNC_TABLES),
+        )
+        self.realtime = RealtimeConnection(
+            config.url,
+            config.anon_key,
+            [channel],
+            token_provider=config.token_provider,
+            offline_after_s=config.offline_after_s,
+        )
+        self.outbox = Outbox(self.store, config.role)
+        self.uploader = Uploader(self.store, self.api, reauthenticate=config.token_provider.refresh)
+        with self.store.snapshot() as conn:
+            cursor = read_rows.load_cursor(conn)
+        self.catchup = CatchUp(config.restaurant_id, cursor, safety_interval_s=config.safety_interval_s)
+        self.coalescer = Coalescer(config.coalesce_s)
+        self.caught_up: Observable[bool] = Observable(False)
+        self._inputs: asyncio.Queue[_Input] = asyncio.Queue()
+        self._reads: asyncio.Queue[FetchSnapshot | FetchPage] = asyncio.Queue()
+        self._listeners = _Listeners()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._pending_orders: set[UUID] = set()
+        self._started = False
+
+    # ------------------------------------------------------------ observable state
+
+    @property
+    def connection_state(self) -> Observable[ConnectionState]:
+        return self.realtime.state
+
+    @property
+    def queue_depth(self) -> Observable[int]:
+        return self.uploader.queue_depth
+
+    @property
+    def last_error(self) -> Observable[str | None]:
+        return self.uploader.last_error
+
+    def oldest_pending_age(self) -> float | None:
+        return self.uploader.oldest_pending_age_s()
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        if self._started:
+            raise RuntimeError("engine already started")
+        self._started = True
+        self._unsubscribe = [
+            self.realtime.add_handler(self._inputs.put_nowait),
+            self.realtime.state.subscribe(lambda s: self._inputs.put_nowait(_State(s))),
+            self.uploader.queue_depth.subscribe(lambda _d: self._outbox_settled()),
+        ]
+        with self.store.snapshot() as conn:
+            self._pending_orders = _pending_order_ids(conn)
+        self._tasks = [
+            asyncio.create_task(self._drive(), name="sync-driver"),
+            asyncio.create_task(self._read_loop(), name="sync-reader"),
+        ]
+        await self.uploader.start()
+        await self.realtime.start()
+
+    async def stop(self) -> None:
+        """Orderly: the batch in flight is answered and recorded (or stays queued); every task is awaited;
+        every store write is one transaction, so nothing is half-written. The store is closed last."""
+        if not self._started:
+            return
+        self._started = False
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        await self.uploader.stop()
+        await self.realtime.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        await self.api.aclose()
+        self.store.close()
+
+    async def __aenter__(self) -> SyncEngine:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------ the app's interface
+
+    def open_tickets(self, station: str | None = None) -> list[OrderWithItems]:
+        """Open orders as displayed (server rows + pending intents), oldest first; for a station, only orders
+        with items there, showing only those items."""
+        with self.store.snapshot() as conn:
+            return open_tickets(conn, self.config.role, station)
+
+    def submit(
+        self,
+        kind: IntentKind | str,
+        order_id: UUID | None,
+        item_id: UUID | None = None,
+        station: str | None = None,
+        args: dict[str, Any] | None = None,
+    ) -> Intent:
+        """Durable before it returns (one local transaction); the upload happens in the background."""
+        intent = self.outbox.submit(kind, order_id, item_id, station, args)
+        if order_id is not None:
+            self._pending_orders.add(order_id)
+            self.coalescer.add([order_id])
+            self._inputs.put_nowait(None)
+        self.uploader.kick()
+        return intent
+
+    def rejected(self) -> list[OutboxEntry]:
+        """Intents the server refused, with its reasons: shown until the cook dismisses them."""
+        return self.outbox.rejected()
+
+    def dismiss(self, intent_id: UUID) -> bool:
+        """The cook has seen a rejection; it leaves the outbox (and the ticket is redrawn)."""
+        entry = next((e for e in self.outbox.rejected() if e.intent.id == intent_id), None)
+        gone = self.outbox.dismiss(intent_id)
+        if gone and entry is not None and entry.intent.order_id is not None:
+            self.coalescer.add([entry.intent.order_id])
+            self._inputs.put_nowait(None)
+        return gone
+
+    def on_changes(self, callback: Callable[[frozenset[UUID]], object]) -> Callable[[], None]:
+        """`callback(order_ids)` after each coalesced batch of changes; returns the unsubscribe function."""
+        self._listeners.callbacks.append(callback)
+        return lambda: self._listeners.callbacks.remove(callback) if callback in self._listeners.callbacks else None
+
+    @contextlib.asynccontextmanager
+    async def changes(self) -> AsyncIterator[asyncio.Queue[frozenset[UUID]]]:
+        """A queue of coalesced changed-order-id sets, from now until the block exits."""
+        queue: asyncio.Queue[frozenset[UUID]] = asyncio.Queue()
+        self._listeners.queues.append(queue)
+        try:
+            yield queue
+        finally:
+            self._listeners.queues.remove(queue)
+
+    # ------------------------------------------------------------ the driver
+
+    async def _drive(self) -> None:
+        while True:
+            item = await self._next_input()
+            try:
+                self._handle(item)
+            except Exception:
+                # A store or machine error must not kill the read path; the next catch-up repairs the screen.
+                log.exception("sync driver failed on %r", type(item).__name__)
+            self._flush()
+
+    async def _next_input(self) -> _Input | None:
+        deadlines = [d for d in (self.catchup.next_deadline(), self.coalescer.next_flush_at()) if d is not None]
+        timeout = None if not deadlines else max(0.0, min(deadlines) - self._clock())
+        try:
+            return await asyncio.wait_for(self._inputs.get(), timeout)
+        except TimeoutError:
+            return None
+
+    def _handle(self, item: _Input | None) -> None:
+        now = self._clock()
+        actions: list[Action]
+        if isinstance(item, _State):
+            actions = self._on_state(item.state)
+        elif isinstance(item, LiveAgain):
+            actions = self.catchup.subscribed(now)
+            # The server is reachable again: cut the uploader's backoff short (queued taps go now).
+            self.uploader.retry_now()
+        elif isinstance(item, ChangeEvent):
+            actions = self.catchup.event(item.change)
+        elif isinstance(item, _Answer):
+            actions = self._on_answer(item, now)
+        else:
+            actions = self.catchup.tick(now)
+        for action in actions:
+            self._do(action)
+
+    def _on_state(self, state: ConnectionState) -> list[Action]:
+        if state is ConnectionState.JOINING:
+            return self.catchup.subscribing()
+        if state in (ConnectionState.RECONNECTING, ConnectionState.OFFLINE):
+            self.caught_up.set(False)
+            return self.catchup.disconnected()
+        return []
+
+    def _on_answer(self, answer: _Answer, now: float) -> list[Action]:
+        if answer.result is None:
+            return self.catchup.request_failed(answer.request_id, now)
+        if answer.snapshot:
+            assert isinstance(answer.result, tuple)
+            head, rows = answer.result
+            return self.catchup.snapshot_loaded(answer.request_id, rows, head, now)
+        assert isinstance(answer.result, list)
+        return self.catchup.page_loaded(answer.request_id, answer.result, now)
+
+    def _do(self, action: Action) -> None:
+        if isinstance(action, FetchSnapshot | FetchPage):
+            self._reads.put_nowait(action)
+        elif isinstance(action, Apply):
+            with self.store.transaction() as conn:
+                changed = read_rows.apply_changes(conn, action.changes, reset=action.reset)
+                if action.cursor is not None:
+                    read_rows.save_cursor(conn, action.cursor)
+            self.coalescer.add(changed)
+        elif isinstance(action, Live):
+            self.caught_up.set(True)
+        elif isinstance(action, Resync):
+            log.warning("catch-up starts over from a snapshot: %s", action.reason)
+
+    def _flush(self) -> None:
+        ids = self.coalescer.flush(self._clock())
+        if not ids:
+            return
+        for callback in list(self._listeners.callbacks):
+            try:
+                callback(ids)
+            except Exception:
+                log.exception("change listener %r failed", callback)
+        for queue in self._listeners.queues:
+            queue.put_nowait(ids)
+
+    def _outbox_settled(self) -> None:
+        """Intents answered: orders whose last pending intent left the outbox are redrawn (a rejection changes
+        no server row, so no push would ever redraw the loser's ticket)."""
+        if not self._started:
+            return
+        with self.store.snapshot() as conn:
+            now_pending = _pending_order_ids(conn)
+        settled = self._pending_orders - now_pending
+        self._pending_orders = now_pending
+        if settled:
+            self.coalescer.add(settled)
+            self._inputs.put_nowait(None)
+
+    # ------------------------------------------------------------ the reader
+
+    async def _read_loop(self) -> None:
+        restaurant = self.config.restaurant_id
+        while True:
+            request = await self._reads.get()
+            snapshot = isinstance(request, FetchSnapshot)
+            result: tuple[int, list[Any]] | list[Any] | None
+            try:
+                if isinstance(request, FetchSnapshot):
+                    result = await read_snapshot(self.api, restaurant)
+                else:
+                    result = list(await read_page(self.api, restaurant, request))
+            except Exception as exc:
+                # Network, auth or a malformed answer: the machine retries the same read with backoff.
+                log.warning("catch-up read failed: %s: %s", type(exc).__name__, exc)
+                result = None
+            self._inputs.put_nowait(_Answer(request.request_id, result, snapshot))
+
+
+def _pending_order_ids(conn: Any) -> set[UUID]:
+    return {e.intent.order_id for e in outbox_rows.unsettled(conn) if e.intent.order_id is not None}
