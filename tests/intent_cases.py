@@ -56,6 +56,7 @@ A foreign order (if any) must be untouched at the end: its version and its items
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -678,3 +679,22 @@ def cases_json() -> str:
 
 def kinds_covered() -> set[str]:
     return {step.kind for sc in SCENARIOS for step in sc.steps}
+
+
+def intent_for(step: Step, targets: dict[str, Any], item_ids: dict[str, Any], scenario: str) -> dict[str, Any]:
+    """The wire intent a step sends: `targets` maps a step's target to an order id, `item_ids` item names to ids."""
+    intent: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "device_id": step.device,
+        "device_seq": step.seq,
+        "kind": step.kind,
+        "args": step.args,
+    }
+    if step.target != "none":
+        intent["order_id"] = None if targets[step.target] is None else str(targets[step.target])
+    if step.item is not None:
+        assert step.item in item_ids or step.item == UNKNOWN_ITEM, f"{scenario}: no item {step.item!r}"
+        intent["item_id"] = str(item_ids.get(step.item) or uuid.uuid4())
+    if step.station is not None:
+        intent["station"] = step.station
+    return intent

@@ -39,12 +39,12 @@ from tests.intent_cases import (
     DUPLICATE,
     REJECTED,
     SCENARIOS,
-    UNKNOWN_ITEM,
     Item,
     Scenario,
     Setup,
     Step,
     cases_json,
+    intent_for,
     kinds_covered,
 )
 
@@ -195,21 +195,7 @@ async def run_scenario(client: httpx.AsyncClient, app: FastAPI, sc: Scenario) ->
     targets = {"order": str(start.id), "foreign": str(foreign.id) if foreign else None, "unknown": str(uuid.uuid4())}
 
     def intent_of(step: Step) -> dict[str, Any]:
-        intent: dict[str, Any] = {
-            "id": str(uuid.uuid4()),
-            "device_id": step.device,
-            "device_seq": step.seq,
-            "kind": step.kind,
-            "args": step.args,
-        }
-        if step.target != "none":
-            intent["order_id"] = targets[step.target]
-        if step.item is not None:
-            assert step.item in item_ids or step.item == UNKNOWN_ITEM, f"{sc.name}: no item {step.item!r}"
-            intent["item_id"] = str(item_ids.get(step.item) or uuid.uuid4())
-        if step.station is not None:
-            intent["station"] = step.station
-        return intent
+        return intent_for(step, targets, item_ids, sc.name)
 
     watch = RowWatch(start)
     sent: list[dict[str, Any]] = []

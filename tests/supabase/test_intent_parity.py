@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from api_client.models import IntentResult, OrderWithItems
-from tests.intent_cases import SCENARIOS, UNKNOWN_ITEM, Scenario, Setup, Step
+from tests.intent_cases import SCENARIOS, Scenario, Setup, Step, intent_for
 from tests.kds_backend.test_intents import RowWatch, batches, check_result
 
 from .helpers import apply_intents, create_order, read_order
@@ -61,21 +61,7 @@ def run_scenario(conn: psycopg.Connection, sc: Scenario) -> None:
     targets = {"order": order_id, "foreign": foreign_id, "unknown": str(uuid.uuid4())}
 
     def intent_of(step: Step) -> dict[str, Any]:
-        intent: dict[str, Any] = {
-            "id": str(uuid.uuid4()),
-            "device_id": step.device,
-            "device_seq": step.seq,
-            "kind": step.kind,
-            "args": step.args,
-        }
-        if step.target != "none":
-            intent["order_id"] = targets[step.target]
-        if step.item is not None:
-            assert step.item in item_ids or step.item == UNKNOWN_ITEM, f"{sc.name}: no item {step.item!r}"
-            intent["item_id"] = str(item_ids.get(step.item) or uuid.uuid4())
-        if step.station is not None:
-            intent["station"] = step.station
-        return intent
+        return intent_for(step, targets, item_ids, sc.name)
 
     watch = RowWatch(start)
     sent: list[dict[str, Any]] = []
