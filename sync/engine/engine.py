@@ -137,7 +137,7 @@ class SyncEngine:
             self.uploader.queue_depth.subscribe(lambda _d: self._outbox_settled()),
         ]
         with self.store.snapshot() as conn:
-            self._pending_orders = _pending_order_ids(conn)
+            self._pending_orders = outbox_rows.pending_order_ids(conn)
         self._tasks = [
             asyncio.create_task(self._drive(), name="sync-driver"),
             asyncio.create_task(self._read_loop(), name="sync-reader"),
@@ -310,7 +310,7 @@ class SyncEngine:
         if not self._started:
             return
         with self.store.snapshot() as conn:
-            now_pending = _pending_order_ids(conn)
+            now_pending = outbox_rows.pending_order_ids(conn)
         settled = self._pending_orders - now_pending
         self._pending_orders = now_pending
         if settled:
@@ -335,7 +335,3 @@ class SyncEngine:
                 log.warning("catch-up read failed: %s: %s", type(exc).__name__, exc)
                 result = None
             self._inputs.put_nowait(_Answer(request.request_id, result, snapshot))
-
-
-def _pending_order_ids(conn: Any) -> set[UUID]:
-    return {e.intent.order_id for e in outbox_rows.unsettled(conn) if e.intent.order_id is not None}

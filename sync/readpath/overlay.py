@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from uuid import UUID
 
 from api_client.models import DeviceRole, Intent, OrderWithItems
-from api_client.order_machine import Rejection, apply_intent
+from sync.store.overlay import overlay
 
 from .merge import LocalState
 
@@ -25,14 +25,7 @@ PendingFor = Callable[[UUID], Sequence[Intent]]
 
 def displayed_order(base: OrderWithItems, pending: Iterable[Intent], role: DeviceRole) -> OrderWithItems:
     """`base` with each pending intent for it applied in order; intents that now reject are skipped."""
-    shown = base
-    for intent in pending:
-        if intent.order_id is not None and intent.order_id != base.id:
-            continue  # not this order's intent: never let a mixed-up list change the wrong ticket
-        result = apply_intent(shown, intent, role)
-        if not isinstance(result, Rejection):
-            shown = result
-    return shown
+    return overlay(base, pending, role).order
 
 
 def displayed_orders(

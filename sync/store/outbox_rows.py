@@ -74,6 +74,12 @@ def unsettled_for_order(conn: sa.Connection, order_id: UUID) -> list[Intent]:
     return [Intent.model_validate_json(p) for p in conn.execute(query).scalars()]
 
 
+def pending_order_ids(conn: sa.Connection) -> set[UUID]:
+    """Orders with unanswered intents (read from the indexed column; no payload is parsed)."""
+    query = sa.select(outbox.c.order_id).distinct().where(outbox.c.state.in_(UNSETTLED), outbox.c.order_id.is_not(None))
+    return {UUID(v) for v in conn.execute(query).scalars()}
+
+
 def rejected(conn: sa.Connection) -> list[OutboxEntry]:
     query = sa.select(outbox).where(outbox.c.state == REJECTED).order_by(outbox.c.seq)
     return [_entry(r) for r in conn.execute(query)]

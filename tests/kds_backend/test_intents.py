@@ -158,6 +158,27 @@ def batches(steps: list[Step]) -> list[list[int]]:
     return groups
 
 
+def check_final(sc: Scenario, start: OrderWithItems, end: OrderWithItems, menu: dict[str, tuple[bool, int]]) -> None:
+    """The scenario's expected end state; `menu` maps each 86'd item's name to (available, version)."""
+    final = sc.final
+    assert end.status.value == final.status, sc.name
+    assert end.priority.value == final.priority, sc.name
+    assert end.version - start.version == final.order_bumps, f"{sc.name}: order version bumps"
+    before = {i.id: i for i in start.order_items}
+    got = {
+        i.name: {
+            "status": i.status.value,
+            "held": i.held,
+            "changed_after_send": i.changed_after_send,
+            "bumps": i.version - before[i.id].version,
+        }
+        for i in end.order_items
+    }
+    assert got == {name: asdict(state) for name, state in final.items.items()}, sc.name
+    assert {name: available for name, (available, _) in menu.items()} == final.menu, sc.name
+    assert {name: version for name, (_, version) in menu.items()} == final.menu_versions, sc.name
+
+
 def check_result(sc: Scenario, index: int, step: Step, result: dict[str, Any], order_id: uuid.UUID) -> None:
     where = f"{sc.name} step {index} ({step.kind}{' re-sent' if step.resend is not None else ''})"
     expect = step.expect
@@ -219,24 +240,8 @@ async def run_scenario(client: httpx.AsyncClient, app: FastAPI, sc: Scenario) ->
 
     end = read_order(app, created.id)
     watch.see(end)
-    final = sc.final
-    assert end.status.value == final.status, sc.name
-    assert end.priority.value == final.priority, sc.name
-    assert end.version - start.version == final.order_bumps, f"{sc.name}: order version bumps"
-    before = {i.id: i for i in start.order_items}
-    got = {
-        i.name: {
-            "status": i.status.value,
-            "held": i.held,
-            "changed_after_send": i.changed_after_send,
-            "bumps": i.version - before[i.id].version,
-        }
-        for i in end.order_items
-    }
-    assert got == {name: asdict(state) for name, state in final.items.items()}, sc.name
-    menu = menu_rows(app)
-    assert {name: row["available"] for name, row in menu.items()} == final.menu, sc.name
-    assert {name: row["version"] for name, row in menu.items()} == final.menu_versions, sc.name
+    menu = {name: (row["available"], row["version"]) for name, row in menu_rows(app).items()}
+    check_final(sc, start, end, menu)
     if foreign is not None:
         untouched = read_order(app, foreign.id, ELSEWHERE)
         assert untouched.model_dump() == foreign.model_dump(), f"{sc.name}: another restaurant's order changed"

@@ -18,7 +18,7 @@ import pytest
 
 from api_client.models import IntentResult, OrderWithItems
 from tests.intent_cases import SCENARIOS, Scenario, Setup, Step, intent_for
-from tests.kds_backend.test_intents import RowWatch, batches, check_result
+from tests.kds_backend.test_intents import RowWatch, batches, check_final, check_result
 
 from .helpers import apply_intents, create_order, read_order
 
@@ -83,24 +83,7 @@ def run_scenario(conn: psycopg.Connection, sc: Scenario) -> None:
 
     end = OrderWithItems.model_validate(read_order(conn, order_id))
     watch.see(end)
-    final = sc.final
-    assert end.status.value == final.status, sc.name
-    assert end.priority.value == final.priority, sc.name
-    assert end.version - start.version == final.order_bumps, f"{sc.name}: order version bumps"
-    before = {i.id: i for i in start.order_items}
-    got = {
-        i.name: {
-            "status": i.status.value,
-            "held": i.held,
-            "changed_after_send": i.changed_after_send,
-            "bumps": i.version - before[i.id].version,
-        }
-        for i in end.order_items
-    }
-    assert got == {name: asdict(state) for name, state in final.items.items()}, sc.name
-    menu = menu_rows(conn)
-    assert {name: available for name, (available, _) in menu.items()} == final.menu, sc.name
-    assert {name: version for name, (_, version) in menu.items()} == final.menu_versions, sc.name
+    check_final(sc, start, end, menu_rows(conn))
     if foreign_id is not None:
         assert read_order(conn, foreign_id) == foreign_before, f"{sc.name}: another restaurant's order changed"
 
