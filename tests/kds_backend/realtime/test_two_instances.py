@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from realtime import AsyncRealtimeClient
 
@@ -75,4 +76,28 @@ async def test_changes_cross_instances(two_instances: tuple[LiveServer, LiveServ
                 assert inbox.queue.empty()
     finally:
         await on_a.close()
+        await on_b.close()
+
+
+async def test_changes_still_cross_after_the_database_drops_every_connection(
+    two_instances: tuple[LiveServer, LiveServer], pg_cluster: PgCluster
+) -> None:
+    a, b = two_instances
+    on_b, inbox_b = await subscribed(b, "r1-kds-b")
+    try:
+        async with httpx.AsyncClient(base_url=a.url) as via_a:
+            before = await create_order(via_a, "r1", "A1")
+            assert [e["data"]["record"]["id"] for e in await inbox_b.take(1)] == [before["id"]]
+            # Every instance loses its PostgreSQL connections at once: pools and both change listeners.
+            database = a.database_url.rsplit("/", 1)[1]
+            with psycopg.connect(pg_cluster.dsn("postgres"), autocommit=True) as admin:
+                killed = admin.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s", (database,)
+                ).fetchone()
+            assert killed is not None and killed[0] >= 2
+            after = await create_order(via_a, "r1", "A2")  # the pool reconnects (pre-ping) and commits
+            events = await inbox_b.take(1)  # B's listener reconnects and reads the change log from its last seq
+            assert [(e["data"]["type"].value, e["data"]["record"]["id"]) for e in events] == [("INSERT", after["id"])]
+            assert inbox_b.queue.empty()
+    finally:
         await on_b.close()
