@@ -1,16 +1,53 @@
-"""`kds`: until the touchscreen app lands, this runs the product's embedded default, the companion
-in-process on SQLite in the user data directory, and prints how to reach it."""
+"""`kds`: the kitchen screen. With no configuration it runs on the embedded default (the companion
+in-process on SQLite in the user data directory)."""
 
 from __future__ import annotations
 
+import argparse
+import logging
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 
-from kds_backend.cli import main as backend_main
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="kds", description="Kitchen display: the cook's touchscreen.")
+    parser.add_argument("--config", type=Path, help="settings file (default: KDS_CONFIG or the user config dir)")
+    parser.add_argument("--data-dir", type=Path, help="local data (default: KDS_DATA_DIR or the user data dir)")
+    parser.add_argument("--fullscreen", action="store_true", help="fill the screen (what a kitchen PC wants)")
+    parser.add_argument(
+        "--screenshots", type=Path, metavar="DIR",
+        help="write screenshots of every view with realistic orders to DIR and exit",
+    )
+    return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    return backend_main(["serve", *args])
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.screenshots is not None:
+        from .screenshots import write_screenshots
+
+        return write_screenshots(args.screenshots)
+
+    from kds_backend.settings import data_dir
+
+    from .app import run_app
+    from .config import ConfigError, config_path, load_config
+
+    if args.data_dir is not None:
+        args.data_dir.mkdir(parents=True, exist_ok=True)
+    directory = args.data_dir or data_dir()
+    config_file = args.config or config_path()
+    try:
+        config = load_config(config_file)
+    except ConfigError as exc:
+        # A broken settings file must not keep a kitchen dark: say what is wrong and run on the defaults.
+        print(f"kds: {exc}; starting with the default settings", file=sys.stderr)
+        from .config import AppConfig
+
+        config = AppConfig()
+    return run_app(config, config_file=config_file, data_dir=directory, fullscreen=args.fullscreen)
 
 
 if __name__ == "__main__":

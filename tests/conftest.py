@@ -75,7 +75,9 @@ def token_for(
     stations: list[str] | None = None,
     ttl_s: int = 3600,
     secret: str = JWT_SECRET,
+    now: float | None = None,
 ) -> str:
+    """`now`: the issue time, for tests that drive a clock of their own (default: the real time)."""
     role = DeviceRole(role)
     return issue_token(
         secret,
@@ -84,6 +86,7 @@ def token_for(
         subject=device or f"{restaurant}-{role.value}-1",
         stations=stations,
         ttl_s=ttl_s,
+        now=now,
     )
 
 

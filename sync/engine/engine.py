@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -30,7 +31,7 @@ from sync.store.outbox_rows import OutboxEntry
 
 from .outbox import Outbox
 from .reads import read_page, read_snapshot
-from .tickets import open_tickets
+from .tickets import open_tickets, recently_bumped
 from .uploader import Uploader
 
 log = logging.getLogger(__name__)
@@ -176,6 +177,16 @@ class SyncEngine:
         with items there, showing only those items."""
         with self.store.snapshot() as conn:
             return open_tickets(conn, self.config.role, station)
+
+    def recently_bumped(
+        self, station: str | None = None, within_s: float = 1800.0
+    ) -> list[tuple[OrderWithItems, datetime]]:
+        """Orders bumped in the last `within_s` seconds as displayed, most recent first, each with its bump time
+        (for the recall drawer); for a station, orders it has finished, showing only its items."""
+        # The store's wall clock, not the engine's monotonic one: bump times are server and outbox timestamps.
+        since = datetime.fromtimestamp(self.store.clock() - within_s, UTC)
+        with self.store.snapshot() as conn:
+            return recently_bumped(conn, self.config.role, station, since)
 
     def submit(
         self,

@@ -1,35 +1,170 @@
-"""What a screen lists: open orders as displayed, i.e. server rows with this screen's pending intents on top."""
+"""What a screen lists: orders as displayed, i.e. server rows with this screen's pending intents on top.
+
+Every listing costs the same few queries however many orders there are (the app lists on every coalesced
+change): one for the candidate orders, one for their items, one for their unanswered intents. Candidates are
+narrowed in SQL by columns that pending intents cannot change (station) or by the server's status plus "has
+pending intents"; the displayed state decides in the end.
+"""
 
 from __future__ import annotations
 
-from uuid import UUID
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from api_client.models import DeviceRole, OrderStatus, OrderWithItems
-from sync.store import outbox_rows, server_rows
+from api_client.models import DeviceRole, ItemStatus, OrderItemPublic, OrderStatus, OrderWithItems
+from sync.store import outbox_rows
 from sync.store.overlay import overlay
-from sync.store.tables import orders
+from sync.store.tables import order_items, orders
 
 OPEN = frozenset({OrderStatus.new, OrderStatus.in_progress, OrderStatus.ready})
+STATION_OPEN_ITEMS = frozenset({ItemStatus.new, ItemStatus.cooking})
+# A done item makes an order at least in progress (see `derive_status`), so a new order has nothing bumped.
+_AFTER_WORK = frozenset({OrderStatus.in_progress, OrderStatus.ready, OrderStatus.served})
+
+
+@dataclass(frozen=True, slots=True)
+class _Displayed:
+    order: OrderWithItems
+    """As displayed, with all its items."""
+    pending_at: datetime | None
+    """When the newest unanswered intent on it was made, if any."""
+
+
+def ticket_sort_key(order: OrderWithItems) -> tuple[datetime, str]:
+    """Where a ticket goes on the rail: oldest first (the id only makes ties stable). Rush-first goes here."""
+    return (order.created_at, str(order.id))
 
 
 def open_tickets(conn: sa.Connection, role: DeviceRole, station: str | None) -> list[OrderWithItems]:
-    # Candidates by the server's status; the displayed status (after a pending bump) decides in the end.
-    ids = conn.execute(sa.select(orders.c.id).where(orders.c.status.in_([s.value for s in OPEN]))).scalars()
-    shown: list[OrderWithItems] = []
-    for raw in ids:
-        order = server_rows.load_order(conn, UUID(raw))
-        if order is None:
+    """Open orders as displayed. Expo: whole orders that are new, in progress or ready. A station: orders where
+    it still has work or an unacknowledged change, with only its items (voided ones included)."""
+    shown = [
+        ticket
+        for displayed in _load_displayed(conn, role, _candidates(OPEN, station))
+        if (ticket := _open_view(displayed.order, station)) is not None
+    ]
+    shown.sort(key=ticket_sort_key)
+    return shown
+
+
+def recently_bumped(
+    conn: sa.Connection, role: DeviceRole, station: str | None, since: datetime
+) -> list[tuple[OrderWithItems, datetime]]:
+    """Orders bumped at or after `since` (timezone-aware), most recent first, each with its bump time.
+
+    A station: orders it has finished (not open there, not cancelled, at least one of its items done), with
+    only its items, bumped when its items last changed. Expo: served orders, bumped when the order last changed.
+    An unanswered intent on the order counts as its bump time when later, so an offline bump shows at once.
+    """
+    statuses = _AFTER_WORK if station is not None else frozenset({OrderStatus.served})
+    bumped = [
+        found
+        for displayed in _load_displayed(conn, role, _candidates(statuses, station))
+        if (found := _bumped_view(displayed, station)) is not None and found[1] >= since
+    ]
+    bumped.sort(key=lambda b: (b[1], str(b[0].id)), reverse=True)
+    return bumped
+
+
+# ---------------------------------------------------------------- the rules, on displayed orders
+
+
+def _station_items(order: OrderWithItems, station: str) -> list[OrderItemPublic]:
+    return [i for i in order.order_items if i.station == station]
+
+
+def _station_has_work(items: list[OrderItemPublic]) -> bool:
+    # Held items are still to cook; a changed item (added or voided after send) waits for the cook's ack.
+    return any(i.status in STATION_OPEN_ITEMS or i.changed_after_send for i in items)
+
+
+def _open_view(order: OrderWithItems, station: str | None) -> OrderWithItems | None:
+    if order.status not in OPEN:
+        return None
+    if station is None:
+        return order
+    items = _station_items(order, station)
+    if not _station_has_work(items):
+        return None
+    return order.model_copy(update={"order_items": items})
+
+
+def _bumped_view(displayed: _Displayed, station: str | None) -> tuple[OrderWithItems, datetime] | None:
+    order = displayed.order
+    if station is None:
+        if order.status is not OrderStatus.served:
+            return None
+        ticket, at = order, order.updated_at
+    else:
+        if order.status is OrderStatus.cancelled or _open_view(order, station) is not None:
+            return None
+        items = _station_items(order, station)
+        if not any(i.status is ItemStatus.done for i in items):
+            return None
+        ticket = order.model_copy(update={"order_items": items})
+        at = max(i.updated_at for i in items)
+    if displayed.pending_at is not None and displayed.pending_at > at:
+        at = displayed.pending_at
+    return ticket, at
+
+
+# ---------------------------------------------------------------- loading, in a constant number of queries
+
+
+def _candidates(statuses: frozenset[OrderStatus], station: str | None) -> sa.ColumnElement[bool]:
+    """Orders worth loading: the server's status is one of `statuses`, or a pending intent may have changed it."""
+    wanted = sa.or_(
+        orders.c.status.in_(sorted(s.value for s in statuses)),
+        orders.c.id.in_(outbox_rows.unsettled_order_ids()),
+    )
+    if station is None:
+        return wanted
+    # Intents never move items between stations, so the server's rows decide this part exactly. Correlated
+    # to `orders` only: this condition is also nested inside a query on order_items.
+    at_station = (
+        sa.select(order_items.c.id)
+        .where(order_items.c.order_id == orders.c.id, order_items.c.station == station)
+        .correlate(orders)
+        .exists()
+    )
+    return sa.and_(wanted, at_station)
+
+
+def _item_key(item: OrderItemPublic) -> tuple[datetime, str]:
+    # The ticket's line order, the same as `server_rows.load_order`, whatever order SQLite returns rows in.
+    return (item.created_at, str(item.id))
+
+
+def _load_displayed(conn: sa.Connection, role: DeviceRole, where: sa.ColumnElement[bool]) -> list[_Displayed]:
+    """The orders matching `where`, as displayed: three queries however many match.
+
+    Orders are selected by a subquery rather than a list of ids, so no statement grows with the number of
+    orders (SQLite caps bound parameters).
+    """
+    order_rows = conn.execute(sa.select(orders.c.id, orders.c.data).where(where)).all()
+    if not order_rows:
+        return []
+    matching = sa.select(orders.c.id).where(where)
+    items: dict[str, list[OrderItemPublic]] = {}
+    item_rows = conn.execute(
+        sa.select(order_items.c.order_id, order_items.c.data).where(order_items.c.order_id.in_(matching))
+    )
+    for order_id, data in item_rows:
+        items.setdefault(order_id, []).append(OrderItemPublic.model_validate_json(data))
+    pending = outbox_rows.unsettled_by_order(conn, matching)
+    shown: list[_Displayed] = []
+    for order_id, data in order_rows:
+        lines = sorted(items.get(order_id, ()), key=_item_key)
+        # Validated item instances are taken as they are, so each item's JSON is parsed exactly once.
+        order = OrderWithItems.model_validate({**json.loads(data), "order_items": lines})
+        entries = pending.get(order.id)
+        if not entries:
+            shown.append(_Displayed(order, None))
             continue
-        displayed = overlay(order, outbox_rows.unsettled_for_order(conn, order.id), role).order
-        if displayed.status not in OPEN:
-            continue
-        if station is not None:
-            items = [i for i in displayed.order_items if i.station == station]
-            if not items:
-                continue
-            displayed = displayed.model_copy(update={"order_items": items})
-        shown.append(displayed)
-    shown.sort(key=lambda o: (o.created_at, str(o.id)))
+        displayed = overlay(order, [e.intent for e in entries], role).order
+        newest = datetime.fromtimestamp(max(e.created_at for e in entries), UTC)
+        shown.append(_Displayed(displayed, newest))
     return shown

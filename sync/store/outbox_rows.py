@@ -131,3 +131,25 @@ def depth(conn: sa.Connection) -> int:
 
 def oldest_created_at(conn: sa.Connection) -> float | None:
     return conn.execute(sa.select(sa.func.min(outbox.c.created_at)).where(outbox.c.state.in_(UNSETTLED))).scalar()
+
+
+def unsettled_by_order(
+    conn: sa.Connection, order_ids: sa.Select[tuple[str]] | None = None
+) -> dict[UUID, list[OutboxEntry]]:
+    """Unanswered intents grouped by order, each list in device order: one query for any number of orders.
+
+    `order_ids` is a subquery of order ids to restrict to (a subquery, not a list of values, so the statement's
+    size and bound parameters stay the same however many orders a screen has).
+    """
+    query = sa.select(outbox).where(outbox.c.state.in_(UNSETTLED), outbox.c.order_id.is_not(None))
+    if order_ids is not None:
+        query = query.where(outbox.c.order_id.in_(order_ids))
+    grouped: dict[UUID, list[OutboxEntry]] = {}
+    for row in conn.execute(query.order_by(outbox.c.seq)):
+        grouped.setdefault(UUID(row.order_id), []).append(_entry(row))
+    return grouped
+
+
+def unsettled_order_ids() -> sa.Select[tuple[str | None]]:
+    """A subquery of the orders with unanswered intents, to combine with other conditions in one statement."""
+    return sa.select(outbox.c.order_id).where(outbox.c.state.in_(UNSETTLED), outbox.c.order_id.is_not(None))

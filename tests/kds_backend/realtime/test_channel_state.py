@@ -164,7 +164,7 @@ def test_leave_replies_then_closes_the_channel() -> None:
 
 
 def test_token_expiry_during_service_is_a_system_error_then_phx_close() -> None:
-    conn, _ = joined(token=token_for("kds", ttl_s=60), bindings=[ORDERS_R1])
+    conn, _ = joined(token=token_for("kds", ttl_s=60, now=NOW), bindings=[ORDERS_R1])
     assert conn.tick(NOW + 30) == []
     conn.receive(frame(Vsn.V1, "phoenix", "heartbeat", {}, "9"), NOW + 70)  # the socket itself stays alive
     system, close = sent(conn.tick(NOW + 75))
@@ -177,8 +177,8 @@ def test_token_expiry_during_service_is_a_system_error_then_phx_close() -> None:
 
 
 def test_access_token_refresh_extends_the_channel_and_a_bad_one_ends_it() -> None:
-    conn, _ = joined(token=token_for("kds", ttl_s=60), bindings=[ORDERS_R1])
-    fresh = token_for("kds", ttl_s=3600)
+    conn, _ = joined(token=token_for("kds", ttl_s=60, now=NOW), bindings=[ORDERS_R1])
+    fresh = token_for("kds", ttl_s=3600, now=NOW)
     assert conn.receive(frame(Vsn.V1, TOPIC, "access_token", {"access_token": fresh}, "2", "1"), NOW) == []
     conn.receive(frame(Vsn.V1, "phoenix", "heartbeat", {}, "9"), NOW + 100)
     assert conn.tick(NOW + 120) == []

@@ -64,7 +64,9 @@ async def pos_orders(url: str, numbers: list[str]) -> list[UUID]:
 
 
 def shown(engine: SyncEngine, order_id: UUID, station: str | None = "grill") -> OrderWithItems | None:
-    return next((o for o in engine.open_tickets(station) if o.id == order_id), None)
+    """The order as the station displays it: on the rail, or (all its items bumped) in the recall drawer."""
+    drawer = [o for o, _ in engine.recently_bumped(station)]
+    return next((o for o in [*engine.open_tickets(station), *drawer] if o.id == order_id), None)
 
 
 async def test_pos_orders_appear_on_the_screen(live_server: LiveServer, tmp_path: Path) -> None:

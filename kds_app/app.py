@@ -1,0 +1,254 @@
+"""Running the screen: configuration → (embedded companion) → sync engine → window, and an orderly way out.
+
+One `Session` is one engine and one window for one configuration; saving new settings ends the session and
+starts the next with the new configuration. Shutdown (window closed, SIGTERM, Ctrl-C) always goes the same
+way: the window stops listening, the engine stops (the batch in flight is answered or stays queued), the
+auth client closes, the embedded companion stops. Nothing is half-written: every store write is one
+transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from api_client.errors import ClientError
+from sync.engine.engine import SyncEngine
+
+from . import theme
+from .config import AppConfig, ConfigError, save_config
+from .connect import Connection, SignInNeeded, build_engine_config
+from .embedded import EmbeddedCompanion, MainThreadGC
+from .main_window import MainWindow
+from .screen import Screen
+from .settings_dialog import SettingsDialog
+from .sound import AlertSound
+from .ticket_delegate import TicketDelegate
+from .ticket_model import TicketModel
+
+log = logging.getLogger(__name__)
+
+OFFLINE_AFTER_S = 3.0  # the banner is up within 5 s of losing the server (3 s + the 1 s status tick)
+
+
+@dataclass
+class Session:
+    """One configuration's engine, screen and window."""
+
+    config: AppConfig
+    connection: Connection
+    engine: SyncEngine
+    screen: Screen
+    window: MainWindow
+    sound: AlertSound
+
+    @classmethod
+    def create(cls, config: AppConfig, connection: Connection, *, sound: AlertSound | None = None) -> Session:
+        engine_config = dataclasses.replace(connection.engine_config, offline_after_s=OFFLINE_AFTER_S)
+        engine = SyncEngine(engine_config)
+        model = TicketModel()
+        delegate = TicketDelegate(config.font_size, config.thresholds_for)
+        expo = config.view == "expo"
+        screen = Screen(engine, model, expo=expo, stations=config.stations)
+        title = "EXPO" if expo else " · ".join(s.upper() for s in config.stations) or "ALL STATIONS"
+        window = MainWindow(screen, delegate, title=title)
+        session = cls(config, connection, engine, screen, window, sound or AlertSound(config.sound))
+        screen.new_tickets.connect(session._alert)
+        engine.on_changes(screen.refresh)
+        return session
+
+    def _alert(self, _new: list[object]) -> None:
+        self.sound.play()
+
+    async def start(self, *, fullscreen: bool) -> None:
+        self.screen.refresh()  # what the store already holds shows before the network is asked anything
+        if fullscreen:
+            self.window.showFullScreen()
+        else:
+            self.window.resize(1600, 900)
+            self.window.show()
+        await self.engine.start()
+
+    async def stop(self) -> None:
+        self.window.detach()
+        await self.engine.stop()
+        await self.connection.aclose()
+        self.window.close()
+        self.window.deleteLater()
+
+
+class App:
+    """The whole program's life on the Qt loop; `run()` returns the exit code."""
+
+    def __init__(
+        self,
+        config: AppConfig,
+        *,
+        config_file: Path,
+        data_dir: Path,
+        fullscreen: bool = False,
+    ) -> None:
+        self.config = config
+        self.config_file = config_file
+        self.data_dir = data_dir
+        self.fullscreen = fullscreen
+        self.embedded: EmbeddedCompanion | None = None
+        self.session: Session | None = None
+        self.stopping = asyncio.Event()
+        self._next: tuple[AppConfig, str | None] | None = None
+        self._changed = asyncio.Event()
+        self.dialog: SettingsDialog | None = None
+
+    # ------------------------------------------------------------ life
+
+    async def run(self) -> int:
+        qapp = QApplication.instance()
+        assert isinstance(qapp, QApplication)
+        qapp.setQuitOnLastWindowClosed(False)  # closing the window ends `run` through `stopping` instead
+        self._install_signal_handlers()
+        gc = MainThreadGC()
+        gc.start()
+        gc_timer = QTimer()
+        gc_timer.setInterval(500)
+        gc_timer.timeout.connect(gc.tick)
+        gc_timer.start()
+        password: str | None = None
+        try:
+            while not self.stopping.is_set():
+                qapp.setStyleSheet(theme.style_sheet(self.config.font_size))
+                try:
+                    connection = await self._connect(password)
+                except (ConfigError, SignInNeeded, ClientError) as exc:
+                    # Never a dead end: the settings open with the reason, and the screen waits for a fix.
+                    log.warning("cannot start the screen: %s", exc)
+                    await self._wait_for_settings(str(exc))
+                    if self._next is None:
+                        break
+                    self.config, password = self._next
+                    continue
+                self.session = Session.create(self.config, connection)
+                self.session.window.settings_requested.connect(lambda: self.open_settings())
+                self.session.window.closed.connect(self.stopping.set)
+                await self.session.start(fullscreen=self.fullscreen)
+                await self._until_stop_or_change()
+                session, self.session = self.session, None
+                await session.stop()
+                if self._next is None:
+                    break
+                self.config, password = self._next
+                self._next = None
+        finally:
+            if self.session is not None:
+                await self.session.stop()
+            self._stop_embedded()
+            gc_timer.stop()
+            gc.stop()
+        return 0
+
+    async def _connect(self, password: str | None) -> Connection:
+        if self.config.server == "embedded":
+            if self.embedded is None or self.embedded.port != (self.config.embedded_port or self.embedded.port):
+                self._stop_embedded()
+                self.embedded = EmbeddedCompanion(self.data_dir, self.config.embedded_port)
+                await asyncio.get_running_loop().run_in_executor(None, self.embedded.start)
+        else:
+            self._stop_embedded()
+        return await build_engine_config(self.config, self.data_dir, embedded=self.embedded, password=password)
+
+    def _stop_embedded(self) -> None:
+        if self.embedded is not None:
+            self.embedded.stop()
+            self.embedded = None
+
+    async def _until_stop_or_change(self, *, clear: bool = True) -> None:
+        if clear:
+            self._changed.clear()
+        stop = asyncio.ensure_future(self.stopping.wait())
+        change = asyncio.ensure_future(self._changed.wait())
+        try:
+            await asyncio.wait({stop, change}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            change.cancel()
+
+    def request_stop(self) -> None:
+        self._next = None
+        self.stopping.set()
+
+    def _install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, self.request_stop)
+            except (NotImplementedError, RuntimeError, ValueError):
+                # Not the main thread, or a loop without signal support: Python's handler still reaches us.
+                signal.signal(sig, lambda *_: loop.call_soon_threadsafe(self.request_stop))
+
+    # ------------------------------------------------------------ settings
+
+    def open_settings(self, error: str | None = None) -> SettingsDialog:
+        if self.dialog is None:
+            parent = self.session.window if self.session is not None else None
+            self.dialog = SettingsDialog(self.config, parent)
+            self.dialog.saved.connect(self._saved)
+            self.dialog.rejected.connect(self._dialog_closed)
+        if error:
+            self.dialog.show_error(error)
+        self.dialog.show()  # never exec(): a modal loop would stall the engine and every test
+        self.dialog.raise_()
+        return self.dialog
+
+    def _saved(self, result: tuple[AppConfig, str | None]) -> None:
+        config, password = result
+        try:
+            save_config(self.config_file, config)
+        except (ConfigError, OSError) as exc:
+            if self.dialog is not None:
+                self.dialog.show_error(f"Could not save the settings: {exc}")
+            return
+        self._next = (config, password)
+        if self.dialog is not None:
+            self.dialog.hide()
+            self.dialog.deleteLater()
+            self.dialog = None
+        self._changed.set()
+
+    def _dialog_closed(self) -> None:
+        self.dialog = None
+        self._changed_or_waiting_done()
+
+    def _changed_or_waiting_done(self) -> None:
+        # Cancelled while there is no session (sign-in failed): nothing to go back to, so stop.
+        if self.session is None:
+            self._next = None
+            self._changed.set()
+
+    async def _wait_for_settings(self, error: str) -> None:
+        self._next = None
+        self._changed.clear()
+        self.open_settings(error)
+        await self._until_stop_or_change(clear=False)
+        if self.stopping.is_set():
+            self._next = None
+
+
+def run_app(config: AppConfig, *, config_file: Path, data_dir: Path, fullscreen: bool) -> int:
+    """Start Qt and asyncio (qasync) and run the screen until it is closed or told to stop."""
+    import sys
+
+    import qasync
+
+    qapp = QApplication.instance() or QApplication(sys.argv)
+    qapp.setApplicationName("kds")
+    app = App(config, config_file=config_file, data_dir=data_dir, fullscreen=fullscreen)
+    with contextlib.suppress(asyncio.CancelledError):
+        return qasync.run(app.run())
+    return 0

@@ -1,0 +1,219 @@
+"""From an `AppConfig` to the sync engine's `EngineConfig`: who this screen is and where its tokens come from.
+
+* embedded: the in-process companion mints the screen's tokens; the device id is generated once per data
+  directory; the restaurant is `cfg.restaurant_id`.
+* companion / Supabase: the device signs in (GoTrue's password grant) with its email and a password typed
+  in the settings, or, on later starts, with the refresh token kept in `<data dir>/refresh-token` (0600,
+  rewritten on every rotation). Restaurant, role and device id come from the signed-in account.
+
+The returned `Connection` owns the API client the session refreshes through: keep it open while the engine
+runs, `aclose()` it after `engine.stop()`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from api_client.client import KdsApiClient
+from api_client.errors import ApiError
+from api_client.models import AuthSession, DeviceRole
+from api_client.token_provider import SessionTokenProvider
+from sync.engine.engine import EngineConfig
+
+from .config import AppConfig, ConfigError, write_atomically
+from .embedded import EmbeddedCompanion
+
+__all__ = [
+    "Connection",
+    "SignInNeeded",
+    "build_engine_config",
+    "device_id",
+    "forget_refresh_token",
+    "load_refresh_token",
+    "refresh_token_path",
+    "save_refresh_token",
+]
+
+SCREEN_DB = "screen.sqlite3"
+DEVICE_ID_FILE = "device-id"
+REFRESH_TOKEN_FILE = "refresh-token"
+SCREEN_ROLES = (DeviceRole.kds, DeviceRole.expo)
+
+
+class SignInNeeded(Exception):
+    """The screen cannot sign in by itself: the settings must ask for the password. `reason` is readable."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Connection:
+    """What the app needs to run the engine, plus the auth client that must outlive it."""
+
+    engine_config: EngineConfig
+    session: AuthSession | None = None  # the signed-in session (companion / Supabase); None when embedded
+    auth_client: KdsApiClient | None = None
+
+    async def aclose(self) -> None:
+        if self.auth_client is not None:
+            client, self.auth_client = self.auth_client, None
+            await client.aclose()
+
+    async def __aenter__(self) -> Connection:
+        return self
+
+    async def __aexit__(
+        self, _type: type[BaseException] | None, _exc: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+async def build_engine_config(
+    cfg: AppConfig,
+    data_dir: Path,
+    *,
+    embedded: EmbeddedCompanion | None,
+    password: str | None = None,
+) -> Connection:
+    """The engine's configuration for `cfg`. `ConfigError` for settings that cannot work (no URL, no key, no
+    running embedded companion); `SignInNeeded` when a password is needed; `api_client.errors.ClientError`
+    (e.g. `TransportFailure`) when the server could not be asked at all."""
+    _ensure_dir(data_dir)
+    if cfg.server == "embedded":
+        return _embedded(cfg, data_dir, embedded)
+    return await _signed_in(cfg, data_dir, password)
+
+
+def _embedded(cfg: AppConfig, data_dir: Path, embedded: EmbeddedCompanion | None) -> Connection:
+    if embedded is None or not embedded.running:
+        raise ConfigError("server is embedded, but the embedded companion is not running", field="server")
+    device = device_id(data_dir)
+    role = DeviceRole.expo if cfg.view == "expo" else DeviceRole.kds
+    config = EngineConfig(
+        url=embedded.url,
+        anon_key=embedded.anon_key,
+        restaurant_id=cfg.restaurant_id,
+        device_id=device,
+        role=role,
+        token_provider=embedded.token_provider(role, device, cfg.stations, restaurant_id=cfg.restaurant_id),
+        data_path=data_dir / SCREEN_DB,
+        stations=cfg.stations,
+    )
+    return Connection(config)
+
+
+async def _signed_in(cfg: AppConfig, data_dir: Path, password: str | None) -> Connection:
+    where = "the companion" if cfg.server == "companion" else "the Supabase project"
+    if not cfg.url:
+        raise ConfigError(f"url is needed to connect to {where}", field="url")
+    if not cfg.anon_key:
+        raise ConfigError(f"anon_key is needed to connect to {where}", field="anon_key")
+    auth = KdsApiClient(cfg.url, cfg.anon_key)
+    try:
+        session = await _session(auth, cfg, data_dir, password)
+        save_refresh_token(data_dir, session.refresh_token)
+        meta = session.user.app_metadata
+        if meta.restaurant_id is None or meta.device_role is None:
+            forget_refresh_token(data_dir)
+            raise SignInNeeded(f"{_who(cfg)} is not a device account (its app_metadata names no restaurant or role)")
+        if meta.device_role not in SCREEN_ROLES:
+            forget_refresh_token(data_dir)
+            raise SignInNeeded(f"{_who(cfg)} is a {meta.device_role.value} device, not a kitchen screen (kds or expo)")
+        provider = SessionTokenProvider(
+            session, auth.refresh, on_session=lambda new: save_refresh_token(data_dir, new.refresh_token)
+        )
+        config = EngineConfig(
+            url=cfg.url,
+            anon_key=cfg.anon_key,
+            restaurant_id=meta.restaurant_id,
+            device_id=session.user.id,
+            role=meta.device_role,
+            token_provider=provider,
+            data_path=data_dir / SCREEN_DB,
+            stations=cfg.stations or tuple(meta.stations),
+        )
+    except BaseException:
+        await auth.aclose()
+        raise
+    return Connection(config, session=session, auth_client=auth)
+
+
+async def _session(auth: KdsApiClient, cfg: AppConfig, data_dir: Path, password: str | None) -> AuthSession:
+    if password:
+        if not cfg.email:
+            raise SignInNeeded("Enter the screen's email to sign in")
+        try:
+            return await auth.sign_in(cfg.email, password)
+        except ApiError as exc:
+            if exc.status in (400, 401, 403, 422):
+                raise SignInNeeded(f"Sign-in as {cfg.email} was refused: {exc.message}") from exc
+            raise
+    saved = load_refresh_token(data_dir)
+    if saved is None:
+        raise SignInNeeded(f"Sign in with {_who(cfg)}'s password to connect this screen")
+    try:
+        return await auth.refresh(saved)
+    except ApiError as exc:
+        if exc.status in (400, 401, 403, 422):
+            forget_refresh_token(data_dir)
+            raise SignInNeeded(
+                f"This screen's saved sign-in is no longer valid ({exc.message}); sign in with {_who(cfg)}'s password"
+            ) from exc
+        raise
+
+
+def _ensure_dir(data_dir: Path) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _who(cfg: AppConfig) -> str:
+    return cfg.email or "the device account"
+
+
+# ---------------------------------------------------------------- files in the data directory
+
+
+def device_id(data_dir: Path) -> str:
+    """This screen's id: generated once, then read from `<data dir>/device-id`."""
+    path = data_dir / DEVICE_ID_FILE
+    try:
+        existing = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        existing = ""
+    if existing:
+        return existing
+    new = f"screen-{uuid.uuid4()}"
+    _write_private(path, new)
+    return new
+
+
+def refresh_token_path(data_dir: Path) -> Path:
+    return data_dir / REFRESH_TOKEN_FILE
+
+
+def load_refresh_token(data_dir: Path) -> str | None:
+    try:
+        token = refresh_token_path(data_dir).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return token or None
+
+
+def save_refresh_token(data_dir: Path, token: str) -> None:
+    """Atomically, readable by this user only (0600): a crash never leaves a half-written token."""
+    _write_private(refresh_token_path(data_dir), token)
+
+
+def forget_refresh_token(data_dir: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        refresh_token_path(data_dir).unlink()
+
+
+def _write_private(path: Path, text: str) -> None:
+    write_atomically(path, text)  # mkstemp creates the file 0600, and the rename keeps that

@@ -1,0 +1,315 @@
+"""The embedded default: the companion backend served in-process, on SQLite in the screen's data directory.
+
+uvicorn runs in a daemon thread with its own asyncio loop, so the server never competes with the UI thread's
+(qasync) loop. The listening socket is bound by `start()` in the caller's thread: a port in use fails right
+there with the real `OSError`, and with port 0 the actual port is known before the server starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import os
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from api_client.models import DeviceRole
+from kds_backend.app import create_app
+from kds_backend.auth.tokens import issue_anon_key, issue_token
+from kds_backend.settings import Settings, persisted_secret
+
+from .config import LOCAL_RESTAURANT
+
+__all__ = ["EmbeddedCompanion", "EmbeddedStartError", "MainThreadGC", "MintingTokenProvider"]
+
+HOST = "127.0.0.1"
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 15.0
+TOKEN_TTL_S = 15 * 60
+
+
+class EmbeddedStartError(RuntimeError):
+    """The embedded companion did not start; the cause (`__cause__`) is the real exception when there is one."""
+
+
+class MintingTokenProvider:
+    """A `TokenProvider` for a screen of the embedded companion: it holds the secret, so it mints short-lived
+    device tokens itself, a fresh one before the current one expires and after a 401."""
+
+    def __init__(
+        self,
+        secret: str,
+        *,
+        restaurant_id: str,
+        role: DeviceRole,
+        device_id: str,
+        stations: Sequence[str] = (),
+        ttl_s: int = TOKEN_TTL_S,
+        refresh_margin_s: float = 60.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if ttl_s <= refresh_margin_s:
+            raise ValueError("ttl_s must be longer than refresh_margin_s")
+        self._secret = secret
+        self.restaurant_id, self.role, self.device_id = restaurant_id, role, device_id
+        self.stations = list(stations)
+        self._ttl_s, self._margin, self._clock = ttl_s, refresh_margin_s, clock
+        self._token: str | None = None
+        self._expires_at = 0.0
+
+    async def get_token(self) -> str | None:
+        if self._token is None or self._expires_at - self._margin <= self._clock():
+            return self._mint()
+        return self._token
+
+    async def refresh(self, rejected: str | None = None) -> str | None:
+        if rejected is not None and self._token is not None and rejected != self._token:
+            return self._token  # someone already got a newer one
+        return self._mint()
+
+    def _mint(self) -> str:
+        now = self._clock()
+        self._token = issue_token(
+            self._secret,
+            restaurant_id=self.restaurant_id,
+            device_role=self.role,
+            subject=self.device_id,
+            stations=self.stations,
+            ttl_s=self._ttl_s,
+            now=now,
+        )
+        self._expires_at = now + self._ttl_s
+        return self._token
+
+
+class MainThreadGC:
+    """Keeps Python's cyclic garbage collection on the UI thread while the companion thread runs.
+
+    Automatic collection runs in whichever thread happens to allocate; if that is the server thread, Qt objects
+    in cyclic garbage (qasync's timers and socket notifiers, widgets) are destroyed on the wrong thread:
+    "QObject::~QObject: Timers cannot be stopped from another thread", then a segmentation fault. So while
+    this is active, automatic collection is off and `tick()` (from a QTimer on the UI thread, e.g. every
+    500 ms) collects, generation by generation, as the automatic collector would have. Usable as a context
+    manager (tests: then the garbage is collected on entry and exit).
+    """
+
+    def __init__(self) -> None:
+        self._was_enabled: bool | None = None
+
+    def start(self) -> None:
+        if self._was_enabled is None:
+            self._was_enabled = gc.isenabled()
+            gc.collect()
+            gc.disable()
+
+    def tick(self) -> None:
+        """Collect what the automatic collector would collect now."""
+        threshold = gc.get_threshold()
+        counts = gc.get_count()
+        for generation in (2, 1, 0):
+            if counts[generation] > threshold[generation] > 0:
+                gc.collect(generation)
+                return
+
+    def stop(self) -> None:
+        if self._was_enabled is not None:
+            gc.collect()
+            if self._was_enabled:
+                gc.enable()
+            self._was_enabled = None
+
+    def __enter__(self) -> MainThreadGC:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+class _Server(uvicorn.Server):
+    """Tells the starting thread as soon as startup finished (or failed)."""
+
+    def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
+        super().__init__(config)
+        self._ready = ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().startup(sockets=sockets)
+        finally:
+            self._ready.set()
+
+
+class EmbeddedCompanion:
+    """`start()` / `stop()`, or `with EmbeddedCompanion(dir) as companion:`. Not restartable: make a new one."""
+
+    def __init__(self, data_dir: Path, port: int = 0) -> None:
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._requested_port = port
+        self.settings = Settings(
+            database_url=f"sqlite:///{self.data_dir / 'companion.db'}",
+            jwt_secret=persisted_secret(self.data_dir),
+        )
+        self.anon_key = issue_anon_key(self.settings.jwt_secret)
+        self._port: int | None = None
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+        self._failure: BaseException | None = None
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------ where it is
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the embedded companion is not started")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        server, thread = self._server, self._thread
+        return (
+            server is not None
+            and thread is not None
+            and server.started
+            and not server.should_exit
+            and thread.is_alive()
+        )
+
+    def token_provider(
+        self,
+        role: DeviceRole | str,
+        device_id: str,
+        stations: Sequence[str] = (),
+        *,
+        restaurant_id: str = LOCAL_RESTAURANT,
+        ttl_s: int = TOKEN_TTL_S,
+    ) -> MintingTokenProvider:
+        return MintingTokenProvider(
+            self.settings.jwt_secret,
+            restaurant_id=restaurant_id,
+            role=DeviceRole(role),
+            device_id=device_id,
+            stations=stations,
+            ttl_s=ttl_s,
+        )
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self, timeout_s: float = START_TIMEOUT_S) -> None:
+        """Blocks until the server accepts connections (migrations done). `EmbeddedStartError` otherwise; a port
+        in use raises the `OSError` itself."""
+        with self._lock:
+            if self._thread is not None:
+                raise RuntimeError("the embedded companion was already started")
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            if os.name != "nt":  # as uvicorn does: a restart may rebind a port in TIME_WAIT (never a listening one)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((HOST, self._requested_port))
+            except OSError:
+                sock.close()
+                raise
+            self._socket = sock
+            self._port = sock.getsockname()[1]
+            app = self._app()
+            config = uvicorn.Config(
+                app,
+                host=HOST,
+                port=self._port,
+                ws="websockets-sansio",
+                log_level="warning",
+                log_config=None,  # leave the app's logging alone; warnings propagate to its root logger
+                lifespan="on",
+                timeout_graceful_shutdown=5,
+            )
+            ready = threading.Event()
+            self._server = _Server(config, ready)
+            self._thread = threading.Thread(target=self._run, args=(sock, ready), name="kds-companion", daemon=True)
+            self._thread.start()
+        if not ready.wait(timeout_s):
+            self.stop()
+            raise EmbeddedStartError(f"the embedded companion did not start within {timeout_s:g} s")
+        if not self._server.started:
+            self._thread.join(STOP_TIMEOUT_S)
+            self._close_socket()
+            failure = self._failure
+            detail = f": {type(failure).__name__}: {failure}" if failure is not None else " (see the log)"
+            raise EmbeddedStartError(f"the embedded companion failed to start{detail}") from failure
+
+    def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
+        """Asks the server to exit and waits for its thread. Safe to call twice, or before `start()`."""
+        with self._lock:
+            server, thread = self._server, self._thread
+        if server is not None:
+            server.should_exit = True
+        if thread is not None:
+            thread.join(timeout_s)
+            if thread.is_alive():
+                server.force_exit = True  # type: ignore[union-attr]
+                thread.join(timeout_s)
+        self._close_socket()
+
+    def __enter__(self) -> EmbeddedCompanion:
+        self.start()
+        return self
+
+    def __exit__(
+        self, _type: type[BaseException] | None, _exc: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------ the thread
+
+    def _app(self) -> FastAPI:
+        app = create_app(self.settings)
+        inner = app.router.lifespan_context
+
+        @contextlib.asynccontextmanager
+        async def recording(application: FastAPI) -> AsyncIterator[Any]:
+            # uvicorn only logs a failing startup; keep the exception so start() can raise it.
+            started = False
+            try:
+                async with inner(application) as state:
+                    started = True
+                    yield state
+            except BaseException as exc:
+                if not started:
+                    self._failure = exc
+                raise
+
+        app.router.lifespan_context = recording
+        return app
+
+    def _run(self, sock: socket.socket, ready: threading.Event) -> None:
+        assert self._server is not None
+        try:
+            # A plain asyncio loop, whatever the process-wide policy says: under the app, qasync's policy
+            # would hand this thread a Qt loop, which can only run on the GUI thread.
+            with asyncio.Runner(loop_factory=asyncio.SelectorEventLoop) as runner:
+                runner.run(self._server.serve(sockets=[sock]))
+        except BaseException as exc:  # SystemExit from uvicorn included: report it, never kill the app
+            if self._failure is None:
+                self._failure = exc
+        finally:
+            ready.set()
+
+    def _close_socket(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None

@@ -1,0 +1,228 @@
+"""The cook's window: status bar, banners, the ticket grid and the recall drawer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMainWindow, QPushButton, QVBoxLayout, QWidget
+
+from sync.realtime.connection import ConnectionState
+from sync.store.outbox_rows import OutboxEntry
+
+from .recall_drawer import RecallDrawer
+from .screen import Screen
+from .ticket_delegate import TicketDelegate, format_age
+from .ticket_grid import TicketGrid
+from .ticket_model import Ticket
+
+CONNECTION_TEXT = {
+    ConnectionState.CONNECTING: "● CONNECTING",
+    ConnectionState.JOINING: "● CONNECTING",
+    ConnectionState.LIVE: "● ONLINE",
+    ConnectionState.RECONNECTING: "● RECONNECTING",
+    ConnectionState.OFFLINE: "● OFFLINE",
+}
+
+
+def queue_text(depth: int, oldest_s: float | None) -> str:
+    if depth == 0:
+        return "All synced"
+    age = f" · oldest {format_age(oldest_s)}" if oldest_s is not None else ""
+    return f"{depth} to sync{age}"
+
+
+def offline_text(depth: int, oldest_s: float | None) -> str:
+    if depth == 0:
+        waiting = "nothing waiting to sync"
+    else:
+        age = f", oldest {format_age(oldest_s)}" if oldest_s is not None else ""
+        waiting = f"{depth} change{'s' if depth != 1 else ''} waiting to sync{age}"
+    return f"OFFLINE: keep working, taps are saved on this screen ({waiting}). They sync when the server is back."
+
+
+class TopBar(QFrame):
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self.setObjectName("TopBar")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(16, 8, 16, 8)
+        layout.setSpacing(16)
+        self.title = QLabel(title)
+        self.title.setObjectName("ScreenTitle")
+        self.count = QLabel()
+        self.connection = QLabel()
+        self.connection.setObjectName("ConnectionPill")
+        self.queue = QLabel()
+        self.queue.setObjectName("QueueLabel")
+        self.clock = QLabel()
+        self.clock.setObjectName("Clock")
+        self.recall = QPushButton("RECALL")
+        self.recall.setCheckable(True)
+        self.settings = QPushButton("SETTINGS")
+        for widget in (self.title, self.count):
+            layout.addWidget(widget)
+        layout.addStretch(1)
+        for widget in (self.connection, self.queue, self.clock, self.recall, self.settings):
+            layout.addWidget(widget)
+
+    def set_connection(self, state: ConnectionState) -> None:
+        self.connection.setText(CONNECTION_TEXT[state])
+        self.connection.setProperty("state", state.value)
+        # A dynamic property only restyles after the style is re-applied.
+        self.connection.style().unpolish(self.connection)
+        self.connection.style().polish(self.connection)
+
+
+class RejectionBanner(QFrame):
+    dismissed = Signal(object)  # OutboxEntry
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("RejectionBanner")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(16, 8, 16, 8)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.ok = QPushButton("OK")
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.ok)
+        self.entry: OutboxEntry | None = None
+        self.ok.clicked.connect(self._dismiss)
+        self.hide()
+
+    def show_rejections(self, rejected: list[OutboxEntry]) -> None:
+        if not rejected:
+            self.entry = None
+            self.hide()
+            return
+        self.entry = rejected[0]
+        more = f"  (+{len(rejected) - 1} more)" if len(rejected) > 1 else ""
+        kind = self.entry.intent.kind.value.replace("_", " ")
+        self.label.setText(f"Not done: {kind}. {self.entry.reason or 'refused by the server'}{more}")
+        self.show()
+
+    def _dismiss(self) -> None:
+        if self.entry is not None:
+            self.dismissed.emit(self.entry)
+
+
+class MainWindow(QMainWindow):
+    settings_requested = Signal()
+    closed = Signal()  # the cook (or the window manager) closed the window
+
+    def __init__(
+        self,
+        screen: Screen,
+        delegate: TicketDelegate,
+        *,
+        title: str,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle(f"KDS · {title}")
+        self.screen = screen
+        self.engine = screen.engine
+        self._wall_clock = wall_clock
+        self._detached = False
+        self.top = TopBar(title)
+        self.offline_banner = QLabel()
+        self.offline_banner.setObjectName("OfflineBanner")
+        self.offline_banner.setWordWrap(True)
+        self.offline_banner.hide()
+        self.rejection_banner = RejectionBanner()
+        self.grid = TicketGrid(screen.model, delegate)
+        self.drawer = RecallDrawer()
+        self.drawer.hide()
+
+        body = QHBoxLayout()
+        body.setContentsMargins(0, 0, 0, 0)
+        body.setSpacing(0)
+        body.addWidget(self.grid, 1)
+        body.addWidget(self.drawer)
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        for widget in (self.top, self.offline_banner, self.rejection_banner):
+            column.addWidget(widget)
+        column.addLayout(body, 1)
+        self.setCentralWidget(central)
+
+        self.grid.action_tapped.connect(screen.action)
+        self.grid.item_tapped.connect(screen.item)
+        self.top.recall.toggled.connect(self._toggle_drawer)
+        self.top.settings.clicked.connect(self.settings_requested)
+        self.drawer.close_requested.connect(lambda: self.top.recall.setChecked(False))
+        self.drawer.recall_requested.connect(self._recall)
+        self.rejection_banner.dismissed.connect(screen.dismiss)
+        screen.rejections_changed.connect(self.rejection_banner.show_rejections)
+        screen.refreshed.connect(self._after_refresh)
+
+        self._unsubscribe = [
+            self.engine.connection_state.subscribe(lambda _s: self.update_status()),
+            self.engine.queue_depth.subscribe(lambda _d: self.update_status()),
+        ]
+        self.timer = QTimer(self)
+        self.timer.setInterval(1000)
+        self.timer.timeout.connect(self.tick)
+        self.timer.start()
+        self.update_status()
+        self._update_clock()
+
+    # ------------------------------------------------------------ periodic
+
+    def tick(self) -> None:
+        self.screen.model.tick()
+        self._update_clock()
+        self.update_status()
+
+    def _update_clock(self) -> None:
+        self.top.clock.setText(datetime.fromtimestamp(self._wall_clock()).strftime("%H:%M"))
+
+    def update_status(self) -> None:
+        state = self.engine.connection_state.value
+        depth = self.engine.queue_depth.value
+        oldest = self.engine.oldest_pending_age()
+        self.top.set_connection(state)
+        self.top.queue.setText(queue_text(depth, oldest))
+        self.offline_banner.setText(offline_text(depth, oldest))
+        self.offline_banner.setVisible(state is ConnectionState.OFFLINE)
+
+    def _after_refresh(self) -> None:
+        count = self.screen.model.rowCount()
+        self.top.count.setText(f"{count} open")
+        if self.drawer.isVisible():
+            self.drawer.set_tickets(self.screen.recently_bumped())
+
+    # ------------------------------------------------------------ recall
+
+    def _toggle_drawer(self, shown: bool) -> None:
+        if shown:
+            self.drawer.set_tickets(self.screen.recently_bumped())
+        self.drawer.setVisible(shown)
+
+    def _recall(self, ticket: Ticket) -> None:
+        self.screen.recall(ticket)
+        self.drawer.set_tickets(self.screen.recently_bumped())
+
+    # ------------------------------------------------------------ teardown
+
+    def detach(self) -> None:
+        """Stop listening to the engine (before it stops, or before another engine replaces it)."""
+        self._detached = True
+        self.screen.detach()
+        self.timer.stop()
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        by_user = not self._detached  # a session closing its own window is not the cook closing the app
+        self.detach()
+        super().closeEvent(event)
+        if by_user:
+            self.closed.emit()

@@ -1,0 +1,158 @@
+"""What the screen shows and what a tap means: the glue between the sync engine and the ticket model.
+
+Every tap becomes one intent through `SyncEngine.submit`, which is durable before it returns and never
+waits on the network; the cards are redrawn from the local store right after, so the cook sees the
+result of a tap in the same frame whether the server is there or not.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from uuid import UUID
+
+from PySide6.QtCore import QObject, Signal
+
+from api_client.models import IntentKind, ItemStatus, OrderWithItems
+from sync.engine.engine import SyncEngine
+from sync.store.outbox_rows import OutboxEntry
+
+from .card_layout import CardMode, action_state
+from .ticket_model import Ticket, TicketModel
+
+log = logging.getLogger(__name__)
+
+RECALL_WINDOW_S = 30 * 60
+
+
+def sort_key(ticket: Ticket) -> tuple[object, ...]:
+    return (ticket.order.created_at, str(ticket.order.id), ticket.station or "")
+
+
+class Screen(QObject):
+    """One screen's view of the kitchen: expo (whole orders) or one or more stations."""
+
+    new_tickets = Signal(list)  # [Ticket]: arrived since the last refresh (not on the first load)
+    rejections_changed = Signal(list)  # [OutboxEntry]
+    refreshed = Signal()
+    intent_submitted = Signal(object)  # Intent
+
+    def __init__(self, engine: SyncEngine, model: TicketModel, *, expo: bool, stations: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.engine = engine
+        self.model = model
+        self.expo = expo
+        self.stations = tuple(stations)
+        self._rejected_ids: tuple[UUID, ...] = ()
+        # Until the first catch-up completes, arrivals are what was already there: no chime, no highlight.
+        self._announce = engine.caught_up.value
+        self._unsubscribe = engine.caught_up.subscribe(self._caught_up)
+
+    def detach(self) -> None:
+        self._unsubscribe()
+
+    def _caught_up(self, live: bool) -> None:
+        if live and not self._announce:
+            self.refresh()  # whatever the catch-up brought is shown quietly first
+            self._announce = True
+
+    # ------------------------------------------------------------ what is shown
+
+    def station_list(self) -> tuple[str | None, ...]:
+        """The stations whose tickets this screen lists (None: expo's whole orders)."""
+        if self.expo:
+            return (None,)
+        if self.stations:
+            return self.stations
+        # No station chosen: every station that has open work gets its own tickets.
+        return tuple(sorted({i.station for o in self.engine.open_tickets(None) for i in o.order_items}))
+
+    def current_tickets(self) -> list[Ticket]:
+        tickets = [Ticket(order, station) for station in self.station_list() for order in
+                   self.engine.open_tickets(station)]
+        tickets.sort(key=sort_key)
+        return tickets
+
+    def refresh(self, _changed: object = None) -> None:
+        new = self.model.set_tickets(self.current_tickets(), announce=self._announce)
+        if new:
+            self.new_tickets.emit(new)
+        self._check_rejections()
+        self.refreshed.emit()
+
+    def _check_rejections(self) -> None:
+        rejected = self.engine.rejected()
+        ids = tuple(e.intent.id for e in rejected)
+        if ids != self._rejected_ids:
+            self._rejected_ids = ids
+            self.rejections_changed.emit(rejected)
+
+    def recently_bumped(self) -> list[tuple[Ticket, datetime]]:
+        found = [
+            (Ticket(order, station), when)
+            for station in self.station_list_for_recall()
+            for order, when in self.engine.recently_bumped(station, RECALL_WINDOW_S)
+        ]
+        found.sort(key=lambda pair: pair[1], reverse=True)
+        return found
+
+    def station_list_for_recall(self) -> tuple[str | None, ...]:
+        if self.expo:
+            return (None,)
+        if self.stations:
+            return self.stations
+        with_items = self.engine.recently_bumped(None, RECALL_WINDOW_S) + [
+            (o, o.created_at) for o in self.engine.open_tickets(None)
+        ]
+        return tuple(sorted({i.station for o, _ in with_items for i in o.order_items}))
+
+    # ------------------------------------------------------------ taps
+
+    def ticket(self, key: str) -> Ticket | None:
+        row = self.model.row_of(key)
+        return None if row is None else self.model.tickets()[row]
+
+    def action(self, key: str) -> None:
+        """A tap on the card's action zone: the first arms it, a second within the window bumps (or serves)."""
+        ticket = self.ticket(key)
+        if ticket is None:
+            return
+        mode = CardMode.EXPO if ticket.station is None else CardMode.STATION
+        if not action_state(ticket.order, mode)[0]:
+            return  # a grey WAITING / ON HOLD zone: nothing to send, so nothing the server could refuse
+        if not self.model.arm(key):
+            return
+        if ticket.station is None:
+            self._submit(IntentKind.serve, ticket.order)
+        else:
+            self._submit(IntentKind.bump_ticket, ticket.order, station=ticket.station)
+
+    def item(self, key: str, item_id: UUID) -> None:
+        """A tap on an item: acknowledge a change first, else strike it, or unstrike a struck one."""
+        ticket = self.ticket(key)
+        if ticket is None:
+            return
+        item = next((i for i in ticket.order.order_items if i.id == item_id), None)
+        if item is None:
+            return
+        if item.changed_after_send:
+            self._submit(IntentKind.ack_change, ticket.order, item_id=item.id, station=item.station)
+        elif item.status is ItemStatus.done:
+            self._submit(IntentKind.unbump_item, ticket.order, item_id=item.id, station=item.station)
+        elif item.status in (ItemStatus.new, ItemStatus.cooking) and not item.held:
+            self._submit(IntentKind.bump_item, ticket.order, item_id=item.id, station=item.station)
+
+    def recall(self, ticket: Ticket) -> None:
+        self._submit(IntentKind.recall, ticket.order, station=ticket.station)
+
+    def dismiss(self, entry: OutboxEntry) -> None:
+        self.engine.dismiss(entry.intent.id)
+        self.refresh()
+
+    def _submit(
+        self, kind: IntentKind, order: OrderWithItems, *, item_id: UUID | None = None, station: str | None = None
+    ) -> None:
+        intent = self.engine.submit(kind, order.id, item_id=item_id, station=station)
+        self.intent_submitted.emit(intent)
+        self.refresh()

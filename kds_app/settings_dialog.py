@@ -1,0 +1,228 @@
+"""The settings dialog: where the screen connects, what it shows, and how. Touch-sized; never modal pop-ups.
+
+Save emits `saved(AppConfig, password | None)` when the input is valid; otherwise the reason is shown in red
+inside the dialog and the dialog stays open. The password is passed on for one sign-in and never stored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .config import FONT_SIZE_RANGE, AppConfig, ConfigError, ServerKind, ViewKind
+
+__all__ = ["MIN_CONTROL_HEIGHT", "MIN_FONT_PX", "SettingsDialog"]
+
+MIN_CONTROL_HEIGHT = 56
+MIN_FONT_PX = 18
+_SERVERS: tuple[tuple[ServerKind, str], ...] = (
+    ("embedded", "This screen (built-in server)"),
+    ("companion", "Companion server"),
+    ("supabase", "Supabase project"),
+)
+_VIEWS: tuple[tuple[ViewKind, str], ...] = (("station", "Station"), ("expo", "Expo"))
+_STYLE = f"""
+QWidget {{ font-size: {MIN_FONT_PX}px; }}
+QLineEdit, QSpinBox, QPushButton, QCheckBox, QRadioButton {{ min-height: {MIN_CONTROL_HEIGHT}px; }}
+QCheckBox::indicator, QRadioButton::indicator {{ width: 32px; height: 32px; }}
+QPushButton {{ padding: 0 24px; }}
+QLabel#error {{ color: #d32f2f; font-weight: bold; }}
+"""
+
+
+class _TouchCheckBox(QCheckBox):
+    """A tap anywhere on the control toggles it, not only on its small indicator or its text."""
+
+    def hitButton(self, pos: QPoint) -> bool:
+        return self.rect().contains(pos)
+
+
+class _TouchRadioButton(QRadioButton):
+    def hitButton(self, pos: QPoint) -> bool:
+        return self.rect().contains(pos)
+
+
+class SettingsDialog(QDialog):
+    saved = Signal(object)  # (AppConfig, str | None)
+
+    def __init__(self, config: AppConfig, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.config = config
+        self.setWindowTitle("Screen settings")
+        self.setObjectName("settings")
+        self.setStyleSheet(_STYLE)
+
+        self.server_buttons: dict[ServerKind, QRadioButton] = {}
+        self._server_group = QButtonGroup(self)
+        server_row = QHBoxLayout()
+        for kind, label in _SERVERS:
+            button = _TouchRadioButton(label)
+            button.setObjectName(f"server-{kind}")
+            button.setChecked(kind == config.server)
+            self._server_group.addButton(button)
+            self.server_buttons[kind] = button
+            server_row.addWidget(button)
+        self._server_group.buttonToggled.connect(self._update_enabled)
+
+        self.url_edit = self._line(config.url or "", "https://… or http://192.168.1.10:8000", "url")
+        self.anon_key_edit = self._line(config.anon_key or "", "the project's anon (public) key", "anon_key")
+        self.email_edit = self._line(config.email or "", "grill@kitchen.example", "email")
+        self.password_edit = self._line("", "only needed to sign in again", "password")
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+
+        self.view_buttons: dict[ViewKind, QRadioButton] = {}
+        self._view_group = QButtonGroup(self)
+        view_row = QHBoxLayout()
+        for kind, label in _VIEWS:
+            button = _TouchRadioButton(label)
+            button.setObjectName(f"view-{kind}")
+            button.setChecked(kind == config.view)
+            self._view_group.addButton(button)
+            self.view_buttons[kind] = button
+            view_row.addWidget(button)
+
+        self.stations_edit = self._line(", ".join(config.stations), "grill, fry (empty: all stations)", "stations")
+        yellow_s, red_s = config.default_thresholds
+        self.yellow_edit = self._line(_minutes(yellow_s), "minutes", "yellow")
+        self.red_edit = self._line(_minutes(red_s), "minutes", "red")
+        self.font_size_spin = QSpinBox()
+        self.font_size_spin.setObjectName("font_size")
+        # Wider than the valid range on purpose: an out-of-range entry is reported, not silently clamped.
+        self.font_size_spin.setRange(1, 99)
+        self.font_size_spin.setValue(config.font_size)
+        self.sound_check = _TouchCheckBox("Sound for new tickets")
+        self.sound_check.setObjectName("sound")
+        self.sound_check.setChecked(config.sound)
+
+        self.error_label = QLabel()
+        self.error_label.setObjectName("error")
+        self.error_label.setWordWrap(True)
+        self.error_label.hide()
+
+        self.save_button = QPushButton("Save")
+        self.save_button.setObjectName("save")
+        self.save_button.setDefault(True)
+        self.save_button.clicked.connect(self._save)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancel")
+        self.cancel_button.clicked.connect(self.reject)
+
+        form = QFormLayout()
+        form.addRow("Server", server_row)
+        form.addRow("URL", self.url_edit)
+        form.addRow("Anon key", self.anon_key_edit)
+        form.addRow("Email", self.email_edit)
+        form.addRow("Password", self.password_edit)
+        form.addRow("View", view_row)
+        form.addRow("Stations", self.stations_edit)
+        form.addRow("Yellow after (min)", self.yellow_edit)
+        form.addRow("Red after (min)", self.red_edit)
+        form.addRow(f"Font size ({FONT_SIZE_RANGE[0]}-{FONT_SIZE_RANGE[1]})", self.font_size_spin)
+        form.addRow("", self.sound_check)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.save_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.error_label)
+        layout.addLayout(buttons)
+        self._update_enabled()
+
+    # ------------------------------------------------------------ reading the form
+
+    def server(self) -> ServerKind:
+        return next(kind for kind, button in self.server_buttons.items() if button.isChecked())
+
+    def view(self) -> ViewKind:
+        return next(kind for kind, button in self.view_buttons.items() if button.isChecked())
+
+    def current_config(self) -> AppConfig:
+        """The config the form describes; `ConfigError` with a message for the cook/installer otherwise."""
+        server = self.server()
+        remote = server != "embedded"
+        url = self.url_edit.text().strip() or None
+        anon_key = self.anon_key_edit.text().strip() or None
+        email = self.email_edit.text().strip() or None
+        if remote and url is None:
+            raise ConfigError("Enter the server's URL", field="url")
+        if remote and anon_key is None:
+            raise ConfigError("Enter the anon key (kds-backend anon-key, or the Supabase project's)", field="anon_key")
+        if remote and email is None:
+            raise ConfigError("Enter the screen's email", field="email")
+        stations = tuple(s.strip().lower() for s in self.stations_edit.text().split(",") if s.strip())
+        yellow = _seconds("Yellow after", self.yellow_edit.text())
+        red = _seconds("Red after", self.red_edit.text())
+        if red <= yellow:
+            raise ConfigError("Red must come after yellow", field="default_thresholds")
+        return dataclasses.replace(
+            self.config,
+            server=server,
+            url=url,
+            anon_key=anon_key,
+            email=email,
+            view=self.view(),
+            stations=stations,
+            default_thresholds=(yellow, red),
+            font_size=self.font_size_spin.value(),
+            sound=self.sound_check.isChecked(),
+        )
+
+    def show_error(self, message: str) -> None:
+        self.error_label.setText(message)
+        self.error_label.show()
+
+    # ------------------------------------------------------------ internals
+
+    def _save(self) -> None:
+        try:
+            config = self.current_config()
+        except ConfigError as exc:
+            self.show_error(str(exc))
+            return
+        self.error_label.hide()
+        password = self.password_edit.text() or None
+        self.password_edit.clear()
+        self.saved.emit((config, password))
+        self.accept()
+
+    def _update_enabled(self, *_: object) -> None:
+        remote = self.server() != "embedded"
+        for edit in (self.url_edit, self.anon_key_edit, self.email_edit, self.password_edit):
+            edit.setEnabled(remote)
+
+    def _line(self, text: str, placeholder: str, name: str) -> QLineEdit:
+        edit = QLineEdit(text)
+        edit.setObjectName(name)
+        edit.setPlaceholderText(placeholder)
+        edit.setInputMethodHints(Qt.InputMethodHint.ImhNoPredictiveText)
+        return edit
+
+
+def _minutes(seconds: int) -> str:
+    return f"{seconds // 60}" if seconds % 60 == 0 else f"{seconds / 60:g}"
+
+
+def _seconds(name: str, text: str) -> int:
+    try:
+        minutes = float(text.strip().replace(",", "."))
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of minutes, not {text.strip()!r}") from None
+    if not 0 < minutes <= 24 * 60:
+        raise ConfigError(f"{name} must be more than 0 and at most 1440 minutes, not {text.strip()}")
+    return round(minutes * 60)

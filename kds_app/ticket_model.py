@@ -1,0 +1,185 @@
+"""The open tickets as one list model: what the grid paints and what taps refer to.
+
+Updates are incremental (rows inserted, removed or changed, never a reset for an ordinary change), so the
+view repaints only what changed and keeps its scroll position while tickets arrive and leave. The ticking
+age is a `dataChanged` on the age role, not a rebuild.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+
+from api_client.models import OrderWithItems
+
+NEW_HIGHLIGHT_S = 4.0  # a new ticket glows this long, then stays calm
+ARM_WINDOW_S = 3.0  # the second tap must come within this window to bump
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class Role(IntEnum):
+    TICKET = Qt.ItemDataRole.UserRole + 1
+    AGE_S = Qt.ItemDataRole.UserRole + 2
+    HIGHLIGHT = Qt.ItemDataRole.UserRole + 3
+    ARMED = Qt.ItemDataRole.UserRole + 4
+    KEY = Qt.ItemDataRole.UserRole + 5
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """An order as one station sees it (`station` None: the whole order, for expo)."""
+
+    order: OrderWithItems
+    station: str | None
+
+    @property
+    def key(self) -> str:
+        return ticket_key(self.order.id, self.station)
+
+
+def ticket_key(order_id: object, station: str | None) -> str:
+    return f"{order_id}:{station or '*'}"
+
+
+class TicketModel(QAbstractListModel):
+    def __init__(self, *, clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic):
+        super().__init__()
+        self._clock = clock
+        self._monotonic = monotonic
+        self._rows: list[Ticket] = []
+        self._arrived: dict[str, float] = {}  # key -> monotonic arrival, while highlighted
+        self._armed: dict[str, float] = {}  # key -> monotonic deadline of the second tap
+
+    # ------------------------------------------------------------ Qt model interface
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        ticket = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"#{ticket.order.number}"
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return f"Order {ticket.order.number}, {len(ticket.order.order_items)} items"
+        if role == Role.TICKET:
+            return ticket
+        if role == Role.KEY:
+            return ticket.key
+        if role == Role.AGE_S:
+            return max(0.0, self._clock() - ticket.order.created_at.timestamp())
+        if role == Role.HIGHLIGHT:
+            return ticket.key in self._arrived
+        if role == Role.ARMED:
+            return ticket.key in self._armed
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    # ------------------------------------------------------------ updates
+
+    def tickets(self) -> list[Ticket]:
+        return list(self._rows)
+
+    def row_of(self, key: str) -> int | None:
+        for row, ticket in enumerate(self._rows):
+            if ticket.key == key:
+                return row
+        return None
+
+    def set_tickets(self, tickets: Sequence[Ticket], *, announce: bool = True) -> list[Ticket]:
+        """Show exactly `tickets`, in this order; returns the ones that arrived (for the alert).
+
+        With `announce` False (a screen's first catch-up, showing what was already there) arrivals are not
+        highlighted and not returned: a screen switched on mid-service must not chime thirty times."""
+        wanted = {t.key: t for t in tickets}
+        if len(wanted) != len(tickets):
+            raise ValueError("duplicate ticket keys")
+        # Rows that left, bottom up so the indexes stay valid.
+        for row in range(len(self._rows) - 1, -1, -1):
+            if self._rows[row].key not in wanted:
+                self.beginRemoveRows(QModelIndex(), row, row)
+                gone = self._rows.pop(row)
+                self.endRemoveRows()
+                self._arrived.pop(gone.key, None)
+                self._armed.pop(gone.key, None)
+        kept = [t.key for t in self._rows]
+        kept_set = set(kept)
+        order = [t.key for t in tickets if t.key in kept_set]
+        if kept != order:
+            # Re-sorted (a rush, a recall with an old time): rare, so a layout change is cheaper than moves.
+            self.layoutAboutToBeChanged.emit()
+            position = {key: i for i, key in enumerate(t.key for t in tickets)}
+            old = list(self._rows)
+            self._rows.sort(key=lambda t: position[t.key])
+            self._remap_persistent(old)
+            self.layoutChanged.emit()
+        new: list[Ticket] = []
+        now = self._monotonic()
+        for row, ticket in enumerate(tickets):
+            if row < len(self._rows) and self._rows[row].key == ticket.key:
+                if self._rows[row] != ticket:
+                    self._rows[row] = ticket
+                    idx = self.index(row)
+                    self.dataChanged.emit(idx, idx, [Role.TICKET, Qt.ItemDataRole.DisplayRole])
+                continue
+            self.beginInsertRows(QModelIndex(), row, row)
+            self._rows.insert(row, ticket)
+            self.endInsertRows()
+            if announce:
+                new.append(ticket)
+                self._arrived[ticket.key] = now
+        return new
+
+    def _remap_persistent(self, old: list[Ticket]) -> None:
+        new_row = {t.key: row for row, t in enumerate(self._rows)}
+        for index in self.persistentIndexList():
+            key = old[index.row()].key
+            self.changePersistentIndex(index, self.index(new_row[key]))
+
+    def tick(self) -> None:
+        """Once a second: ages move on, highlights and unconfirmed bumps expire."""
+        now = self._monotonic()
+        for key in [k for k, t in self._arrived.items() if now - t >= NEW_HIGHLIGHT_S]:
+            del self._arrived[key]
+        for key in [k for k, deadline in self._armed.items() if now >= deadline]:
+            del self._armed[key]
+        if self._rows:
+            self.dataChanged.emit(
+                self.index(0), self.index(len(self._rows) - 1), [Role.AGE_S, Role.HIGHLIGHT, Role.ARMED]
+            )
+
+    # ------------------------------------------------------------ the two-tap bump
+
+    def arm(self, key: str) -> bool:
+        """First tap on the action zone: arm it. Returns True when this tap is the confirming second one."""
+        now = self._monotonic()
+        deadline = self._armed.get(key)
+        row = self.row_of(key)
+        if row is None:
+            return False
+        if deadline is not None and now < deadline:
+            del self._armed[key]
+            self._changed(row, Role.ARMED)
+            return True
+        self._armed[key] = now + ARM_WINDOW_S
+        self._changed(row, Role.ARMED)
+        return False
+
+    def is_armed(self, key: str) -> bool:
+        deadline = self._armed.get(key)
+        return deadline is not None and self._monotonic() < deadline
+
+    def _changed(self, row: int, role: int) -> None:
+        idx = self.index(row)
+        self.dataChanged.emit(idx, idx, [role])

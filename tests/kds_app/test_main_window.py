@@ -1,0 +1,287 @@
+"""The cook's screen driven the way a cook drives it: touch taps on the visible window, against a real
+companion process (killed and restarted where the test says so), with the real engine and store."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+
+from api_client.models import DeviceRole, ItemStatus, OrderStatus
+from kds_app.app import Session
+from kds_app.config import AppConfig
+from kds_app.connect import Connection
+from kds_app.sound import AlertSound
+from kds_app.ticket_model import Role, ticket_key
+from sync.realtime.connection import ConnectionState
+from tests.conftest import token_for
+from tests.kds_app.conftest import APIKEY, TIMEOUT_S, engine_config, tap, until
+from tests.live_server import LiveServer
+
+pytestmark = pytest.mark.slow
+
+
+class Chime:
+    """Stands in for the audio player: records what would have been played."""
+
+    def __init__(self) -> None:
+        self.played: list[Path] = []
+
+    def __call__(self, sound: Path) -> bool:
+        self.played.append(sound)
+        return True
+
+
+@asynccontextmanager
+async def screen(
+    server: LiveServer, data_dir: Path, device: str, *, expo: bool = False, chime: Chime | None = None, at: int = 0
+) -> AsyncIterator[Session]:
+    """A screen's window; `at` staggers it against the others (touches go to each window's own handle)."""
+    stations = () if expo else ("grill",)
+    role = DeviceRole.expo if expo else DeviceRole.kds
+    config = AppConfig(view="expo" if expo else "station", stations=stations)
+    connection = Connection(engine_config(server.url, data_dir, device, role, stations))
+    session = Session.create(config, connection, sound=AlertSound(True, player=chime or Chime(), min_gap_s=0))
+    await session.start(fullscreen=False)
+    session.window.resize(1600, 900)
+    session.window.move(at * 40, at * 40)
+    try:
+        async with asyncio.timeout(TIMEOUT_S):
+            await session.engine.caught_up.wait_for(True)
+        assert session.window.isVisible() and session.window.grid.isVisible()
+        yield session
+    finally:
+        await session.stop()
+
+
+async def pos_order(url: str, number: str, items: list[tuple[str, str]]) -> UUID:
+    lines = [{"name": n, "station": s, "allergens": ["peanut"] if n == "Satay" else []} for n, s in items]
+    body = {"number": number, "table_label": "12", "guests": 2, "items": lines}
+    headers = {"apikey": APIKEY, "Authorization": f"Bearer {token_for('pos')}", "Idempotency-Key": str(uuid.uuid4())}
+    async with httpx.AsyncClient(base_url=url) as http:
+        r = await http.post("/api/v1/orders", json=body, headers=headers)
+    assert r.status_code == 201, r.text
+    return UUID(r.json()["id"])
+
+
+async def server_order(url: str, order_id: UUID) -> dict[str, Any]:
+    headers = {"apikey": APIKEY, "Authorization": f"Bearer {token_for('admin')}",
+               "Accept": "application/vnd.pgrst.object+json"}
+    async with httpx.AsyncClient(base_url=url) as http:
+        r = await http.get("/rest/v1/orders", params={"id": f"eq.{order_id}", "select": "*,order_items(*)"},
+                           headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def item_statuses(order: dict[str, Any]) -> dict[str, str]:
+    return {i["name"]: i["status"] for i in order["order_items"]}
+
+
+def on_screen(session: Session, order_id: UUID, station: str | None = "grill") -> bool:
+    return session.screen.model.row_of(ticket_key(order_id, station)) is not None
+
+
+def shown_item(session: Session, order_id: UUID, name: str, station: str | None = "grill") -> Any:
+    ticket = session.screen.ticket(ticket_key(order_id, station))
+    assert ticket is not None
+    return next(i for i in ticket.order.order_items if i.name == name)
+
+
+async def synced(session: Session) -> None:
+    async with asyncio.timeout(TIMEOUT_S):
+        await session.engine.queue_depth.wait_for(0)
+
+
+async def tap_item(session: Session, order_id: UUID, name: str, station: str | None = "grill") -> None:
+    grid = session.window.grid
+    point = grid.point_of(ticket_key(order_id, station), shown_item(session, order_id, name, station).id)
+    await tap(grid.viewport(), point)
+
+
+async def tap_action(session: Session, order_id: UUID, station: str | None = "grill") -> None:
+    grid = session.window.grid
+    await tap(grid.viewport(), grid.point_of(ticket_key(order_id, station)))
+
+
+async def test_a_pos_order_appears_with_a_chime_and_a_brief_highlight(companion: LiveServer, tmp_path: Path) -> None:
+    before = await pos_order(companion.url, "100", [("Burger", "grill")])
+    chime = Chime()
+    async with screen(companion, tmp_path, "r1-kds-grill-1", chime=chime) as grill:
+        await until(grill.engine, lambda: on_screen(grill, before))
+        assert chime.played == []  # what was already there when the screen came on is not news
+        made = await pos_order(companion.url, "101", [("Satay", "grill"), ("Fries", "fry")])
+        await until(grill.engine, lambda: on_screen(grill, made))
+        row = grill.screen.model.row_of(ticket_key(made, "grill"))
+        assert grill.screen.model.data(grill.screen.model.index(row), Role.HIGHLIGHT) is True
+        assert len(chime.played) == 1 and chime.played[0].name.endswith(".wav")
+        # The grill sees its own item (with the allergen), not the fryer's.
+        ticket = grill.screen.ticket(ticket_key(made, "grill"))
+        assert ticket is not None
+        assert [(i.name, i.allergens) for i in ticket.order.order_items] == [("Satay", ["peanut"])]
+        assert grill.window.top.connection.text() == "● ONLINE"
+        assert grill.window.top.count.text() == "2 open"
+
+
+async def test_touch_strikes_an_item_and_two_taps_bump_the_ticket(companion: LiveServer, tmp_path: Path) -> None:
+    async with screen(companion, tmp_path, "r1-kds-grill-1") as grill:
+        made = await pos_order(companion.url, "102", [("Burger", "grill"), ("Steak", "grill"), ("Fries", "fry")])
+        await until(grill.engine, lambda: on_screen(grill, made))
+
+        await tap_item(grill, made, "Burger")
+        assert shown_item(grill, made, "Burger").status is ItemStatus.done  # at once, before any network
+        await synced(grill)
+        assert item_statuses(await server_order(companion.url, made))["Burger"] == "done"
+        await tap_item(grill, made, "Burger")  # a second tap undoes the strike
+        assert shown_item(grill, made, "Burger").status is ItemStatus.cooking
+        await synced(grill)
+        assert item_statuses(await server_order(companion.url, made))["Burger"] == "cooking"
+
+        await tap_action(grill, made)  # one tap only arms: a stray touch bumps nothing
+        assert on_screen(grill, made)
+        row = grill.screen.model.row_of(ticket_key(made, "grill"))
+        assert grill.screen.model.data(grill.screen.model.index(row), Role.ARMED) is True
+        await tap_action(grill, made)
+        assert not on_screen(grill, made)
+        await synced(grill)
+        statuses = item_statuses(await server_order(companion.url, made))
+        assert statuses == {"Burger": "done", "Steak": "done", "Fries": "new"}  # the fryer's item is the fryer's
+
+
+async def test_recall_from_the_drawer_puts_the_ticket_back_everywhere(companion: LiveServer, tmp_path: Path) -> None:
+    async with (
+        screen(companion, tmp_path, "r1-kds-grill-1") as grill,
+        screen(companion, tmp_path, "r1-kds-grill-2", at=1) as other,
+    ):
+        made = await pos_order(companion.url, "103", [("Burger", "grill")])
+        await until(grill.engine, lambda: on_screen(grill, made))
+        await tap_action(grill, made)
+        await tap_action(grill, made)
+        await until(other.engine, lambda: not on_screen(other, made))  # bumped on every grill screen
+
+        await tap(grill.window.top.recall, grill.window.top.recall.rect().center())
+        assert grill.window.drawer.isVisible()
+        rows = [r for r in grill.window.drawer.rows if r.ticket.order.id == made]
+        assert len(rows) == 1 and rows[0].button.isVisible()
+        await tap(rows[0].button, rows[0].button.rect().center())
+        assert on_screen(grill, made)
+        assert all(r.ticket.order.id != made for r in grill.window.drawer.rows)
+        await until(other.engine, lambda: on_screen(other, made))
+        assert shown_item(other, made, "Burger").status is ItemStatus.cooking
+
+
+async def test_expo_serves_a_ready_order_with_two_taps(companion: LiveServer, tmp_path: Path) -> None:
+    async with (
+        screen(companion, tmp_path, "r1-kds-grill-1") as grill,
+        screen(companion, tmp_path, "r1-expo-1", expo=True, at=1) as expo,
+    ):
+        made = await pos_order(companion.url, "104", [("Burger", "grill"), ("Fries", "fry")])
+        await until(expo.engine, lambda: on_screen(expo, made, None))
+        await tap_action(expo, made, None)
+        await tap_action(expo, made, None)  # not ready: the WAITING zone sends nothing
+        assert expo.engine.queue_depth.value == 0 and on_screen(expo, made, None)
+
+        await until(grill.engine, lambda: on_screen(grill, made))
+        await tap_action(grill, made)
+        await tap_action(grill, made)
+        await tap_item(expo, made, "Fries", None)  # expo may strike an item for a station
+        await until(expo.engine, lambda: expo.screen.ticket(ticket_key(made, None)).order.status is OrderStatus.ready)
+
+        await tap_action(expo, made, None)
+        await tap_action(expo, made, None)
+        assert not on_screen(expo, made, None)
+        await synced(expo)
+        assert (await server_order(companion.url, made))["status"] == "served"
+
+
+async def test_killing_the_server_shows_the_banner_and_bumps_sync_when_it_returns(
+    companion: LiveServer, tmp_path: Path
+) -> None:
+    async with screen(companion, tmp_path, "r1-kds-grill-1") as grill:
+        made = await pos_order(companion.url, "105", [("Burger", "grill")])
+        await until(grill.engine, lambda: on_screen(grill, made))
+        assert not grill.window.offline_banner.isVisible()
+
+        companion.kill()
+        async with asyncio.timeout(TIMEOUT_S):
+            await grill.engine.connection_state.wait_for(ConnectionState.OFFLINE)
+        assert grill.window.offline_banner.isVisible()
+        assert grill.window.top.connection.text() == "● OFFLINE"
+
+        await tap_action(grill, made)
+        await tap_action(grill, made)  # the kitchen keeps working
+        assert not on_screen(grill, made)
+        assert grill.engine.queue_depth.value == 1
+        assert "1 change waiting to sync" in grill.window.offline_banner.text()
+
+        restarted = companion.restarted()
+        try:
+            restarted.wait_ready()
+            await synced(grill)
+            async with asyncio.timeout(TIMEOUT_S):
+                await grill.engine.connection_state.wait_for(ConnectionState.LIVE)
+            assert not grill.window.offline_banner.isVisible()
+            assert item_statuses(await server_order(restarted.url, made)) == {"Burger": "done"}
+        finally:
+            restarted.stop()
+
+
+async def test_a_refused_tap_is_shown_with_its_reason_until_dismissed(companion: LiveServer, tmp_path: Path) -> None:
+    async with (
+        screen(companion, tmp_path, "r1-kds-grill-1") as first,
+        screen(companion, tmp_path, "r1-kds-grill-2", at=1) as second,
+    ):
+        made = await pos_order(companion.url, "106", [("Burger", "grill")])
+        await until(first.engine, lambda: on_screen(first, made))
+        await until(second.engine, lambda: on_screen(second, made))
+        companion.kill()
+        for session in (first, second):  # both cooks bump the same ticket while the server is away
+            await tap_action(session, made)
+            await tap_action(session, made)
+        restarted = companion.restarted()
+        try:
+            restarted.wait_ready()
+            await synced(first)
+            await synced(second)
+            refused = [s for s in (first, second) if s.engine.rejected()]
+            assert len(refused) == 1
+            loser = refused[0]
+            banner = loser.window.rejection_banner
+            await until(loser.engine, banner.isVisible)
+            assert "Nothing left to bump at grill on order 106" in banner.label.text()
+            await tap(banner.ok, banner.ok.rect().center())
+            assert not banner.isVisible() and loser.engine.rejected() == []
+        finally:
+            restarted.stop()
+
+
+async def test_an_item_added_after_sending_is_marked_until_a_cook_taps_it(
+    companion: LiveServer, tmp_path: Path
+) -> None:
+    async with screen(companion, tmp_path, "r1-kds-grill-1") as grill:
+        made = await pos_order(companion.url, "107", [("Burger", "grill"), ("Fries", "grill")])
+        await until(grill.engine, lambda: on_screen(grill, made))
+        await tap_item(grill, made, "Burger")  # the kitchen has started on it: what comes now is news
+        await synced(grill)
+        pos = token_for("pos")
+        headers = {"apikey": APIKEY, "Authorization": f"Bearer {pos}", "Idempotency-Key": str(uuid.uuid4())}
+        async with httpx.AsyncClient(base_url=companion.url) as http:
+            added = {"items": [{"name": "Steak", "station": "grill"}]}
+            r = await http.post(f"/api/v1/orders/{made}/items", json=added, headers=headers)
+        assert r.status_code == 201, r.text
+        await until(grill.engine, lambda: any(i.name == "Steak" for i in grill.screen.ticket(
+            ticket_key(made, "grill")).order.order_items))
+        assert shown_item(grill, made, "Steak").changed_after_send
+        await tap_item(grill, made, "Steak")  # the first tap acknowledges; it does not strike
+        steak = shown_item(grill, made, "Steak")
+        assert not steak.changed_after_send and steak.status is ItemStatus.new
+        await synced(grill)
+        server = {i["name"]: i for i in (await server_order(companion.url, made))["order_items"]}
+        assert server["Steak"]["changed_after_send"] is False and server["Steak"]["status"] == "new"
