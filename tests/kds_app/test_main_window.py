@@ -191,6 +191,8 @@ async def test_expo_serves_a_ready_order_with_two_taps(companion: LiveServer, tm
         await until(grill.engine, lambda: on_screen(grill, made))
         await tap_action(grill, made)
         await tap_action(grill, made)
+        # The grill's bump redraws the expo card; tap only once it has (a redraw under a finger moves items).
+        await until(expo.engine, lambda: shown_item(expo, made, "Burger", None).status is ItemStatus.done)
         await tap_item(expo, made, "Fries", None)  # expo may strike an item for a station
         await until(expo.engine, lambda: expo.screen.ticket(ticket_key(made, None)).order.status is OrderStatus.ready)
 
