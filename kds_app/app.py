@@ -155,7 +155,8 @@ class App:
 
     async def _connect(self, password: str | None) -> Connection:
         if self.config.server == "embedded":
-            if self.embedded is None or self.embedded.port != (self.config.embedded_port or self.embedded.port):
+            wanted = self.config.embedded_port  # 0: any port, so a running companion serves as it is
+            if self.embedded is None or (wanted and wanted != self.embedded.port):
                 self._stop_embedded()
                 self.embedded = EmbeddedCompanion(self.data_dir, self.config.embedded_port)
                 await asyncio.get_running_loop().run_in_executor(None, self.embedded.start)
@@ -223,9 +224,6 @@ class App:
 
     def _dialog_closed(self) -> None:
         self.dialog = None
-        self._changed_or_waiting_done()
-
-    def _changed_or_waiting_done(self) -> None:
         # Cancelled while there is no session (sign-in failed): nothing to go back to, so stop.
         if self.session is None:
             self._next = None

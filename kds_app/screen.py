@@ -63,10 +63,8 @@ class Screen(QObject):
         """The stations whose tickets this screen lists (None: expo's whole orders)."""
         if self.expo:
             return (None,)
-        if self.stations:
-            return self.stations
-        # No station chosen: every station that has open work gets its own tickets.
-        return tuple(sorted({i.station for o in self.engine.open_tickets(None) for i in o.order_items}))
+        # No station chosen: every station the kitchen uses gets its own tickets (the empty ones list nothing).
+        return self.stations or tuple(self.engine.stations())
 
     def current_tickets(self) -> list[Ticket]:
         tickets = [Ticket(order, station) for station in self.station_list() for order in
@@ -91,21 +89,11 @@ class Screen(QObject):
     def recently_bumped(self) -> list[tuple[Ticket, datetime]]:
         found = [
             (Ticket(order, station), when)
-            for station in self.station_list_for_recall()
+            for station in self.station_list()
             for order, when in self.engine.recently_bumped(station, RECALL_WINDOW_S)
         ]
         found.sort(key=lambda pair: pair[1], reverse=True)
         return found
-
-    def station_list_for_recall(self) -> tuple[str | None, ...]:
-        if self.expo:
-            return (None,)
-        if self.stations:
-            return self.stations
-        with_items = self.engine.recently_bumped(None, RECALL_WINDOW_S) + [
-            (o, o.created_at) for o in self.engine.open_tickets(None)
-        ]
-        return tuple(sorted({i.station for o, _ in with_items for i in o.order_items}))
 
     # ------------------------------------------------------------ taps
 

@@ -7,6 +7,7 @@ inside the dialog and the dialog stays open. The password is passed on for one s
 from __future__ import annotations
 
 import dataclasses
+from typing import TypeVar
 
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import (
@@ -30,6 +31,8 @@ __all__ = ["MIN_CONTROL_HEIGHT", "MIN_FONT_PX", "SettingsDialog"]
 
 MIN_CONTROL_HEIGHT = 56
 MIN_FONT_PX = 18
+K = TypeVar("K", bound=str)
+
 _SERVERS: tuple[tuple[ServerKind, str], ...] = (
     ("embedded", "This screen (built-in server)"),
     ("companion", "Companion server"),
@@ -67,17 +70,8 @@ class SettingsDialog(QDialog):
         self.setObjectName("settings")
         self.setStyleSheet(_STYLE)
 
-        self.server_buttons: dict[ServerKind, QRadioButton] = {}
-        self._server_group = QButtonGroup(self)
-        server_row = QHBoxLayout()
-        for kind, label in _SERVERS:
-            button = _TouchRadioButton(label)
-            button.setObjectName(f"server-{kind}")
-            button.setChecked(kind == config.server)
-            self._server_group.addButton(button)
-            self.server_buttons[kind] = button
-            server_row.addWidget(button)
-        self._server_group.buttonToggled.connect(self._update_enabled)
+        self.server_buttons, server_row = self._choices("server", _SERVERS, config.server)
+        self.server_buttons[config.server].group().buttonToggled.connect(self._update_enabled)
 
         self.url_edit = self._line(config.url or "", "https://… or http://192.168.1.10:8000", "url")
         self.anon_key_edit = self._line(config.anon_key or "", "the project's anon (public) key", "anon_key")
@@ -85,16 +79,7 @@ class SettingsDialog(QDialog):
         self.password_edit = self._line("", "only needed to sign in again", "password")
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
 
-        self.view_buttons: dict[ViewKind, QRadioButton] = {}
-        self._view_group = QButtonGroup(self)
-        view_row = QHBoxLayout()
-        for kind, label in _VIEWS:
-            button = _TouchRadioButton(label)
-            button.setObjectName(f"view-{kind}")
-            button.setChecked(kind == config.view)
-            self._view_group.addButton(button)
-            self.view_buttons[kind] = button
-            view_row.addWidget(button)
+        self.view_buttons, view_row = self._choices("view", _VIEWS, config.view)
 
         self.stations_edit = self._line(", ".join(config.stations), "grill, fry (empty: all stations)", "stations")
         yellow_s, red_s = config.default_thresholds
@@ -205,6 +190,22 @@ class SettingsDialog(QDialog):
         remote = self.server() != "embedded"
         for edit in (self.url_edit, self.anon_key_edit, self.email_edit, self.password_edit):
             edit.setEnabled(remote)
+
+    def _choices(
+        self, name: str, options: tuple[tuple[K, str], ...], current: K
+    ) -> tuple[dict[K, QRadioButton], QHBoxLayout]:
+        """One exclusive row of touch radio buttons, `current` checked, keyed by option."""
+        group = QButtonGroup(self)
+        row = QHBoxLayout()
+        buttons: dict[K, QRadioButton] = {}
+        for kind, label in options:
+            button = _TouchRadioButton(label)
+            button.setObjectName(f"{name}-{kind}")
+            button.setChecked(kind == current)
+            group.addButton(button)
+            buttons[kind] = button
+            row.addWidget(button)
+        return buttons, row
 
     def _line(self, text: str, placeholder: str, name: str) -> QLineEdit:
         edit = QLineEdit(text)

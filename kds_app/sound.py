@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,15 +42,13 @@ class AlertSound:
         player: Player | None = None,
         sound: Path = resources.NEW_TICKET_SOUND,
         min_gap_s: float = 1.0,
-        clock: Callable[[], float] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        import time
-
         self.enabled = enabled
         self.sound = sound
         self.min_gap_s = min_gap_s
         self._player = player if player is not None else find_player()
-        self._clock = clock or time.monotonic
+        self._clock = clock
         self._last: float | None = None
         self.played = 0
 

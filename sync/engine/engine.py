@@ -31,7 +31,7 @@ from sync.store.outbox_rows import OutboxEntry
 
 from .outbox import Outbox
 from .reads import read_page, read_snapshot
-from .tickets import open_tickets, recently_bumped
+from .tickets import known_stations, open_tickets, recently_bumped
 from .uploader import Uploader
 
 log = logging.getLogger(__name__)
@@ -177,6 +177,11 @@ class SyncEngine:
         with items there, showing only those items."""
         with self.store.snapshot() as conn:
             return open_tickets(conn, self.config.role, station)
+
+    def stations(self) -> list[str]:
+        """The stations this screen's store has items for (what an all-stations screen lists)."""
+        with self.store.snapshot() as conn:
+            return known_stations(conn)
 
     def recently_bumped(
         self, station: str | None = None, within_s: float = 1800.0

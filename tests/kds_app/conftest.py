@@ -7,7 +7,7 @@ running task); await `signal_emitted` or an engine condition instead.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -117,25 +117,3 @@ def engine_config(url: str, data_dir: Path, device: str, role: DeviceRole, stati
         offline_after_s=2.0,
         coalesce_s=0.02,
     )
-
-
-@pytest.fixture
-async def station_engine(companion: LiveServer, tmp_path: Path) -> AsyncIterator[SyncEngine]:
-    engine = SyncEngine(engine_config(companion.url, tmp_path, "r1-kds-grill", DeviceRole.kds, ("grill",)))
-    await engine.start()
-    try:
-        await asyncio.wait_for(engine.caught_up.wait_for(True), TIMEOUT_S)
-        yield engine
-    finally:
-        await engine.stop()
-
-
-@pytest.fixture
-async def expo_engine(companion: LiveServer, tmp_path: Path) -> AsyncIterator[SyncEngine]:
-    engine = SyncEngine(engine_config(companion.url, tmp_path, "r1-expo", DeviceRole.expo, ()))
-    await engine.start()
-    try:
-        await asyncio.wait_for(engine.caught_up.wait_for(True), TIMEOUT_S)
-        yield engine
-    finally:
-        await engine.stop()

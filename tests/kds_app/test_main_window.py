@@ -41,10 +41,17 @@ class Chime:
 
 @asynccontextmanager
 async def screen(
-    server: LiveServer, data_dir: Path, device: str, *, expo: bool = False, chime: Chime | None = None, at: int = 0
+    server: LiveServer,
+    data_dir: Path,
+    device: str,
+    *,
+    expo: bool = False,
+    chime: Chime | None = None,
+    at: int = 0,
+    stations: tuple[str, ...] = ("grill",),
 ) -> AsyncIterator[Session]:
     """A screen's window; `at` staggers it against the others (touches go to each window's own handle)."""
-    stations = () if expo else ("grill",)
+    stations = () if expo else stations
     role = DeviceRole.expo if expo else DeviceRole.kds
     config = AppConfig(view="expo" if expo else "station", stations=stations)
     connection = Connection(engine_config(server.url, data_dir, device, role, stations))
@@ -287,3 +294,16 @@ async def test_an_item_added_after_sending_is_marked_until_a_cook_taps_it(
         await synced(grill)
         server = {i["name"]: i for i in (await server_order(companion.url, made))["order_items"]}
         assert server["Steak"]["changed_after_send"] is False and server["Steak"]["status"] == "new"
+
+
+async def test_a_screen_with_no_station_chosen_shows_each_station_its_own_ticket(
+    companion: LiveServer, tmp_path: Path
+) -> None:
+    async with screen(companion, tmp_path, "r1-kds-all", stations=()) as kitchen:
+        made = await pos_order(companion.url, "108", [("Burger", "grill"), ("Fries", "fry")])
+        await until(kitchen.engine, lambda: on_screen(kitchen, made, "grill") and on_screen(kitchen, made, "fry"))
+        await tap_action(kitchen, made, "fry")
+        await tap_action(kitchen, made, "fry")  # the fryer's ticket goes; the grill's stays
+        assert not on_screen(kitchen, made, "fry") and on_screen(kitchen, made, "grill")
+        await tap(kitchen.window.top.recall, kitchen.window.top.recall.rect().center())
+        assert [(r.ticket.order.id, r.ticket.station) for r in kitchen.window.drawer.rows] == [(made, "fry")]

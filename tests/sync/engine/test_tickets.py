@@ -15,9 +15,9 @@ from api_client.models import DeviceRole, ItemStatus, OrderStatus, OrderWithItem
 from api_client.token_provider import StaticTokenProvider
 from sync.engine.engine import EngineConfig, SyncEngine
 from sync.engine.outbox import Outbox
-from sync.engine.tickets import open_tickets, recently_bumped
+from sync.engine.tickets import known_stations, open_tickets, recently_bumped
 from sync.store import LocalStore, server_rows
-from tests.sync.store.support import NOW, item
+from tests.sync.store.support import NOW, item, order_with
 
 
 class Clock:
@@ -56,29 +56,7 @@ def make_order(lines: list[dict[str, Any]], status: str = "new", number: str = "
         item(order_id, **{"created_at": (NOW + timedelta(seconds=n)).isoformat(), **line})
         for n, line in enumerate(lines)
     ]
-    return OrderWithItems.model_validate(
-        {
-            "id": str(order_id),
-            "restaurant_id": "r1",
-            "number": number,
-            "source": "pos",
-            "type": "dine_in",
-            "table_label": "12",
-            "server_name": None,
-            "guests": 2,
-            "customer_name": None,
-            "notes": None,
-            "priority": "normal",
-            "status": status,
-            "created_at": NOW.isoformat(),
-            "due_at": None,
-            "updated_at": NOW.isoformat(),
-            "version": 1,
-            "change_seq": 1,
-            "order_items": items,
-            **fields,
-        }
-    )
+    return order_with(order_id, items, status=status, number=number, **fields)
 
 
 def save(store: LocalStore, *orders: OrderWithItems) -> None:
@@ -138,6 +116,14 @@ def test_ticket_leaves_the_grill_once_its_items_are_done_but_stays_for_the_fryer
     assert ticket.id == grill_done.id and at == minutes(5)
     assert names(ticket) == ["Burger"]
     assert bumped(store, "fry", since=NOW) == []
+
+
+def test_known_stations_are_every_station_with_an_item_in_the_store(store: LocalStore) -> None:
+    with store.snapshot() as conn:
+        assert known_stations(conn) == []
+    save(store, make_order([BURGER, FRIES]), make_order([{"name": "Cake", "station": "pastry"}, BURGER], number="A2"))
+    with store.snapshot() as conn:
+        assert known_stations(conn) == ["fry", "grill", "pastry"]
 
 
 def test_a_voided_change_keeps_the_ticket_until_the_cook_acknowledges_it(store: LocalStore) -> None:

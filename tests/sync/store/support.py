@@ -39,11 +39,16 @@ def order(number: str = "A1", items: int = 2, **fields: Any) -> OrderWithItems:
     # Distinct creation times: the store lists items by (created_at, id), so tests can index them.
     later = (NOW + timedelta(seconds=1)).isoformat()
     lines = [item(order_id, "Burger", "grill"), item(order_id, "Fries", "fry", created_at=later)][:items]
+    return order_with(order_id, lines, number=number, **fields)
+
+
+def order_with(order_id: uuid.UUID, lines: list[dict[str, Any]], **fields: Any) -> OrderWithItems:
+    """Order `order_id` holding the item rows `lines` (built with `item`); `fields` override the order's."""
     return OrderWithItems.model_validate(
         {
             "id": str(order_id),
             "restaurant_id": "r1",
-            "number": number,
+            "number": "A1",
             "source": "pos",
             "type": "dine_in",
             "table_label": "12",
