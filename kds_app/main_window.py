@@ -8,7 +8,16 @@ from datetime import datetime
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMainWindow, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from sync.realtime.connection import ConnectionState
 from sync.store.outbox_rows import OutboxEntry
@@ -39,9 +48,9 @@ def offline_text(depth: int, oldest_s: float | None) -> str:
     if depth == 0:
         waiting = "nothing waiting to sync"
     else:
-        age = f", oldest {format_age(oldest_s)}" if oldest_s is not None else ""
+        age = f" (oldest {format_age(oldest_s)})" if oldest_s is not None else ""
         waiting = f"{depth} change{'s' if depth != 1 else ''} waiting to sync{age}"
-    return f"OFFLINE: keep working, taps are saved on this screen ({waiting}). They sync when the server is back."
+    return f"OFFLINE · keep working, taps are saved here · {waiting}"
 
 
 class TopBar(QFrame):
@@ -58,6 +67,8 @@ class TopBar(QFrame):
         self.connection.setObjectName("ConnectionPill")
         self.queue = QLabel()
         self.queue.setObjectName("QueueLabel")
+        # Never squeezed: "3 to sync · oldest 1:20" cut short would hide the one number that matters offline.
+        self.queue.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Preferred)
         self.clock = QLabel()
         self.clock.setObjectName("Clock")
         self.recall = QPushButton("RECALL")

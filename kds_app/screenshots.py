@@ -66,7 +66,10 @@ async def _session(companion: EmbeddedCompanion, data_dir: Path, config: AppConf
 
 def _grab(session: Session, path: Path) -> None:
     session.window.tick()
-    session.window.grid.doItemsLayout()  # not processEvents(): that would run other tasks inside this one
+    # Not processEvents(): that would run other tasks inside this one; lay out what changed by hand instead.
+    for layout in (session.window.top.layout(), session.window.centralWidget().layout()):
+        layout.activate()
+    session.window.grid.doItemsLayout()
     if not session.window.grab().save(str(path)):
         raise OSError(f"could not write {path}")
     print(f"wrote {path}")  # noqa: T201 - the command's output
