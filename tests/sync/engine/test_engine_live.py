@@ -131,16 +131,17 @@ async def test_two_screens_converge_after_conflicting_bumps(live_server: LiveSer
         one.submit("bump_item", order_id, item_id=burger, station="grill")
         two.submit("bump_item", order_id, item_id=burger, station="grill")
 
-        def done_everywhere() -> bool:
-            return all(
+        def done_on(e: SyncEngine) -> bool:
+            return (
                 e.queue_depth.value == 0
                 and (o := shown(e, order_id)) is not None
                 and o.order_items[0].status is ItemStatus.done
-                for e in (one, two)
             )
 
-        await until(one, done_everywhere)
-        await until(two, done_everywhere)
+        # Each screen is awaited on its own notifications: a condition spanning both screens could become true
+        # through the other screen's change, which this one never hears about.
+        for engine in (one, two):
+            await until(engine, lambda e=engine: done_on(e))
         rejected = [r for e in (one, two) for r in e.rejected()]
         assert len(rejected) == 1, rejected
         assert rejected[0].reason == "Burger is already done"
