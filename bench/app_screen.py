@@ -239,7 +239,7 @@ def _app_gc(pauses: list[float]) -> Iterator[None]:
     the UI thread), with every collection's pause recorded in ms."""
     from PySide6.QtCore import QTimer
 
-    from kds_app.embedded import MainThreadGC
+    from kds_app.main_thread_gc import MainThreadGC
 
     started: list[float] = []
 

@@ -16,6 +16,7 @@ import logging
 import signal
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
@@ -26,13 +27,16 @@ from sync.engine.engine import SyncEngine
 from . import theme
 from .config import AppConfig, ConfigError, save_config
 from .connect import Connection, SignInNeeded, build_engine_config
-from .embedded import EmbeddedCompanion, MainThreadGC
+from .main_thread_gc import MainThreadGC
 from .main_window import MainWindow
 from .screen import Screen
 from .settings_dialog import SettingsDialog
 from .sound import AlertSound
 from .ticket_delegate import TicketDelegate
 from .ticket_model import TicketModel
+
+if TYPE_CHECKING:  # imported when first needed: the companion server costs ~400 ms of launch
+    from .embedded import EmbeddedCompanion
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +162,8 @@ class App:
             wanted = self.config.embedded_port  # 0: any port, so a running companion serves as it is
             if self.embedded is None or (wanted and wanted != self.embedded.port):
                 self._stop_embedded()
+                from .embedded import EmbeddedCompanion
+
                 self.embedded = EmbeddedCompanion(self.data_dir, self.config.embedded_port)
                 await asyncio.get_running_loop().run_in_executor(None, self.embedded.start)
         else:

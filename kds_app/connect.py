@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from api_client.client import KdsApiClient
 from api_client.errors import ApiError
@@ -25,7 +26,9 @@ from api_client.token_provider import SessionTokenProvider
 from sync.engine.engine import EngineConfig
 
 from .config import AppConfig, ConfigError, write_atomically
-from .embedded import EmbeddedCompanion
+
+if TYPE_CHECKING:  # the companion server costs ~400 ms to import; a screen on a remote server never needs it
+    from .embedded import EmbeddedCompanion
 
 __all__ = [
     "Connection",

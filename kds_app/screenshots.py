@@ -24,7 +24,8 @@ from .app import Session
 from .config import AppConfig
 from .connect import build_engine_config
 from .demo_orders import service
-from .embedded import EmbeddedCompanion, MainThreadGC
+from .embedded import EmbeddedCompanion
+from .main_thread_gc import MainThreadGC
 
 SIZE = (1920, 1080)
 TIMEOUT_S = 30.0

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from api_client.models import DeviceRole
 from api_client.token_provider import StaticTokenProvider
-from kds_app.embedded import MainThreadGC
+from kds_app.main_thread_gc import MainThreadGC
 from kds_backend.auth.tokens import issue_anon_key
 from sync.engine.engine import EngineConfig, SyncEngine
 from tests.conftest import JWT_SECRET, token_for
