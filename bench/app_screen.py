@@ -303,7 +303,15 @@ async def _tap(tickets: int, samples: int, gap_s: float) -> dict[str, Any]:
                             screen.action(ticket.key)
                             screen.action(ticket.key)
                         t1 = time.perf_counter()
-                        grid.viewport().repaint()
+                        if kind == "strike":
+                            # What Qt repaints for a changed row: that card's rectangle (dataChanged → update).
+                            row = screen.model.row_of(ticket.key)
+                            assert row is not None
+                            grid.viewport().repaint(grid.visualRect(screen.model.index(row)))
+                        else:
+                            # A bumped card leaves: every card after it moves, so lay out and repaint it all.
+                            grid.doItemsLayout()
+                            grid.viewport().repaint()
                     t2 = time.perf_counter()
                     s, r = submit.take(), refresh.take()
                     if kind == "bump":

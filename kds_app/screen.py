@@ -8,7 +8,7 @@ result of a tap in the same frame whether the server is there or not.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from uuid import UUID
 
@@ -24,6 +24,7 @@ from .ticket_model import Ticket, TicketModel
 log = logging.getLogger(__name__)
 
 RECALL_WINDOW_S = 30 * 60
+RELOAD_ALL_OVER = 200  # a burst touching more orders than this reloads the lot: a few queries either way
 
 
 def sort_key(ticket: Ticket) -> tuple[object, ...]:
@@ -45,6 +46,7 @@ class Screen(QObject):
         self.expo = expo
         self.stations = tuple(stations)
         self._rejected_ids: tuple[UUID, ...] = ()
+        self._listed: tuple[str | None, ...] | None = None  # the stations of the last refresh
         # Until the first catch-up completes, arrivals are what was already there: no chime, no highlight.
         self._announce = engine.caught_up.value
         self._unsubscribe = engine.caught_up.subscribe(self._caught_up)
@@ -66,17 +68,30 @@ class Screen(QObject):
         # No station chosen: every station the kitchen uses gets its own tickets (the empty ones list nothing).
         return self.stations or tuple(self.engine.stations())
 
-    def current_tickets(self) -> list[Ticket]:
-        tickets = [Ticket(order, station) for station in self.station_list() for order in
+    def current_tickets(self, stations: Iterable[str | None] | None = None) -> list[Ticket]:
+        tickets = [Ticket(order, station) for station in (stations or self.station_list()) for order in
                    self.engine.open_tickets(station)]
         tickets.sort(key=sort_key)
         return tickets
 
-    def refresh(self, _changed: object = None) -> None:
-        new = self.model.set_tickets(self.current_tickets(), announce=self._announce)
+    def refresh(self, changed: Collection[UUID] | None = None, *, tapped: bool = False) -> None:
+        """Redraw from the store: only the orders in `changed` (the engine says which a change touched; a tap
+        touches one), or everything when None. Every listed ticket is reloaded only when it has to be."""
+        stations = self.station_list()
+        if changed is None or stations != self._listed or len(changed) > RELOAD_ALL_OVER:
+            tickets = self.current_tickets(stations)
+        else:
+            touched = set(changed)
+            tickets = [t for t in self.model.tickets() if t.order.id not in touched]
+            tickets += [Ticket(order, station) for station in stations
+                        for order in self.engine.open_tickets(station, touched)]
+            tickets.sort(key=sort_key)
+        self._listed = stations
+        new = self.model.set_tickets(tickets, announce=self._announce)
         if new:
             self.new_tickets.emit(new)
-        self._check_rejections()
+        if not tapped:  # a tap adds no rejection: only the server's answer does
+            self._check_rejections()
         self.refreshed.emit()
 
     def _check_rejections(self) -> None:
@@ -143,4 +158,4 @@ class Screen(QObject):
     ) -> None:
         intent = self.engine.submit(kind, order.id, item_id=item_id, station=station)
         self.intent_submitted.emit(intent)
-        self.refresh()
+        self.refresh({order.id}, tapped=True)

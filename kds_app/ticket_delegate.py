@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QRegion
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
 from api_client.models import ItemStatus
@@ -42,6 +42,8 @@ class TicketDelegate(QStyledItemDelegate):
         self.thresholds = thresholds
         self.card_width = self.fonts.card_width()
         self._cache: dict[str, tuple[Ticket, CardLayout]] = {}
+        self.paint_region: QRegion | None = None  # set by the grid while it paints: what Qt is repainting
+        self.painted_size: dict[str, tuple[int, int]] = {}  # key -> the card's size when last drawn
 
     def set_font_size(self, font_pt: int) -> None:
         self.fonts = CardFonts(font_pt)
@@ -79,6 +81,11 @@ class TicketDelegate(QStyledItemDelegate):
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         ticket: Ticket = index.data(Role.TICKET)
+        if len(self.painted_size) > 2000:
+            self.painted_size.clear()
+        self.painted_size[ticket.key] = (option.rect.width(), option.rect.height())
+        if self.paint_region is not None and not self.paint_region.intersects(option.rect):
+            return
         layout = self.layout_for(ticket)
         age_s: float = index.data(Role.AGE_S)
         painter.save()

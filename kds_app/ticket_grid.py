@@ -6,9 +6,10 @@ finger sliding across the glass, or a splash of water, does not strike or bump a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
-from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QMouseEvent, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
 
@@ -101,6 +102,22 @@ class TicketGrid(QListView):
         # Qt turns a quick second tap into a double-click; for the cards it is just another tap.
         self.mousePressEvent(event)
 
+    def dataChanged(
+        self, top_left: QModelIndex | QPersistentModelIndex, bottom_right: QModelIndex | QPersistentModelIndex,
+        roles: Sequence[int] = (),
+    ) -> None:
+        # QListView repaints the whole viewport for any change. A card that kept its size (a struck item, an
+        # armed bump zone) needs only its own rectangle; a card that grew or shrank moves the ones after it.
+        if top_left == bottom_right and top_left.isValid():
+            ticket: Ticket = top_left.data(Role.TICKET)
+            layout = self.delegate.layout_for(ticket)
+            if self.delegate.painted_size.get(ticket.key) == (layout.width, layout.height):
+                QAbstractItemView.dataChanged(self, top_left, bottom_right, list(roles))
+                return
+            self.delegate.painted_size[ticket.key] = (layout.width, layout.height)  # what the relayout gives it
+            self.scheduleDelayedItemsLayout()
+        super().dataChanged(top_left, bottom_right, list(roles))
+
     def resizeEvent(self, event: QResizeEvent) -> None:
         self._fit()
         super().resizeEvent(event)
@@ -114,7 +131,13 @@ class TicketGrid(QListView):
     # ------------------------------------------------------------ empty state
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        super().paintEvent(event)
+        # QListView hands the delegate every card in the dirty rows' band; the delegate skips the ones outside
+        # the region Qt is repainting (a struck item repaints one card, not ten).
+        self.delegate.paint_region = event.region()
+        try:
+            super().paintEvent(event)
+        finally:
+            self.delegate.paint_region = None
         if self.model() is not None and self.model().rowCount() == 0:
             painter = QPainter(self.viewport())
             painter.setPen(theme.DONE_TEXT)

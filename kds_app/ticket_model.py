@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import cached_property
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
@@ -38,8 +39,9 @@ class Ticket:
     order: OrderWithItems
     station: str | None
 
-    @property
+    @cached_property
     def key(self) -> str:
+        # Cached: every redraw matches hundreds of rows by key, and formatting a UUID is not free.
         return ticket_key(self.order.id, self.station)
 
 

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -172,11 +172,11 @@ class SyncEngine:
 
     # ------------------------------------------------------------ the app's interface
 
-    def open_tickets(self, station: str | None = None) -> list[OrderWithItems]:
+    def open_tickets(self, station: str | None = None, among: Collection[UUID] | None = None) -> list[OrderWithItems]:
         """Open orders as displayed (server rows + pending intents), oldest first; for a station, only orders
-        with items there, showing only those items."""
+        with items there, showing only those items. `among`: only these orders (what a change touched)."""
         with self.store.snapshot() as conn:
-            return open_tickets(conn, self.config.role, station)
+            return open_tickets(conn, self.config.role, station, among)
 
     def stations(self) -> list[str]:
         """The stations this screen's store has items for (what an all-stations screen lists)."""

@@ -9,8 +9,10 @@ pending intents"; the displayed state decides in the end.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from uuid import UUID
 
 import sqlalchemy as sa
 
@@ -38,12 +40,19 @@ def ticket_sort_key(order: OrderWithItems) -> tuple[datetime, str]:
     return (order.created_at, str(order.id))
 
 
-def open_tickets(conn: sa.Connection, role: DeviceRole, station: str | None) -> list[OrderWithItems]:
+def open_tickets(
+    conn: sa.Connection, role: DeviceRole, station: str | None, among: Collection[UUID] | None = None
+) -> list[OrderWithItems]:
     """Open orders as displayed. Expo: whole orders that are new, in progress or ready. A station: orders where
-    it still has work or an unacknowledged change, with only its items (voided ones included)."""
+    it still has work or an unacknowledged change, with only its items (voided ones included).
+
+    `among`: only these orders (a screen redrawing what a change touched); keep it to a few hundred ids."""
+    where = _candidates(OPEN, station)
+    if among is not None:
+        where = sa.and_(orders.c.id.in_(sorted(str(i) for i in among)), where)
     shown = [
         ticket
-        for displayed in _load_displayed(conn, role, _candidates(OPEN, station))
+        for displayed in _load_displayed(conn, role, where)
         if (ticket := _open_view(displayed.order, station)) is not None
     ]
     shown.sort(key=ticket_sort_key)

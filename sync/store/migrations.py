@@ -65,7 +65,13 @@ _V3 = [
     "CREATE TABLE sync_cursor (tbl TEXT PRIMARY KEY, seq INTEGER NOT NULL)",
 ]
 
-STEPS: list[list[str]] = [_V1, _V2, _V3]
+_V4 = [
+    # A screen lists open orders and its stations on every redraw; months of history must not be scanned.
+    "CREATE INDEX ix_orders_status ON orders (status)",
+    "CREATE INDEX ix_order_items_station ON order_items (station)",
+]
+
+STEPS: list[list[str]] = [_V1, _V2, _V3, _V4]
 LATEST = len(STEPS)
 
 

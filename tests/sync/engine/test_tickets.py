@@ -169,6 +169,20 @@ def test_open_tickets_are_oldest_first(store: LocalStore) -> None:
     assert [t.number for t in shown(store, None, DeviceRole.expo)] == ["A1", "A2", "A0"]
 
 
+def test_among_lists_only_the_given_orders_under_the_same_rules(store: LocalStore, clock: Clock) -> None:
+    grill_only = make_order([BURGER], number="A1")
+    both = make_order([BURGER, FRIES], number="A2")
+    done = make_order([FRIES], number="A3")
+    save(store, grill_only, both, done)
+    Outbox(store, DeviceRole.kds).submit("bump_ticket", grill_only.id, station="grill")
+    with store.snapshot() as conn:
+        # A pending bump hides A1 here as in the full listing; A3 has no grill items; A2 is the one left.
+        assert ids(open_tickets(conn, DeviceRole.kds, "grill", {grill_only.id, both.id, done.id})) == [both.id]
+        assert ids(open_tickets(conn, DeviceRole.kds, "fry", {done.id})) == [done.id]
+        assert open_tickets(conn, DeviceRole.kds, "fry", set()) == []
+        assert ids(open_tickets(conn, DeviceRole.expo, None, {both.id, uuid.uuid4()})) == [both.id]
+
+
 # ---------------------------------------------------------------- pending taps
 
 

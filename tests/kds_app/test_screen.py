@@ -1,0 +1,86 @@
+"""The screen redraws only the orders a change touched, and what it shows is always what a full reload shows.
+
+No server: the engine is not started, its store is written directly (as the read path would) and taps go
+through `Screen`, whose redraw after a tap is the one a cook sees in the same frame.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from api_client.models import DeviceRole, ItemStatus, OrderStatus, OrderWithItems
+from kds_app.screen import Screen
+from kds_app.ticket_model import TicketModel
+from sync.engine.engine import SyncEngine
+from sync.store import server_rows
+from tests.kds_app.conftest import engine_config
+from tests.kds_app.factories import order
+
+STATIONS = ("grill", "fry")
+
+
+@pytest.fixture(params=[DeviceRole.kds, DeviceRole.expo], ids=["station", "expo"])
+def role(request: pytest.FixtureRequest) -> DeviceRole:
+    return request.param
+
+
+@pytest.fixture
+def engine(tmp_path: Path, role: DeviceRole) -> Iterator[SyncEngine]:
+    # Never started: nothing touches the network, the closed port is never dialled.
+    stations = () if role is DeviceRole.expo else STATIONS
+    made = SyncEngine(engine_config("http://127.0.0.1:9", tmp_path, "r1-screen-1", role, stations))
+    yield made
+    made.store.close()
+
+
+def save(engine: SyncEngine, *orders: OrderWithItems) -> None:
+    with engine.store.transaction() as conn:
+        for o in orders:
+            server_rows.save_order(conn, o)
+
+
+def server_update(o: OrderWithItems, rng: random.Random) -> OrderWithItems:
+    """What another screen's tap or the POS might have done to `o`, as the server row arriving here."""
+    items = list(o.order_items)
+    k = rng.randrange(len(items))
+    status = rng.choice([ItemStatus.done, ItemStatus.cooking, ItemStatus.voided])
+    items[k] = items[k].model_copy(update={"status": status, "version": items[k].version + 1})
+    order_status = rng.choice([OrderStatus.in_progress, OrderStatus.in_progress, OrderStatus.served])
+    return o.model_copy(update={"order_items": items, "status": order_status, "version": o.version + 1})
+
+
+def test_redrawing_only_the_touched_orders_shows_what_a_full_reload_shows(
+    qapp: object, engine: SyncEngine, role: DeviceRole
+) -> None:
+    rng = random.Random(5)
+    orders = [order(f"{n}", ("Burger", "grill"), ("Fries", "fry"), age_s=900 - n) for n in range(30)]
+    save(engine, *orders)
+    screen = Screen(engine, TicketModel(), expo=role is DeviceRole.expo, stations=() if role is DeviceRole.expo
+                    else STATIONS)
+    screen.refresh()
+    assert len(screen.model.tickets()) == (30 if role is DeviceRole.expo else 60)
+    by_id = {o.id: o for o in orders}
+    for step in range(120):
+        shown = screen.model.tickets()
+        if shown and rng.random() < 0.6:
+            # A cook's tap: the screen redraws the tapped order itself, right after the durable write.
+            ticket = rng.choice(shown)
+            if rng.random() < 0.5:
+                screen.item(ticket.key, rng.choice(ticket.order.order_items).id)
+            else:
+                screen.action(ticket.key)
+                screen.action(ticket.key)
+        else:
+            # A server change arrives: the engine reports exactly the orders whose rows it wrote.
+            touched = rng.sample(list(by_id), k=rng.randint(1, 3))
+            for oid in touched:
+                by_id[oid] = server_update(by_id[oid], rng)
+                save(engine, by_id[oid])
+            screen.refresh(frozenset(touched))
+        full = screen.current_tickets()
+        assert [(t.key, t.order) for t in screen.model.tickets()] == [(t.key, t.order) for t in full], step
+    assert engine.queue_depth.value > 0  # the taps really went through the outbox
