@@ -19,12 +19,43 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--screenshots", type=Path, metavar="DIR",
         help="write screenshots of every view with realistic orders to DIR and exit",
     )
+    parser.add_argument(
+        "--self-test", action="store_true",
+        help="run one order end to end on a temporary embedded companion, print a report, exit 0 if all passed",
+    )
+    parser.add_argument(
+        "--demo", action="store_true",
+        help="a working kitchen: the companion in-process (data in a temporary directory unless --data-dir), "
+        "a simulated POS, and a grill and an expo window",
+    )
+    parser.add_argument(
+        "--rate", type=_orders_per_min, default=4.0, metavar="ORDERS_PER_MIN",
+        help="with --demo: how many orders the simulated POS sends per minute (default 4)",
+    )
     return parser.parse_args(argv)
+
+
+def _orders_per_min(value: str) -> float:
+    try:
+        rate = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not 0 < rate <= 6000:  # above 100 a second the demo would be a load test, not a kitchen
+        raise argparse.ArgumentTypeError(f"{value} must be more than 0 and at most 6000")
+    return rate
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.self_test:
+        from .self_test import run_self_test
+
+        return run_self_test()
+    if args.demo:
+        from .demo import run_demo
+
+        return run_demo(data_dir=args.data_dir, rate=args.rate)
     if args.screenshots is not None:
         from .screenshots import write_screenshots
 

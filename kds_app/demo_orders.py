@@ -9,7 +9,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from api_client.models import OrderIntake, OrderItemIntake, OrderSource, OrderType
+from api_client.models import OrderIntake, OrderItemIntake, OrderItemsAddition, OrderSource, OrderType
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,19 @@ NOTES = ("birthday: candle on dessert", "VIP table", "in a hurry", "allergy: sev
 ITEM_NOTES = ("sauce on the side", "cut in half", "kids portion", "no ice")
 
 
+def _line(rng: random.Random, dish: Dish) -> OrderItemIntake:
+    mods = rng.sample(dish.modifiers, k=rng.randint(0, min(2, len(dish.modifiers)))) if dish.modifiers else []
+    return OrderItemIntake(
+        name=dish.name,
+        station=dish.station,
+        quantity=rng.choices((1, 2, 3, 4), weights=(10, 4, 1, 1))[0],
+        modifiers=mods,
+        notes=rng.choice(ITEM_NOTES) if rng.random() < 0.12 else None,
+        allergens=list(dish.allergens) if rng.random() < 0.35 else [],
+        course=dish.course,
+    )
+
+
 def random_order(rng: random.Random, number: int, *, created_at: datetime | None = None) -> OrderIntake:
     kind = rng.choices(list(OrderType), weights=(6, 2, 2, 1))[0]
     source = {
@@ -55,20 +68,7 @@ def random_order(rng: random.Random, number: int, *, created_at: datetime | None
         OrderType.pickup: OrderSource.online,
     }[kind]
     dishes = rng.sample(MENU, k=rng.randint(1, 5))
-    items = []
-    for dish in dishes:
-        mods = rng.sample(dish.modifiers, k=rng.randint(0, min(2, len(dish.modifiers)))) if dish.modifiers else []
-        items.append(
-            OrderItemIntake(
-                name=dish.name,
-                station=dish.station,
-                quantity=rng.choices((1, 2, 3, 4), weights=(10, 4, 1, 1))[0],
-                modifiers=mods,
-                notes=rng.choice(ITEM_NOTES) if rng.random() < 0.12 else None,
-                allergens=list(dish.allergens) if rng.random() < 0.35 else [],
-                course=dish.course,
-            )
-        )
+    items = [_line(rng, dish) for dish in dishes]
     dine_in = kind is OrderType.dine_in
     return OrderIntake(
         number=str(number),
@@ -82,6 +82,13 @@ def random_order(rng: random.Random, number: int, *, created_at: datetime | None
         created_at=created_at,
         items=items,
     )
+
+
+def random_addition(rng: random.Random) -> OrderItemsAddition:
+    """What a table orders after its ticket went to the kitchen: one or two more dishes (mostly mains and
+    sides, the things people change their minds about)."""
+    dishes = rng.sample([d for d in MENU if d.course == 2], k=rng.choices((1, 2), weights=(3, 1))[0])
+    return OrderItemsAddition(items=[_line(rng, dish) for dish in dishes])
 
 
 def service(count: int, *, seed: int = 7, first_number: int = 101, spread_s: float = 0.0,
