@@ -13,6 +13,7 @@ runs, `aclose()` it after `engine.stop()`.
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from api_client.client import KdsApiClient
-from api_client.errors import ApiError
+from api_client.errors import ApiError, ClientError
 from api_client.models import AuthSession, DeviceRole
 from api_client.token_provider import SessionTokenProvider
 from sync.engine.engine import EngineConfig
@@ -37,13 +38,17 @@ __all__ = [
     "device_id",
     "forget_refresh_token",
     "load_refresh_token",
+    "load_session",
     "refresh_token_path",
     "save_refresh_token",
 ]
 
+log = logging.getLogger(__name__)
+
 SCREEN_DB = "screen.sqlite3"
 DEVICE_ID_FILE = "device-id"
 REFRESH_TOKEN_FILE = "refresh-token"
+SESSION_FILE = "session.json"  # the last session: identity for an offline start (0600, like the token)
 SCREEN_ROLES = (DeviceRole.kds, DeviceRole.expo)
 
 
@@ -119,8 +124,17 @@ async def _signed_in(cfg: AppConfig, data_dir: Path, password: str | None) -> Co
         raise ConfigError(f"anon_key is needed to connect to {where}", field="anon_key")
     auth = KdsApiClient(cfg.url, cfg.anon_key)
     try:
-        session = await _session(auth, cfg, data_dir, password)
-        save_refresh_token(data_dir, session.refresh_token)
+        try:
+            session = await _session(auth, cfg, data_dir, password)
+        except ClientError as exc:
+            # The server is unreachable or failing, not refusing: a screen that was signed in before starts on
+            # its last session and works offline; the token is refreshed once the server answers again.
+            saved = load_session(data_dir) if exc.retryable and not password else None
+            if saved is None:
+                raise
+            log.warning("cannot reach %s (%s); starting offline on the saved sign-in", where, exc)
+            session = saved
+        _remember(data_dir, session)
         meta = session.user.app_metadata
         if meta.restaurant_id is None or meta.device_role is None:
             forget_refresh_token(data_dir)
@@ -128,9 +142,7 @@ async def _signed_in(cfg: AppConfig, data_dir: Path, password: str | None) -> Co
         if meta.device_role not in SCREEN_ROLES:
             forget_refresh_token(data_dir)
             raise SignInNeeded(f"{_who(cfg)} is a {meta.device_role.value} device, not a kitchen screen (kds or expo)")
-        provider = SessionTokenProvider(
-            session, auth.refresh, on_session=lambda new: save_refresh_token(data_dir, new.refresh_token)
-        )
+        provider = SessionTokenProvider(session, auth.refresh, on_session=lambda new: _remember(data_dir, new))
         config = EngineConfig(
             url=cfg.url,
             anon_key=cfg.anon_key,
@@ -214,8 +226,25 @@ def save_refresh_token(data_dir: Path, token: str) -> None:
 
 
 def forget_refresh_token(data_dir: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        refresh_token_path(data_dir).unlink()
+    for path in (refresh_token_path(data_dir), data_dir / SESSION_FILE):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def load_session(data_dir: Path) -> AuthSession | None:
+    """The last session (who this screen is, for an offline start), with the newest saved refresh token."""
+    token = load_refresh_token(data_dir)
+    try:
+        text = (data_dir / SESSION_FILE).read_text(encoding="utf-8")
+        session = AuthSession.model_validate_json(text)
+    except (FileNotFoundError, ValueError):
+        return None
+    return None if token is None else session.model_copy(update={"refresh_token": token})
+
+
+def _remember(data_dir: Path, session: AuthSession) -> None:
+    save_refresh_token(data_dir, session.refresh_token)
+    _write_private(data_dir / SESSION_FILE, session.model_dump_json())
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -29,6 +29,7 @@ from sync.realtime.phoenix import Binding, ChannelSpec
 from sync.store import LocalStore, outbox_rows, read_rows
 from sync.store.outbox_rows import OutboxEntry
 
+from .menu import eighty_sixed, touches_menu
 from .outbox import Outbox
 from .reads import read_page, read_snapshot
 from .tickets import known_stations, open_tickets, recently_bumped
@@ -54,6 +55,9 @@ class EngineConfig:
     safety_interval_s: float = 60.0
     coalesce_s: float = 0.05
     offline_after_s: float = 5.0
+    # A server that vanishes without closing the socket (a pulled cable, a dead switch) is noticed when a
+    # heartbeat goes unanswered for a whole interval: at most 2 * heartbeat_s. Supabase's clients use 25 s.
+    heartbeat_s: float = 25.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +97,7 @@ class SyncEngine:
             [channel],
             token_provider=config.token_provider,
             offline_after_s=config.offline_after_s,
+            heartbeat_s=config.heartbeat_s,
         )
         self.outbox = Outbox(self.store, config.role)
         self.uploader = Uploader(self.store, self.api, reauthenticate=config.token_provider.refresh)
@@ -108,6 +113,12 @@ class SyncEngine:
         self._unsubscribe: list[Callable[[], None]] = []
         self._pending_orders: set[UUID] = set()
         self._started = False
+        with self.store.snapshot() as conn:
+            menu = eighty_sixed(conn)
+        self._menu_pending = menu.pending
+        self.eighty_sixed: Observable[tuple[str, ...]] = Observable(menu.names)
+        """The 86 list as displayed (server rows + this screen's unanswered 86s), in name order. Its own
+        observable: the menu is not an order, so `on_changes` keeps carrying order ids only."""
 
     # ------------------------------------------------------------ observable state
 
@@ -203,6 +214,8 @@ class SyncEngine:
     ) -> Intent:
         """Durable before it returns (one local transaction); the upload happens in the background."""
         intent = self.outbox.submit(kind, order_id, item_id, station, args)
+        if intent.kind is IntentKind.eighty_six:
+            self._refresh_menu()
         if order_id is not None:
             self._pending_orders.add(order_id)
             self.coalescer.add([order_id])
@@ -218,10 +231,30 @@ class SyncEngine:
         """The cook has seen a rejection; it leaves the outbox (and the ticket is redrawn)."""
         entry = next((e for e in self.outbox.rejected() if e.intent.id == intent_id), None)
         gone = self.outbox.dismiss(intent_id)
+        if gone and entry is not None and entry.intent.kind is IntentKind.eighty_six:
+            self._refresh_menu()
         if gone and entry is not None and entry.intent.order_id is not None:
             self.coalescer.add([entry.intent.order_id])
             self._inputs.put_nowait(None)
         return gone
+
+    def unavailable_items(self) -> tuple[str, ...]:
+        """The items 86'd now, as displayed: the server's rows with this screen's unanswered 86s applied."""
+        with self.store.snapshot() as conn:
+            return eighty_sixed(conn).names
+
+    def eighty_six(self, item_name: str, *, available: bool = False) -> Intent:
+        """86 a menu item (`available=True`: bring it back). Shown on `eighty_sixed` at once, synced later."""
+        name = item_name.strip() if isinstance(item_name, str) else ""
+        if not name or len(name) > 200:
+            raise ValueError(f"an item name must be 1-200 characters, not {item_name!r}")
+        return self.submit(IntentKind.eighty_six, None, args={"item_name": name, "available": available})
+
+    def _refresh_menu(self) -> None:
+        with self.store.snapshot() as conn:
+            menu = eighty_sixed(conn)
+        self._menu_pending = menu.pending
+        self.eighty_sixed.set(menu.names)
 
     def on_changes(self, callback: Callable[[frozenset[UUID]], object]) -> Callable[[], None]:
         """`callback(order_ids)` after each coalesced batch of changes; returns the unsubscribe function."""
@@ -303,6 +336,8 @@ class SyncEngine:
                 if action.cursor is not None:
                     read_rows.save_cursor(conn, action.cursor)
             self.coalescer.add(changed)
+            if touches_menu(action.changes, reset=action.reset):
+                self._refresh_menu()
         elif isinstance(action, Live):
             self.caught_up.set(True)
         elif isinstance(action, Resync):
@@ -325,6 +360,8 @@ class SyncEngine:
         no server row, so no push would ever redraw the loser's ticket)."""
         if not self._started:
             return
+        if self._menu_pending:
+            self._refresh_menu()  # an 86 was answered: the confirmed row (or its rejection) decides now
         with self.store.snapshot() as conn:
             now_pending = outbox_rows.pending_order_ids(conn)
         settled = self._pending_orders - now_pending

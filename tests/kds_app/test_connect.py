@@ -179,6 +179,30 @@ async def test_a_restart_without_password_uses_the_saved_refresh_token(
     assert first.session is not None and second.session is not None
 
 
+async def test_a_screen_signed_in_before_starts_offline_and_syncs_when_the_server_is_back(
+    embedded: EmbeddedCompanion, device: str, tmp_path: Path
+) -> None:
+    cfg = companion_config(embedded)
+    data = tmp_path / "screen"
+    async with running(await build_engine_config(cfg, data, embedded=None, password=PASSWORD)) as engine:
+        await asyncio.wait_for(engine.caught_up.wait_for(True), TIMEOUT_S)
+        order = await post_order(embedded, "C9", restaurant="r1")
+        await until(engine, lambda: shown(engine, order) is not None)
+    port, companion_dir = embedded.port, embedded.data_dir
+    embedded.stop()  # the hub is down when the screen powers up
+
+    offline = await build_engine_config(cfg, data, embedded=None)
+    assert offline.engine_config.device_id == device and offline.engine_config.restaurant_id == "r1"
+    async with running(offline) as engine:
+        ticket = shown(engine, order)
+        assert ticket is not None  # the kitchen sees what it had
+        engine.submit("bump_ticket", order, station="grill")
+        assert shown(engine, order) is None and engine.queue_depth.value == 1
+        with EmbeddedCompanion(companion_dir, port):  # the hub is back
+            await asyncio.wait_for(engine.queue_depth.wait_for(0), TIMEOUT_S)
+            assert engine.rejected() == []  # applied by the server on the saved session's token
+
+
 async def test_wrong_password_asks_to_sign_in_again(embedded: EmbeddedCompanion, device: str, tmp_path: Path) -> None:
     with pytest.raises(SignInNeeded) as caught:
         await build_engine_config(companion_config(embedded), tmp_path, embedded=None, password="not-the-password")
