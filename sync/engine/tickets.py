@@ -81,9 +81,24 @@ def recently_bumped(
 # ---------------------------------------------------------------- the rules, on displayed orders
 
 
+# A skip scan over the station index: one index lookup per station, however many items history holds
+# (SELECT DISTINCT would read every index entry: ~15 ms per redraw with 300k items).
+_STATIONS = sa.text(
+    """
+    WITH RECURSIVE seen(station) AS (
+        SELECT MIN(station) FROM order_items
+        UNION ALL
+        SELECT (SELECT MIN(station) FROM order_items WHERE station > seen.station) FROM seen
+        WHERE seen.station IS NOT NULL
+    )
+    SELECT station FROM seen WHERE station IS NOT NULL
+    """
+)
+
+
 def known_stations(conn: sa.Connection) -> list[str]:
-    """Every station this screen has seen an item for, in name order (one indexed-size query)."""
-    return list(conn.execute(sa.select(order_items.c.station).distinct().order_by(order_items.c.station)).scalars())
+    """Every station this screen has seen an item for, in name order."""
+    return list(conn.execute(_STATIONS).scalars())
 
 
 def _station_items(order: OrderWithItems, station: str) -> list[OrderItemPublic]:

@@ -68,7 +68,9 @@ _V3 = [
 _V4 = [
     # A screen lists open orders and its stations on every redraw; months of history must not be scanned.
     "CREATE INDEX ix_orders_status ON orders (status)",
-    "CREATE INDEX ix_order_items_station ON order_items (station)",
+    # (station, order_id), not (station) alone: SQLite would then answer "has this order items at the grill?"
+    # by walking every grill item ever made (seconds with months of history) instead of one lookup.
+    "CREATE INDEX ix_order_items_station ON order_items (station, order_id)",
 ]
 
 STEPS: list[list[str]] = [_V1, _V2, _V3, _V4]
