@@ -32,6 +32,7 @@ from sync.store.outbox_rows import OutboxEntry
 from .menu import eighty_sixed, touches_menu
 from .outbox import Outbox
 from .reads import read_page, read_snapshot
+from .retention import Retention, check_retention
 from .tickets import known_stations, open_tickets, recently_bumped
 from .uploader import Uploader
 
@@ -58,6 +59,12 @@ class EngineConfig:
     # A server that vanishes without closing the socket (a pulled cable, a dead switch) is noticed when a
     # heartbeat goes unanswered for a whole interval: at most 2 * heartbeat_s. Supabase's clients use 25 s.
     heartbeat_s: float = 25.0
+    # Finished orders older than this leave the screen's store (the server keeps the history); checked hourly.
+    retention_days: float = 2.0
+    retention_check_s: float = 3600.0
+
+    def __post_init__(self) -> None:
+        check_retention(self.retention_days, self.retention_check_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +113,7 @@ class SyncEngine:
         self.catchup = CatchUp(config.restaurant_id, cursor, safety_interval_s=config.safety_interval_s)
         self.coalescer = Coalescer(config.coalesce_s)
         self.caught_up: Observable[bool] = Observable(False)
+        self.retention = Retention(self.store, config.retention_days, config.retention_check_s)
         self._inputs: asyncio.Queue[_Input] = asyncio.Queue()
         self._reads: asyncio.Queue[FetchSnapshot | FetchPage] = asyncio.Queue()
         self._listeners = _Listeners()
@@ -153,6 +161,7 @@ class SyncEngine:
         self._tasks = [
             asyncio.create_task(self._drive(), name="sync-driver"),
             asyncio.create_task(self._read_loop(), name="sync-reader"),
+            asyncio.create_task(self.retention.run(), name="sync-retention"),
         ]
         await self.uploader.start()
         await self.realtime.start()

@@ -1,0 +1,63 @@
+"""The engine's retention duty: now and then, drop finished orders older than the configured age.
+
+Runs on the engine's loop (which a screen shares with its UI), so the work is cut into small transactions
+with a yield between them; a store of months shrinks without a visible pause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from sync.realtime.observable import Observable
+from sync.store import LocalStore
+from sync.store.retention import compact_batch
+
+log = logging.getLogger(__name__)
+
+MIN_DAYS = 1.0  # today's finished orders feed the recall drawer and today's prep-time figures
+
+
+def check_retention(days: float, every_s: float) -> None:
+    if days < MIN_DAYS:
+        raise ValueError(f"retention_days must be at least {MIN_DAYS:g}, not {days:g}")
+    if every_s <= 0:
+        raise ValueError(f"retention_check_s must be positive, not {every_s:g}")
+
+
+class Retention:
+    def __init__(self, store: LocalStore, days: float, every_s: float) -> None:
+        check_retention(days, every_s)
+        self.store = store
+        self.days = days
+        self.every_s = every_s
+        self.compacted: Observable[int] = Observable(0)  # orders dropped since start
+        self.rounds: Observable[int] = Observable(0)  # compaction rounds finished since start
+
+    async def compact(self) -> int:
+        """Drop every finished order older than the retention age; returns how many."""
+        cutoff = datetime.fromtimestamp(self.store.clock() - self.days * 86400, UTC)
+        total = 0
+        while True:
+            with self.store.transaction() as conn:
+                gone = compact_batch(conn, cutoff)
+            total += gone
+            if gone == 0:
+                break
+            await asyncio.sleep(0)  # let the UI paint between batches
+        if total:
+            log.info("retention: dropped %d finished orders older than %g days", total, self.days)
+            self.compacted.set(self.compacted.value + total)
+        self.rounds.set(self.rounds.value + 1)
+        return total
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.compact()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("retention round failed; the next one tries again")
+            await asyncio.sleep(self.every_s)
