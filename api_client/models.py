@@ -129,6 +129,9 @@ class OrderItemPublic(_Published):
     updated_at: datetime
     version: int
     change_seq: int
+    done_at: datetime | None = None
+    """When the server marked the item done (its clock, never a device's); None while not done. Optional:
+    rows from a server without the column still validate."""
 
 
 class OrderPublic(_Published):
@@ -151,6 +154,9 @@ class OrderPublic(_Published):
     updated_at: datetime
     version: int
     change_seq: int
+    cleared_at: datetime | None = None
+    """When end of day archived the order while it was still open (it then leaves every screen, keeping its
+    status so reports tell abandoned from served). Optional: older servers have no such column."""
 
 
 class OrderWithItems(OrderPublic):

@@ -52,6 +52,9 @@ def apply_intent(order: OrderWithItems, intent: Intent, role: DeviceRole) -> Ord
     if role not in INTENT_ROLES:
         return Rejection(f"a {role.value} device cannot change tickets")
     label = f"Order {order.number}"
+    if order.cleared_at is not None:
+        # Archived by the end-of-day clear: it left every screen, so nothing may bring it back to one.
+        return Rejection(f"{label} was cleared at the end of the day")
     if order.status is OrderStatus.cancelled and intent.kind is not IntentKind.ack_change:
         return Rejection(f"{label} was cancelled")
     if order.status is OrderStatus.served and intent.kind is not IntentKind.recall:
@@ -61,7 +64,39 @@ def apply_intent(order: OrderWithItems, intent: Intent, role: DeviceRole) -> Ord
         # Never read a malformed course as "no course": that would hold or fire every course.
         return Rejection(f"args.course must be a course number from 1 to 9, not {_shown(course)}")
     handler = _HANDLERS[intent.kind]
-    return handler(order, intent, role)
+    outcome = handler(order, intent, role)
+    if intent.kind in _BUMPS and not isinstance(outcome, Rejection) and not course_due(order):
+        # Only the bump that finishes the courses before the next held one fires it: a course the expo holds
+        # again after its previous course was already done stays held until fired by hand.
+        outcome = _fire_due_course(outcome)
+    return outcome
+
+
+def next_held_course(order: OrderWithItems) -> int | None:
+    """The lowest course with a held item still to cook (the next course to fire), or None."""
+    held = [i.course for i in order.order_items if i.held and _is_open(i)]
+    return min(held) if held else None
+
+
+def course_due(order: OrderWithItems) -> bool:
+    """The next held course may fire: every live item of the courses before it is done (and there is one)."""
+    course = next_held_course(order)
+    if course is None:
+        return False
+    before = [i for i in order.order_items if i.course < course and i.status is not ItemStatus.voided]
+    return bool(before) and all(i.status is ItemStatus.done for i in before)
+
+
+def _fire_due_course(order: OrderWithItems) -> OrderWithItems:
+    """Auto-fire: the kitchen bumped the last of a course, so the next held course goes to the stations."""
+    if not course_due(order):
+        return order
+    course = next_held_course(order)
+    new, _ = _with_items(
+        order, lambda i: i.model_copy(update={"held": False}) if i.held and i.course == course and
+        i.status is not ItemStatus.voided else None
+    )
+    return new
 
 
 # ---------------------------------------------------------------- helpers
@@ -250,6 +285,8 @@ def _ack_change(order: OrderWithItems, intent: Intent, _role: DeviceRole) -> Ord
     )
     return new
 
+
+_BUMPS = frozenset({IntentKind.bump_item, IntentKind.bump_ticket})
 
 _HANDLERS: dict[IntentKind, Callable[[OrderWithItems, Intent, DeviceRole], OrderWithItems | Rejection]] = {
     IntentKind.start: _start,

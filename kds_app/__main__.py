@@ -16,6 +16,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--data-dir", type=Path, help="local data (default: KDS_DATA_DIR or the user data dir)")
     parser.add_argument("--fullscreen", action="store_true", help="fill the screen (what a kitchen PC wants)")
     parser.add_argument(
+        "--ready-board", action="store_true",
+        help="also open the customer order-ready board (on the second display if there is one)",
+    )
+    parser.add_argument(
         "--screenshots", type=Path, metavar="DIR",
         help="write screenshots of every view with realistic orders to DIR and exit",
     )
@@ -78,6 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .config import AppConfig
 
         config = AppConfig()
+    if args.ready_board:
+        import dataclasses
+
+        config = dataclasses.replace(config, ready_board=True)  # this run only: the saved settings are untouched
     return run_app(config, config_file=config_file, data_dir=directory, fullscreen=args.fullscreen)
 
 

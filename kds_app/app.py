@@ -27,8 +27,11 @@ from sync.engine.engine import SyncEngine
 from . import theme
 from .config import AppConfig, ConfigError, save_config
 from .connect import Connection, SignInNeeded, build_engine_config
+from .keymap import resolve_keymap
+from .keys import BumpBarKeys
 from .main_thread_gc import MainThreadGC
 from .main_window import MainWindow
+from .ready_board import ReadyBoard, show_on_second_display
 from .screen import Screen
 from .settings_dialog import SettingsDialog
 from .sound import AlertSound
@@ -40,7 +43,10 @@ if TYPE_CHECKING:  # imported when first needed: the companion server costs ~400
 
 log = logging.getLogger(__name__)
 
-OFFLINE_AFTER_S = 3.0  # the banner is up within 5 s of losing the server (3 s + the 1 s status tick)
+# The banner is up within 5 s of losing the server: a closed socket is seen at once and a silent loss (a
+# pulled cable) by the second unanswered heartbeat, at most 2 * HEARTBEAT_S; then OFFLINE_AFTER_S of retrying.
+HEARTBEAT_S = 1.5
+OFFLINE_AFTER_S = 1.5
 
 
 @dataclass
@@ -53,18 +59,26 @@ class Session:
     screen: Screen
     window: MainWindow
     sound: AlertSound
+    keys: BumpBarKeys | None = None
+    board: ReadyBoard | None = None  # the customer order-ready board, when configured
 
     @classmethod
     def create(cls, config: AppConfig, connection: Connection, *, sound: AlertSound | None = None) -> Session:
-        engine_config = dataclasses.replace(connection.engine_config, offline_after_s=OFFLINE_AFTER_S)
+        engine_config = dataclasses.replace(
+            connection.engine_config, offline_after_s=OFFLINE_AFTER_S, heartbeat_s=HEARTBEAT_S
+        )
         engine = SyncEngine(engine_config)
         model = TicketModel()
         delegate = TicketDelegate(config.font_size, config.thresholds_for)
+        delegate.allow_rush = config.allow_rush  # expo cards always carry RUSH
         expo = config.view == "expo"
-        screen = Screen(engine, model, expo=expo, stations=config.stations)
+        screen = Screen(engine, model, expo=expo, stations=config.stations, allow_rush=config.allow_rush)
         title = "EXPO" if expo else " · ".join(s.upper() for s in config.stations) or "ALL STATIONS"
         window = MainWindow(screen, delegate, title=title)
         session = cls(config, connection, engine, screen, window, sound or AlertSound(config.sound))
+        session.keys = BumpBarKeys(window, resolve_keymap(config.keymap))  # the config was checked: it resolves
+        if config.ready_board:  # read-only, from the same store: no second device or token needed
+            session.board = ReadyBoard(engine, show_names=config.ready_board_names)
         screen.new_tickets.connect(session._alert)
         engine.on_changes(screen.refresh)
         return session
@@ -79,10 +93,16 @@ class Session:
         else:
             self.window.resize(1600, 900)
             self.window.show()
+        if self.board is not None:
+            show_on_second_display(self.board, fullscreen=fullscreen)
         await self.engine.start()
 
     async def stop(self) -> None:
         self.window.detach()
+        if self.board is not None:
+            self.board.detach()
+            self.board.close()
+            self.board.deleteLater()
         await self.engine.stop()
         await self.connection.aclose()
         self.window.close()
@@ -107,6 +127,7 @@ class App:
         self.embedded: EmbeddedCompanion | None = None
         self.session: Session | None = None
         self.stopping = asyncio.Event()
+        self.session_started = asyncio.Event()  # set while a session runs (for whoever drives the app)
         self._next: tuple[AppConfig, str | None] | None = None
         self._changed = asyncio.Event()
         self.dialog: SettingsDialog | None = None
@@ -142,7 +163,9 @@ class App:
                 self.session.window.settings_requested.connect(lambda: self.open_settings())
                 self.session.window.closed.connect(self.stopping.set)
                 await self.session.start(fullscreen=self.fullscreen)
+                self.session_started.set()
                 await self._until_stop_or_change()
+                self.session_started.clear()
                 session, self.session = self.session, None
                 await session.stop()
                 if self._next is None:

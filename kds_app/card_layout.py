@@ -14,6 +14,8 @@ from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QFont, QFontMetrics
 
 from api_client.models import ItemStatus, OrderItemPublic, OrderStatus, OrderType, OrderWithItems, Priority
+from api_client.order_machine import next_held_course
+from sync.engine.tickets import station_on_hold
 
 WRAP = int(Qt.TextFlag.TextWordWrap)
 TIMES = "\u00d7"  # the multiplication sign: "2 times Burger" reads at a glance where "2x" does not
@@ -64,12 +66,27 @@ class StationHeader:
     total: int
 
 
+RUSH = "rush"  # the RUSH / UN-RUSH button: expo's (and, if configured, a station's)
+FIRE = "fire"  # expo's FIRE COURSE n button, while an order has a held course
+
+
+@dataclass(frozen=True)
+class Control:
+    """A button in the card's control row (under the header): two taps like bump, so a brush never fires it."""
+
+    kind: str  # RUSH or FIRE
+    rect: QRect
+    label: str  # what it does now: RUSH, UN-RUSH, FIRE COURSE 2
+    course: int | None = None  # FIRE: the course it fires
+
+
 @dataclass(frozen=True)
 class Hit:
-    """What a tap landed on: the action zone, an item, or nothing that acts."""
+    """What a tap landed on: the action zone, an item, a control (RUSH, FIRE), or nothing that acts."""
 
     action: bool = False
     item_id: UUID | None = None
+    control: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,10 +100,17 @@ class CardLayout:
     action: QRect
     action_ready: bool  # station: something to bump; expo: ready to serve
     waiting_on: tuple[str, ...] = field(default=())
+    rush_band: QRect | None = None  # the RUSH band across the top of a rushed ticket
+    controls: tuple[Control, ...] = field(default=())
+    on_hold: bool = False  # station: only held items left, drawn greyed; not work until fired
+    held_course: int | None = None  # the next course waiting to be fired, if any
 
     def hit(self, pos: QPoint) -> Hit | None:
         if self.action.contains(pos):
             return Hit(action=True)
+        for control in self.controls:
+            if control.rect.contains(pos):
+                return Hit(control=control.kind)
         for block in self.items:
             if block.rect.contains(pos):
                 return Hit(item_id=block.item.id)
@@ -140,11 +164,14 @@ def header_lines(order: OrderWithItems) -> tuple[str, str]:
     return " · ".join(first), " · ".join(second)
 
 
-def item_tag(item: OrderItemPublic) -> str | None:
+def item_tag(item: OrderItemPublic, eighty_sixed: frozenset[str] = frozenset()) -> str | None:
+    """`eighty_sixed`: lower-case names of the items 86'd now; an open item of that name is tagged 86."""
     if item.changed_after_send:
         return "VOID" if item.status is ItemStatus.voided else "ADDED"
     if item.status is ItemStatus.voided:
         return "VOID"
+    if item.status in (ItemStatus.new, ItemStatus.cooking) and item.name.strip().lower() in eighty_sixed:
+        return "86"
     if item.held:
         return "HOLD"
     if item.status is ItemStatus.done:
@@ -156,9 +183,11 @@ def _text_height(fm: QFontMetrics, width: int, text: str) -> int:
     return fm.boundingRect(QRect(0, 0, width, 100_000), WRAP, text).height()
 
 
-def _item_block(item: OrderItemPublic, fonts: CardFonts, top: int, width: int) -> ItemBlock:
+def _item_block(
+    item: OrderItemPublic, fonts: CardFonts, top: int, width: int, eighty_sixed: frozenset[str] = frozenset()
+) -> ItemBlock:
     inner = width - 2 * PAD
-    tag = item_tag(item)
+    tag = item_tag(item, eighty_sixed)
     tag_width = QFontMetrics(fonts.tag).horizontalAdvance(tag) + 24 if tag else 0
     lines: list[TextLine] = []
     y = top + 8
@@ -190,10 +219,43 @@ def _header_height(fonts: CardFonts) -> int:
     )
 
 
-def layout_card(order: OrderWithItems, fonts: CardFonts, mode: CardMode, width: int | None = None) -> CardLayout:
+def rush_band_height(fonts: CardFonts) -> int:
+    return QFontMetrics(fonts.number).height() + 10
+
+
+def _controls(order: OrderWithItems, mode: CardMode, top: int, width: int, *, rush: bool) -> tuple[Control, ...]:
+    """RUSH on the left half, FIRE on the right half: always the same place, so a hand learns where they are."""
+    half = (width - PAD - PAD // 2) // 2
+    left = QRect(PAD // 2, top, half, MIN_TOUCH_PX)
+    right = QRect(left.right() + 1 + PAD // 2, top, half, MIN_TOUCH_PX)
+    controls: list[Control] = []
+    if rush:
+        controls.append(Control(RUSH, left, "UN-RUSH" if is_rush(order) else "RUSH"))
+    course = next_held_course(order)
+    if mode is CardMode.EXPO and course is not None:
+        controls.append(Control(FIRE, right, f"FIRE COURSE {course}", course))
+    return tuple(controls)
+
+
+def layout_card(
+    order: OrderWithItems,
+    fonts: CardFonts,
+    mode: CardMode,
+    width: int | None = None,
+    *,
+    rush_control: bool = False,
+    eighty_sixed: frozenset[str] = frozenset(),
+) -> CardLayout:
+    """`rush_control`: show the RUSH button (expo always does; a station only if the kitchen allows it).
+    `eighty_sixed`: lower-case names of the items 86'd now, tagged on the card."""
     width = width or fonts.card_width()
-    header = QRect(0, 0, width, _header_height(fonts))
+    band = QRect(0, 0, width, rush_band_height(fonts)) if is_rush(order) else None
+    top = band.bottom() + 1 if band is not None else 0
+    header = QRect(0, top, width, _header_height(fonts))
     y = header.bottom() + 1
+    controls = _controls(order, mode, y + 6, width, rush=rush_control or mode is CardMode.EXPO)
+    if controls:
+        y = controls[0].rect.bottom() + 1
     note: TextLine | None = None
     if order.notes:
         fm = QFontMetrics(fonts.note)
@@ -211,12 +273,12 @@ def layout_card(order: OrderWithItems, fonts: CardFonts, mode: CardMode, width: 
             stations.append(StationHeader(QRect(0, y, width, station_h), station, done, len(active)))
             y += station_h
             for item in items:
-                block = _item_block(item, fonts, y, width)
+                block = _item_block(item, fonts, y, width, eighty_sixed)
                 blocks.append(block)
                 y = block.rect.bottom() + 1
     else:
         for item in order.order_items:
-            block = _item_block(item, fonts, y, width)
+            block = _item_block(item, fonts, y, width, eighty_sixed)
             blocks.append(block)
             y = block.rect.bottom() + 1
     action_h = max(MIN_TOUCH_PX + 12, round(QFontMetrics(fonts.action).height() * 2.2))
@@ -232,6 +294,10 @@ def layout_card(order: OrderWithItems, fonts: CardFonts, mode: CardMode, width: 
         action=action,
         action_ready=ready,
         waiting_on=waiting,
+        rush_band=band,
+        controls=controls,
+        on_hold=mode is CardMode.STATION and station_on_hold(list(order.order_items)),
+        held_course=next_held_course(order),
     )
 
 

@@ -71,6 +71,10 @@ class AppConfig:
     font_size: int = 18
     sound: bool = True
     embedded_port: int = 0  # 0: any free port
+    allow_rush: bool = False  # a station screen may rush orders too (expo always may)
+    keymap: dict[str, Any] = field(default_factory=dict)  # bump bar: action -> key name(s); kds_app.keymap
+    ready_board: bool = False  # also open the customer order-ready board (kds_app.ready_board)
+    ready_board_names: bool = False  # the board shows customer names beside the numbers
 
     def __post_init__(self) -> None:
         _check_choice("server", self.server, get_args(ServerKind))
@@ -106,6 +110,12 @@ class AppConfig:
         if not isinstance(self.sound, bool):
             raise ConfigError(f"sound must be true or false, not {self.sound!r}", field="sound")
         _check_int("embedded_port", self.embedded_port, 0, 65535)
+        if not isinstance(self.allow_rush, bool):
+            raise ConfigError(f"allow_rush must be true or false, not {self.allow_rush!r}", field="allow_rush")
+        _check_keymap(self.keymap)
+        for name in ("ready_board", "ready_board_names"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, not {getattr(self, name)!r}", field=name)
 
     def thresholds_for(self, station: str | None) -> tuple[int, int]:
         """(yellow_s, red_s): a ticket's age turns yellow, then red. The station's own, else the default."""
@@ -223,6 +233,17 @@ def _check_choice(name: str, value: object, choices: tuple[object, ...]) -> None
     if value not in choices:
         options = ", ".join(str(c) for c in choices)
         raise ConfigError(f"{name} must be one of {options}, not {value!r}", field=name)
+
+
+def _check_keymap(keymap: object) -> None:
+    from .keymap import KeymapError, resolve_keymap  # Qt's key names; imported only when a config is built
+
+    if not isinstance(keymap, dict):
+        raise ConfigError(f"keymap must be an object of action: key name, not {keymap!r}", field="keymap")
+    try:
+        resolve_keymap(keymap)
+    except KeymapError as exc:
+        raise ConfigError(f"keymap: {exc}", field="keymap") from None
 
 
 def _check_int(name: str, value: object, low: int, high: int) -> None:

@@ -22,6 +22,9 @@ from PySide6.QtWidgets import (
 from sync.realtime.connection import ConnectionState
 from sync.store.outbox_rows import OutboxEntry
 
+from .all_day_panel import AllDayPanel
+from .eighty_six_panel import EightySixPanel, EightySixStrip
+from .prep_strip import PrepStrip
 from .recall_drawer import RecallDrawer
 from .screen import Screen
 from .ticket_delegate import TicketDelegate, format_age
@@ -74,10 +77,16 @@ class TopBar(QFrame):
         self.recall = QPushButton("RECALL")
         self.recall.setCheckable(True)
         self.settings = QPushButton("SETTINGS")
+        self.all_day = QPushButton("ALL DAY")
+        self.all_day.setCheckable(True)
+        self.eighty_six = QPushButton("86")
+        self.eighty_six.setCheckable(True)
         for widget in (self.title, self.count):
             layout.addWidget(widget)
         layout.addStretch(1)
-        for widget in (self.connection, self.queue, self.clock, self.recall, self.settings):
+        for widget in (
+            self.connection, self.queue, self.clock, self.eighty_six, self.all_day, self.recall, self.settings
+        ):
             layout.addWidget(widget)
 
     def set_connection(self, state: ConnectionState) -> None:
@@ -148,24 +157,40 @@ class MainWindow(QMainWindow):
         self.grid = TicketGrid(screen.model, delegate)
         self.drawer = RecallDrawer()
         self.drawer.hide()
+        # Today's ticket times: this screen's stations, or every station on expo and all-stations screens.
+        self.prep_strip = PrepStrip(self.engine.prep_times, screen.stations or None, delegate.fonts.base_pt)
+        self.all_day = AllDayPanel(delegate.fonts.base_pt)
+        self.all_day.hide()
+        self.eighty_six_strip = EightySixStrip()
+        self.eighty_six_panel = EightySixPanel()
+        self.eighty_six_panel.hide()
 
         body = QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
         body.setSpacing(0)
         body.addWidget(self.grid, 1)
+        body.addWidget(self.all_day)
+        body.addWidget(self.eighty_six_panel)
         body.addWidget(self.drawer)
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
-        for widget in (self.top, self.offline_banner, self.rejection_banner):
+        for widget in (self.top, self.prep_strip, self.eighty_six_strip, self.offline_banner, self.rejection_banner):
             column.addWidget(widget)
         column.addLayout(body, 1)
         self.setCentralWidget(central)
 
         self.grid.action_tapped.connect(screen.action)
         self.grid.item_tapped.connect(screen.item)
+        self.grid.control_tapped.connect(screen.control)
+        self.top.eighty_six.toggled.connect(self._toggle_eighty_six)
+        self.eighty_six_panel.close_requested.connect(lambda: self.top.eighty_six.setChecked(False))
+        self.eighty_six_panel.eighty_six_requested.connect(screen.eighty_six)
+        self.eighty_six_panel.back_requested.connect(lambda name: screen.eighty_six(name, available=True))
         self.top.recall.toggled.connect(self._toggle_drawer)
+        self.top.all_day.toggled.connect(self._toggle_all_day)
+        self.all_day.close_requested.connect(lambda: self.top.all_day.setChecked(False))
         self.top.settings.clicked.connect(self.settings_requested)
         self.drawer.close_requested.connect(lambda: self.top.recall.setChecked(False))
         self.drawer.recall_requested.connect(self._recall)
@@ -176,17 +201,23 @@ class MainWindow(QMainWindow):
         self._unsubscribe = [
             self.engine.connection_state.subscribe(lambda _s: self.update_status()),
             self.engine.queue_depth.subscribe(lambda _d: self.update_status()),
+            self.engine.eighty_sixed.subscribe(self._menu_changed),
         ]
+        self._menu_changed(self.engine.eighty_sixed.value)
         self.timer = QTimer(self)
         self.timer.setInterval(1000)
         self.timer.timeout.connect(self.tick)
         self.timer.start()
         self.update_status()
+        self.prep_strip.refresh()
         self._update_clock()
 
     # ------------------------------------------------------------ periodic
 
     def tick(self) -> None:
+        # The prep figures move only when a server row does; once a second is soon enough, and it keeps their
+        # query off the path from a tap to its repaint.
+        self.prep_strip.refresh()
         self.screen.model.tick()
         self._update_clock()
         self.update_status()
@@ -204,10 +235,46 @@ class MainWindow(QMainWindow):
         self.offline_banner.setVisible(state is ConnectionState.OFFLINE)
 
     def _after_refresh(self) -> None:
-        count = self.screen.model.rowCount()
-        self.top.count.setText(f"{count} open")
+        tickets = self.screen.model.tickets()
+        # A held-only ticket is on the rail (greyed) but is not work until its course is fired.
+        held = sum(1 for t in tickets if t.on_hold)
+        self.top.count.setText(f"{len(tickets) - held} open" + (f" · {held} on hold" if held else ""))
+        if self.eighty_six_panel.isVisible():
+            self._fill_eighty_six_panel()
         if self.drawer.isVisible():
             self.drawer.set_tickets(self.screen.recently_bumped())
+        if self.top.all_day.isChecked():  # hidden, it is recounted when opened: no work for a panel nobody sees
+            self.all_day.update_counts(self.screen.model.tickets())
+
+    # ------------------------------------------------------------ all day
+
+    def _toggle_all_day(self, shown: bool) -> None:
+        if shown:
+            self.all_day.update_counts(self.screen.model.tickets())
+        self.all_day.setVisible(shown)
+
+    def toggle_all_day(self) -> None:
+        """The bump bar's all-day key: the same as the top bar's button, which shows the state."""
+        self.top.all_day.toggle()
+
+    # ------------------------------------------------------------ 86
+
+    def _menu_changed(self, names: tuple[str, ...]) -> None:
+        """The 86 list changed (here, on another screen, or offline here): strip, panel and ticket tags."""
+        self.eighty_six_strip.set_names(names)
+        if self.grid.delegate.set_eighty_sixed(names):
+            self.grid.scheduleDelayedItemsLayout()  # tags change line widths, so card heights may change
+            self.grid.viewport().update()
+        if self.eighty_six_panel.isVisible():
+            self._fill_eighty_six_panel()
+
+    def _fill_eighty_six_panel(self) -> None:
+        self.eighty_six_panel.set_items(self.engine.eighty_sixed.value, self.screen.menu_names())
+
+    def _toggle_eighty_six(self, shown: bool) -> None:
+        if shown:
+            self._fill_eighty_six_panel()
+        self.eighty_six_panel.setVisible(shown)
 
     # ------------------------------------------------------------ recall
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from .card_layout import header_lines
+from .side_panel import panel_header, scrolling_rows
 from .ticket_delegate import format_age
 from .ticket_model import Ticket
 
@@ -45,29 +46,13 @@ class RecallDrawer(QFrame):
         self.setFixedWidth(520)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(12, 12, 12, 12)
-        head = QHBoxLayout()
-        title = QLabel("Recall")
-        title.setObjectName("DrawerTitle")
-        self.close_button = QPushButton("CLOSE")
-        self.close_button.clicked.connect(self.close_requested)
-        head.addWidget(title, 1)
-        head.addWidget(self.close_button)
-        outer.addLayout(head)
+        self.close_button = panel_header(outer, "Recall", "DrawerTitle", self.close_requested)
         self.hint = QLabel("Nothing bumped in the last 30 minutes")
         self.hint.setObjectName("EmptyHint")
         self.hint.setWordWrap(True)
         outer.addWidget(self.hint)
-        self._rows_box = QWidget()
-        self._rows = QVBoxLayout(self._rows_box)
-        self._rows.setContentsMargins(0, 0, 0, 0)
-        self._rows.setSpacing(8)
+        self._rows = scrolling_rows(outer)
         self._rows.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(self._rows_box)
-        outer.addWidget(scroll, 1)
         self.rows: list[RecallRow] = []
 
     def set_tickets(self, bumped: list[tuple[Ticket, datetime]], now: datetime | None = None) -> None:

@@ -7,6 +7,7 @@ result of a tap in the same frame whether the server is there or not.
 
 from __future__ import annotations
 
+import bisect
 import logging
 from collections.abc import Collection, Iterable
 from datetime import datetime
@@ -14,11 +15,12 @@ from uuid import UUID
 
 from PySide6.QtCore import QObject, Signal
 
-from api_client.models import IntentKind, ItemStatus, OrderWithItems
+from api_client.models import IntentKind, ItemStatus, OrderWithItems, Priority
+from api_client.order_machine import next_held_course
 from sync.engine.engine import SyncEngine
 from sync.store.outbox_rows import OutboxEntry
 
-from .card_layout import CardMode, action_state
+from .card_layout import FIRE, RUSH, CardMode, action_state
 from .ticket_model import Ticket, TicketModel
 
 log = logging.getLogger(__name__)
@@ -28,7 +30,10 @@ RELOAD_ALL_OVER = 200  # a burst touching more orders than this reloads the lot:
 
 
 def sort_key(ticket: Ticket) -> tuple[object, ...]:
-    return (ticket.order.created_at, str(ticket.order.id), ticket.station or "")
+    """Rushed first, then oldest first: `sync.engine.tickets.ticket_sort_key`, plus the station for the rails of
+    a screen listing several stations (each station's ticket of one order stays side by side)."""
+    order = ticket.order
+    return (order.priority is not Priority.rush, order.created_at, str(order.id), ticket.station or "")
 
 
 class Screen(QObject):
@@ -39,12 +44,21 @@ class Screen(QObject):
     refreshed = Signal()
     intent_submitted = Signal(object)  # Intent
 
-    def __init__(self, engine: SyncEngine, model: TicketModel, *, expo: bool, stations: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        engine: SyncEngine,
+        model: TicketModel,
+        *,
+        expo: bool,
+        stations: Iterable[str] = (),
+        allow_rush: bool = False,
+    ) -> None:
         super().__init__()
         self.engine = engine
         self.model = model
         self.expo = expo
         self.stations = tuple(stations)
+        self.may_rush = expo or allow_rush  # expo always may; a station only where the kitchen allows it
         self._rejected_ids: tuple[UUID, ...] = ()
         self._listed: tuple[str | None, ...] | None = None  # the stations of the last refresh
         # Until the first catch-up completes, arrivals are what was already there: no chime, no highlight.
@@ -82,10 +96,11 @@ class Screen(QObject):
             tickets = self.current_tickets(stations)
         else:
             touched = set(changed)
+            # The rows kept are in order already: the fresh ones are slotted in, not the whole rail re-sorted.
             tickets = [t for t in self.model.tickets() if t.order.id not in touched]
-            tickets += [Ticket(order, station) for station in stations
-                        for order in self.engine.open_tickets(station, touched)]
-            tickets.sort(key=sort_key)
+            for station in stations:
+                for order in self.engine.open_tickets(station, touched):
+                    bisect.insort(tickets, Ticket(order, station), key=sort_key)
         self._listed = stations
         new = self.model.set_tickets(tickets, announce=self._announce)
         if new:
@@ -131,6 +146,21 @@ class Screen(QObject):
         else:
             self._submit(IntentKind.bump_ticket, ticket.order, station=ticket.station)
 
+    def bump(self, key: str) -> bool:
+        """The bump bar's bump key: bumps (expo: serves) at once, without arming; a key press is deliberate
+        where a touch may not be (kds_app.keys). False when there was nothing to send."""
+        ticket = self.ticket(key)
+        if ticket is None:
+            return False
+        mode = CardMode.EXPO if ticket.station is None else CardMode.STATION
+        if not action_state(ticket.order, mode)[0]:
+            return False
+        if ticket.station is None:
+            self._submit(IntentKind.serve, ticket.order)
+        else:
+            self._submit(IntentKind.bump_ticket, ticket.order, station=ticket.station)
+        return True
+
     def item(self, key: str, item_id: UUID) -> None:
         """A tap on an item: acknowledge a change first, else strike it, or unstrike a struck one."""
         ticket = self.ticket(key)
@@ -146,6 +176,38 @@ class Screen(QObject):
         elif item.status in (ItemStatus.new, ItemStatus.cooking) and not item.held:
             self._submit(IntentKind.bump_item, ticket.order, item_id=item.id, station=item.station)
 
+    def control(self, key: str, control: str) -> None:
+        """A tap on a card control. RUSH toggles the order's priority; FIRE (expo) fires the next held course.
+        Both take two taps like bump: the first arms the button, a second within the window sends."""
+        ticket = self.ticket(key)
+        if ticket is None:
+            return
+        if control == RUSH:
+            if not self.may_rush or not self.model.arm_control(key, RUSH):
+                return
+            priority = Priority.normal if ticket.order.priority is Priority.rush else Priority.rush
+            self._submit(IntentKind.rush, ticket.order, args={"priority": priority.value})
+        elif control == FIRE:
+            course = next_held_course(ticket.order)
+            if not self.expo or course is None or not self.model.arm_control(key, FIRE):
+                return
+            self._submit(IntentKind.fire, ticket.order, args={"course": course})
+
+    def eighty_six(self, item_name: str, *, available: bool = False) -> None:
+        """86 a menu item (or bring it back): on every screen's 86 strip, and on the menu for the POS."""
+        intent = self.engine.eighty_six(item_name, available=available)
+        self.intent_submitted.emit(intent)
+
+    def menu_names(self) -> list[str]:
+        """The names of the items still to cook on this screen's tickets, for the 86 panel."""
+        names = {
+            i.name.strip(): None
+            for t in self.model.tickets()
+            for i in t.order.order_items
+            if i.status in (ItemStatus.new, ItemStatus.cooking)
+        }
+        return sorted(names, key=str.lower)
+
     def recall(self, ticket: Ticket) -> None:
         self._submit(IntentKind.recall, ticket.order, station=ticket.station)
 
@@ -154,8 +216,14 @@ class Screen(QObject):
         self.refresh()
 
     def _submit(
-        self, kind: IntentKind, order: OrderWithItems, *, item_id: UUID | None = None, station: str | None = None
+        self,
+        kind: IntentKind,
+        order: OrderWithItems,
+        *,
+        item_id: UUID | None = None,
+        station: str | None = None,
+        args: dict[str, object] | None = None,
     ) -> None:
-        intent = self.engine.submit(kind, order.id, item_id=item_id, station=station)
+        intent = self.engine.submit(kind, order.id, item_id=item_id, station=station, args=args)
         self.intent_submitted.emit(intent)
         self.refresh({order.id}, tapped=True)

@@ -2,7 +2,8 @@
 
 Everything is real: the companion runs in-process on SQLite in a temporary directory, a POS sends the
 orders over HTTP, the screens sync them over the websocket, and the taps go through the same code as a
-cook's finger. Writes station.png, expo.png, recall.png and offline.png (1920 by 1080).
+cook's finger. Writes station.png (with a bump-bar selection), expo.png, all_day.png, ready_board.png,
+recall.png and offline.png (1920 by 1080).
 """
 
 from __future__ import annotations
@@ -11,21 +12,24 @@ import asyncio
 import sys
 import tempfile
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 from PySide6.QtWidgets import QApplication
 
-from api_client.models import DeviceRole, ItemStatus, OrderItemIntake, OrderItemsAddition
+from api_client.models import DeviceRole, ItemStatus, OrderIntake, OrderItemIntake, OrderItemsAddition
 from sync.realtime.connection import ConnectionState
 
 from . import theme
 from .app import Session
+from .card_layout import RUSH
 from .config import AppConfig
 from .connect import build_engine_config
 from .demo_orders import service
 from .embedded import EmbeddedCompanion
 from .main_thread_gc import MainThreadGC
+from .ready_board import ReadyBoard
 
 SIZE = (1920, 1080)
 TIMEOUT_S = 30.0
@@ -46,6 +50,17 @@ async def _post_service(companion: EmbeddedCompanion) -> list[str]:
         extra = OrderItemsAddition(items=[OrderItemIntake(name="Cheeseburger", station="grill", modifiers=["no onion"],
                                                           allergens=["gluten", "dairy"])])
         response = await http.post(f"/api/v1/orders/{ids[-3]}/items", json=extra.model_dump(mode="json"),
+                                   headers={"Idempotency-Key": str(uuid.uuid4())})
+        response.raise_for_status()
+        # A coursed table: starters now, the mains held until the starters are bumped (or expo fires them).
+        # Sent six minutes ago, so it sits mid-rail rather than among the newest orders.
+        sent = datetime.now(UTC) - timedelta(minutes=6)
+        coursed = OrderIntake(number="T9", table_label="9", guests=4, server_name="Ana", created_at=sent, items=[
+            OrderItemIntake(name="Soup of the day", station="saute", course=1, quantity=2),
+            OrderItemIntake(name="Ribeye", station="grill", course=2, held=True, modifiers=["medium rare"]),
+            OrderItemIntake(name="Half chicken", station="grill", course=2, held=True),
+        ])
+        response = await http.post("/api/v1/orders", json=coursed.model_dump(mode="json"),
                                    headers={"Idempotency-Key": str(uuid.uuid4())})
         response.raise_for_status()
     return ids
@@ -95,6 +110,15 @@ async def _shoot(out: Path) -> None:
                     grill.screen.action(ticket.key)
                 # ...and has touched BUMP once on the fourth, which now asks for the confirming tap.
                 grill.screen.action(tickets[3].key)
+                # Expo rushes a young order (two taps), and the grill has run out of something on a ticket.
+                young = expo.screen.model.tickets()[-4]  # not one of the newest: the board shot finishes those
+                expo.screen.control(young.key, RUSH)
+                expo.screen.control(young.key, RUSH)
+                sold_out = next(
+                    i.name for t in tickets[4:] for i in t.order.order_items if i.status is ItemStatus.new
+                )
+                grill.screen.eighty_six(sold_out)
+                grill.screen.eighty_six("Calamari")
                 async with asyncio.timeout(TIMEOUT_S):
                     await grill.engine.queue_depth.wait_for(0)
                     async with expo.engine.changes() as changes:
@@ -104,8 +128,18 @@ async def _shoot(out: Path) -> None:
                             for i in t.order.order_items
                         ):
                             await changes.get()
+                    async with grill.engine.changes() as changes:
+                        while grill.screen.model.tickets()[0].order.id != young.order.id:
+                            await changes.get()
+                    await expo.engine.eighty_sixed.wait_for(lambda names: len(names) == 2)
+                grill.screen.model.select(grill.screen.model.tickets()[1].key)  # the bump bar's cursor
                 _grab(grill, out / "station.png")
                 _grab(expo, out / "expo.png")
+                _grab_features(expo, out / "features.png")
+                grill.window.top.all_day.setChecked(True)
+                _grab(grill, out / "all_day.png")
+                grill.window.top.all_day.setChecked(False)
+                await _shoot_board(expo, out / "ready_board.png")
                 grill.window.top.recall.setChecked(True)
                 _grab(grill, out / "recall.png")
                 grill.window.top.recall.setChecked(False)
@@ -121,6 +155,42 @@ async def _shoot(out: Path) -> None:
                 await expo.stop()
         finally:
             companion.stop()
+
+
+def _grab_features(expo: Session, path: Path) -> None:
+    """Expo at the coursed table (FIRE COURSE 2 on its card) with the 86 panel open."""
+    model = expo.screen.model
+    row = next(r for r, t in enumerate(model.tickets()) if t.order.number == "T9")
+    expo.window.top.eighty_six.setChecked(True)
+    expo.window.grid.doItemsLayout()
+    expo.window.grid.scrollTo(model.index(row))
+    _grab(expo, path)
+    expo.window.top.eighty_six.setChecked(False)
+
+
+async def _shoot_board(expo: Session, path: Path) -> None:
+    """The customer board, after expo finished the last two orders (so READY has numbers too)."""
+    for ticket in expo.screen.model.tickets()[-2:]:
+        for item in ticket.order.order_items:
+            if item.status in (ItemStatus.new, ItemStatus.cooking) and not item.held:
+                expo.screen.item(ticket.key, item.id)
+    board = ReadyBoard(expo.engine)
+    try:
+        async with asyncio.timeout(TIMEOUT_S):
+            await expo.engine.queue_depth.wait_for(0)
+            async with expo.engine.changes() as changes:
+                while len(board.ready_numbers()) < 2:
+                    await changes.get()
+        board.resize(*SIZE)
+        board.show()
+        board.layout().activate()
+        if not board.grab().save(str(path)):
+            raise OSError(f"could not write {path}")
+        print(f"wrote {path}")  # noqa: T201 - the command's output
+    finally:
+        board.detach()
+        board.close()
+        board.deleteLater()
 
 
 def write_screenshots(out: Path) -> int:

@@ -30,8 +30,10 @@ ALLERGEN_TEXT = QColor("#ffffff")
 CHANGED = QColor("#ffb300")
 CHANGED_TEXT = QColor("#111111")
 HELD = QColor("#546e7a")
+EIGHTY_SIX = QColor("#c62828")  # an 86'd item: the strip in the top bar and the tag on a ticket
 RUSH = QColor("#ff6d00")
 NEW_HIGHLIGHT = QColor("#4fc3f7")
+SELECTED = QColor("#ffffff")  # the bump bar's selected ticket
 
 BUMP = QColor("#1565c0")
 BUMP_ARMED = QColor("#ffb300")

@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QRegion
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPixmap, QRegion
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
 from api_client.models import ItemStatus
 
 from . import theme
-from .card_layout import PAD, WRAP, CardFonts, CardLayout, CardMode, ItemBlock, LineStyle, header_lines, is_rush
+from .card_layout import (
+    PAD,
+    RUSH,
+    WRAP,
+    CardFonts,
+    CardLayout,
+    CardMode,
+    Control,
+    ItemBlock,
+    LineStyle,
+    header_lines,
+    is_rush,
+)
 from .card_layout import layout_card as compute_layout
 from .ticket_model import Role, Ticket
 
 Thresholds = Callable[[str | None], tuple[int, int]]
+MAX_CACHED_CARDS = 24
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -44,6 +58,18 @@ class TicketDelegate(QStyledItemDelegate):
         self._cache: dict[str, tuple[Ticket, CardLayout]] = {}
         self.paint_region: QRegion | None = None  # set by the grid while it paints: what Qt is repainting
         self.painted_size: dict[str, tuple[int, int]] = {}  # key -> the card's size when last drawn
+        self._pixmaps: OrderedDict[str, tuple[Ticket, CardLayout, tuple[object, ...], QPixmap]] = OrderedDict()
+        self.allow_rush = False  # a station card shows RUSH only where the kitchen allows it (expo always does)
+        self.eighty_sixed: frozenset[str] = frozenset()  # lower-case names of the items 86'd now
+
+    def set_eighty_sixed(self, names: tuple[str, ...]) -> bool:
+        """The 86 list changed: every card is laid out again (tags change line widths). True if it changed."""
+        wanted = frozenset(n.strip().lower() for n in names)
+        if wanted == self.eighty_sixed:
+            return False
+        self.eighty_sixed = wanted
+        self._cache.clear()
+        return True
 
     def set_font_size(self, font_pt: int) -> None:
         self.fonts = CardFonts(font_pt)
@@ -66,7 +92,10 @@ class TicketDelegate(QStyledItemDelegate):
         if cached is not None and cached[0] is ticket:
             return cached[1]
         mode = CardMode.EXPO if ticket.station is None else CardMode.STATION
-        layout = compute_layout(ticket.order, self.fonts, mode, self.card_width)
+        layout = compute_layout(
+            ticket.order, self.fonts, mode, self.card_width, rush_control=self.allow_rush,
+            eighty_sixed=self.eighty_sixed,
+        )
         if len(self._cache) > 2000:  # tickets come and go all service; forget the ones long gone
             self._cache.clear()
         self._cache[ticket.key] = (ticket, layout)
@@ -88,11 +117,61 @@ class TicketDelegate(QStyledItemDelegate):
             return
         layout = self.layout_for(ticket)
         age_s: float = index.data(Role.AGE_S)
+        fill, ink = age_colours(age_s, self.thresholds(ticket.station))
+        state = (
+            fill.rgba(), bool(index.data(Role.HIGHLIGHT)), bool(index.data(Role.ARMED)),
+            index.data(Role.ARMED_CONTROL), bool(index.data(Role.SELECTED)),
+        )
+        painter.drawPixmap(option.rect.topLeft(), self._card_pixmap(ticket, layout, state, painter, age_s))
+        # The age ticks every second: drawn live over the cached card, the rest of the card is a blit.
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.translate(option.rect.topLeft())
-        self._card(painter, ticket, layout, highlight=index.data(Role.HIGHLIGHT))
+        if layout.on_hold:
+            painter.setOpacity(0.5)
+        painter.setPen(ink)
+        painter.setFont(self.fonts.age)
+        painter.drawText(self._number_rect(layout), int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+                         format_age(age_s))
+        painter.restore()
+
+    def _card_pixmap(
+        self, ticket: Ticket, layout: CardLayout, state: tuple[object, ...], painter: QPainter, age_s: float
+    ) -> QPixmap:
+        """The card without its age, drawn once per change of ticket, layout or state and then reused: moving
+        cards after a bump, and the 1 s tick, repaint blits instead of hundreds of text runs."""
+        cached = self._pixmaps.get(ticket.key)
+        if cached is not None and cached[0] is ticket and cached[1] is layout and cached[2] == state:
+            self._pixmaps.move_to_end(ticket.key)
+            return cached[3]
+        ratio = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
+        pixmap = QPixmap(int(layout.width * ratio), int(layout.height * ratio))
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        card = QPainter(pixmap)
+        try:
+            card.setRenderHint(QPainter.RenderHint.Antialiasing)
+            self._draw_card(card, ticket, layout, state, age_s)
+        finally:
+            card.end()
+        self._pixmaps[ticket.key] = (ticket, layout, state, pixmap)
+        self._pixmaps.move_to_end(ticket.key)
+        while len(self._pixmaps) > MAX_CACHED_CARDS:  # a screenful or two: a 400x600 card is about 1 MB
+            self._pixmaps.popitem(last=False)
+        return pixmap
+
+    def _draw_card(
+        self, painter: QPainter, ticket: Ticket, layout: CardLayout, state: tuple[object, ...], age_s: float
+    ) -> None:
+        _fill, highlight, armed, armed_control, selected = state
+        self._card(painter, ticket, layout, highlight=bool(highlight))
+        if layout.on_hold:
+            painter.setOpacity(0.5)  # greyed: nothing here is work until the course is fired
+        if layout.rush_band is not None:
+            self._rush_band(painter, layout)
         self._header(painter, ticket, layout, age_s)
+        for control in layout.controls:
+            self._control(painter, control, armed=armed_control == control.kind)
         if layout.order_note is not None:
             painter.setFont(self.fonts.note)
             painter.setPen(theme.CHANGED)
@@ -101,8 +180,22 @@ class TicketDelegate(QStyledItemDelegate):
             self._station_header(painter, header.rect, header.station, header.done, header.total)
         for block in layout.items:
             self._item(painter, block, layout.width)
-        self._action(painter, ticket, layout, armed=index.data(Role.ARMED))
-        painter.restore()
+        painter.setOpacity(1.0)
+        self._action(painter, ticket, layout, armed=bool(armed))
+        if selected:
+            self._selection(painter, layout)
+
+    def _number_rect(self, layout: CardLayout) -> QRect:
+        head = layout.header.adjusted(4, 4, -4, 0)
+        return QRect(PAD, head.top() + 4, layout.width - 2 * PAD, QFontMetrics(self.fonts.number).height())
+
+    @staticmethod
+    def _selection(painter: QPainter, layout: CardLayout) -> None:
+        # The bump bar's cursor: a thick white frame drawn over the card's own border (new, rush), so it is
+        # seen from across the line and never mistaken for either.
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(theme.SELECTED, 8))
+        painter.drawRoundedRect(QRect(0, 0, layout.width, layout.height).adjusted(4, 4, -4, -4), 10, 10)
 
     def _card(self, painter: QPainter, ticket: Ticket, layout: CardLayout, *, highlight: bool) -> None:
         rect = QRect(0, 0, layout.width, layout.height)
@@ -119,15 +212,10 @@ class TicketDelegate(QStyledItemDelegate):
         painter.setBrush(fill)
         painter.drawRoundedRect(head, 8, 8)
         painter.setPen(ink)
-        fm_number = QFontMetrics(self.fonts.number)
-        top = head.top() + 4
-        number_rect = QRect(PAD, top, layout.width - 2 * PAD, fm_number.height())
+        number_rect = self._number_rect(layout)
         painter.setFont(self.fonts.number)
         left = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        right = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        painter.drawText(number_rect, left, f"#{order.number}")
-        painter.setFont(self.fonts.age)
-        painter.drawText(number_rect, right, format_age(age_s))
+        painter.drawText(number_rect, left, f"#{order.number}")  # the age goes on live, in `paint`
         fm_meta = QFontMetrics(self.fonts.meta)
         painter.setFont(self.fonts.meta)
         y = number_rect.bottom() + 3
@@ -137,9 +225,38 @@ class TicketDelegate(QStyledItemDelegate):
             painter.drawText(line, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
                              fm_meta.elidedText(text, Qt.TextElideMode.ElideRight, line.width()))
             y += fm_meta.height() + 2
-        if is_rush(order):
-            self._pill(painter, QRect(PAD, y - fm_meta.height() - 2, layout.width - 2 * PAD, fm_meta.height()),
-                       "RUSH", theme.RUSH, QColor("#ffffff"), self.fonts.meta)
+
+    def _rush_band(self, painter: QPainter, layout: CardLayout) -> None:
+        # Across the top in the number's size: a rushed ticket is told from two metres, in words and colour.
+        assert layout.rush_band is not None
+        band = layout.rush_band.adjusted(4, 4, -4, 0)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(theme.RUSH)
+        painter.drawRoundedRect(band, 8, 8)
+        painter.setPen(QColor("#111111"))
+        painter.setFont(self.fonts.number)
+        painter.drawText(band, int(Qt.AlignmentFlag.AlignCenter), "▲ RUSH ▲")
+
+    def _control(self, painter: QPainter, control: Control, *, armed: bool) -> None:
+        if armed:
+            fill, ink, text = theme.BUMP_ARMED, theme.BUMP_ARMED_TEXT, "TAP AGAIN"
+        elif control.kind == RUSH:
+            # Quiet until used: an orange button on every expo card would read as "everything is rushed".
+            ink = theme.RUSH if control.label == "RUSH" else theme.TEXT
+            fill, text = theme.SERVE_WAITING, control.label
+        else:
+            fill, ink, text = theme.HELD, theme.TEXT, control.label
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(fill)
+        painter.drawRoundedRect(control.rect, 10, 10)
+        painter.setPen(ink)
+        font = self.fonts.station
+        room = control.rect.width() - 12
+        if control.course is not None and not armed and QFontMetrics(font).horizontalAdvance(text) > room:
+            text = f"FIRE C{control.course}"  # a narrow card: short, never cut to "FIRE COUR…"
+        painter.setFont(font)
+        painter.drawText(control.rect, int(Qt.AlignmentFlag.AlignCenter),
+                         QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, room))
 
     def _station_header(self, painter: QPainter, rect: QRect, station: str, done: int, total: int) -> None:
         complete = total > 0 and done == total
@@ -156,6 +273,13 @@ class TicketDelegate(QStyledItemDelegate):
     def _item(self, painter: QPainter, block: ItemBlock, width: int) -> None:
         item = block.item
         finished = item.status in (ItemStatus.done, ItemStatus.voided)
+        if block.tag == "86":
+            # Run out: a red bar down the row as well as the tag, seen from across the line.
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(198, 40, 40, 50))
+            painter.drawRect(block.rect.adjusted(4, 1, -4, -1))
+            painter.setBrush(theme.EIGHTY_SIX)
+            painter.drawRect(QRect(4, block.rect.top() + 1, 8, block.rect.height() - 2))
         if item.changed_after_send:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(255, 179, 0, 45))
@@ -190,6 +314,7 @@ class TicketDelegate(QStyledItemDelegate):
                 "VOID": (theme.ALLERGEN, theme.ALLERGEN_TEXT),
                 "ADDED": (theme.CHANGED, theme.CHANGED_TEXT),
                 "HOLD": (theme.HELD, theme.TEXT),
+                "86": (theme.EIGHTY_SIX, theme.TEXT),
             }.get(block.tag, (theme.SERVE_READY, theme.TEXT))
             self._pill(painter, rect, block.tag, fill, ink, self.fonts.tag)
 
@@ -198,6 +323,8 @@ class TicketDelegate(QStyledItemDelegate):
         if not layout.action_ready:
             fill, ink = theme.SERVE_WAITING, theme.MUTED
             text = ("WAITING: " + ", ".join(s.upper() for s in layout.waiting_on)) if expo else "ON HOLD"
+            if not expo and layout.on_hold and layout.held_course is not None:
+                text = f"ON HOLD · COURSE {layout.held_course}"
             if expo and not layout.waiting_on:
                 text = "WAITING"
         elif armed:

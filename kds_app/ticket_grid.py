@@ -22,6 +22,7 @@ from .ticket_model import Role, Ticket, TicketModel
 class TicketGrid(QListView):
     action_tapped = Signal(str)  # ticket key: a tap on the BUMP / SERVE zone
     item_tapped = Signal(str, object)  # ticket key, item id
+    control_tapped = Signal(str, str)  # ticket key, control (card_layout.RUSH, card_layout.FIRE)
 
     def __init__(self, model: TicketModel, delegate: TicketDelegate, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -63,8 +64,8 @@ class TicketGrid(QListView):
         hit = self.delegate.layout_for(ticket).hit(pos - rect.topLeft())
         return None if hit is None else (ticket.key, hit)
 
-    def point_of(self, key: str, item_id: UUID | None = None) -> QPoint:
-        """Viewport position of a ticket's action zone or one of its items (for tests and the bump bar)."""
+    def point_of(self, key: str, item_id: UUID | None = None, *, control: str | None = None) -> QPoint:
+        """Viewport position of a ticket's action zone, one of its items or controls (tests, the bump bar)."""
         row = self.ticket_model().row_of(key)
         if row is None:
             raise KeyError(key)
@@ -72,6 +73,11 @@ class TicketGrid(QListView):
         self.scrollTo(index)
         rect = self.visualRect(index)
         layout = self.delegate.layout_for(index.data(Role.TICKET))
+        if control is not None:
+            found = next((c for c in layout.controls if c.kind == control), None)
+            if found is None:
+                raise KeyError(control)
+            return rect.topLeft() + found.rect.center()
         if item_id is None:
             return rect.topLeft() + layout.action.center()
         for block in layout.items:
@@ -97,6 +103,8 @@ class TicketGrid(QListView):
             self.action_tapped.emit(key)
         elif hit.item_id is not None:
             self.item_tapped.emit(key, hit.item_id)
+        elif hit.control is not None:
+            self.control_tapped.emit(key, hit.control)
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         # Qt turns a quick second tap into a double-click; for the cards it is just another tap.

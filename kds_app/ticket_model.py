@@ -17,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
 from api_client.models import OrderWithItems
+from sync.engine.tickets import station_on_hold
 
 NEW_HIGHLIGHT_S = 4.0  # a new ticket glows this long, then stays calm
 ARM_WINDOW_S = 3.0  # the second tap must come within this window to bump
@@ -30,6 +31,8 @@ class Role(IntEnum):
     HIGHLIGHT = Qt.ItemDataRole.UserRole + 3
     ARMED = Qt.ItemDataRole.UserRole + 4
     KEY = Qt.ItemDataRole.UserRole + 5
+    ARMED_CONTROL = Qt.ItemDataRole.UserRole + 20  # the card control (RUSH, FIRE) waiting for its second tap
+    SELECTED = Qt.ItemDataRole.UserRole + 6  # the bump bar's cursor (kds_app.keys)
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,11 @@ class Ticket:
         # Cached: every redraw matches hundreds of rows by key, and formatting a UUID is not free.
         return ticket_key(self.order.id, self.station)
 
+    @cached_property
+    def on_hold(self) -> bool:
+        """A station's ticket whose only items left are held: on the rail, greyed, but not work yet."""
+        return self.station is not None and station_on_hold(list(self.order.order_items))
+
 
 def ticket_key(order_id: object, station: str | None) -> str:
     return f"{order_id}:{station or '*'}"
@@ -57,6 +65,8 @@ class TicketModel(QAbstractListModel):
         self._rows: list[Ticket] = []
         self._arrived: dict[str, float] = {}  # key -> monotonic arrival, while highlighted
         self._armed: dict[str, float] = {}  # key -> monotonic deadline of the second tap
+        self._armed_controls: dict[str, tuple[str, float]] = {}  # key -> (control, deadline of its second tap)
+        self._selected: str | None = None  # a key that left the screen simply matches no row
 
     # ------------------------------------------------------------ Qt model interface
 
@@ -81,6 +91,11 @@ class TicketModel(QAbstractListModel):
             return ticket.key in self._arrived
         if role == Role.ARMED:
             return ticket.key in self._armed
+        if role == Role.ARMED_CONTROL:
+            armed = self._armed_controls.get(ticket.key)
+            return None if armed is None else armed[0]
+        if role == Role.SELECTED:
+            return ticket.key == self._selected
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
@@ -115,6 +130,7 @@ class TicketModel(QAbstractListModel):
                 self.endRemoveRows()
                 self._arrived.pop(gone.key, None)
                 self._armed.pop(gone.key, None)
+                self._armed_controls.pop(gone.key, None)
         kept = [t.key for t in self._rows]
         kept_set = set(kept)
         order = [t.key for t in tickets if t.key in kept_set]
@@ -156,9 +172,13 @@ class TicketModel(QAbstractListModel):
             del self._arrived[key]
         for key in [k for k, deadline in self._armed.items() if now >= deadline]:
             del self._armed[key]
+        for key in [k for k, (_c, deadline) in self._armed_controls.items() if now >= deadline]:
+            del self._armed_controls[key]
         if self._rows:
             self.dataChanged.emit(
-                self.index(0), self.index(len(self._rows) - 1), [Role.AGE_S, Role.HIGHLIGHT, Role.ARMED]
+                self.index(0),
+                self.index(len(self._rows) - 1),
+                [Role.AGE_S, Role.HIGHLIGHT, Role.ARMED, Role.ARMED_CONTROL],
             )
 
     # ------------------------------------------------------------ the two-tap bump
@@ -178,6 +198,21 @@ class TicketModel(QAbstractListModel):
         self._changed(row, Role.ARMED)
         return False
 
+    def arm_control(self, key: str, control: str) -> bool:
+        """The same two-tap guard for a card control (RUSH, FIRE): True when this tap confirms `control`."""
+        now = self._monotonic()
+        row = self.row_of(key)
+        if row is None:
+            return False
+        armed = self._armed_controls.get(key)
+        if armed is not None and armed[0] == control and now < armed[1]:
+            del self._armed_controls[key]
+            self._changed(row, Role.ARMED_CONTROL)
+            return True
+        self._armed_controls[key] = (control, now + ARM_WINDOW_S)
+        self._changed(row, Role.ARMED_CONTROL)
+        return False
+
     def is_armed(self, key: str) -> bool:
         deadline = self._armed.get(key)
         return deadline is not None and self._monotonic() < deadline
@@ -185,3 +220,18 @@ class TicketModel(QAbstractListModel):
     def _changed(self, row: int, role: int) -> None:
         idx = self.index(row)
         self.dataChanged.emit(idx, idx, [role])
+
+    # ------------------------------------------------------------ the bump bar's selection
+
+    def selected_key(self) -> str | None:
+        """The selected ticket's key, if it is still listed."""
+        key = self._selected
+        return key if key is not None and self.row_of(key) is not None else None
+
+    def select(self, key: str | None) -> None:
+        """Move the selection outline: a dataChanged on the old row and the new one only."""
+        old, self._selected = self._selected, key
+        for changed in {k for k in (old, key) if k is not None}:
+            row = self.row_of(changed)
+            if row is not None:
+                self._changed(row, Role.SELECTED)

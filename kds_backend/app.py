@@ -13,13 +13,14 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import __doc__ as description
 from .changes import ChangeHub
+from .day_end import day_end_task
 from .db.database import Database
 from .db.engine import make_engine, migrate
 from .errors import install_error_handlers
 from .ratelimit import RateLimiter
 from .realtime.server import realtime_lifespan
 from .realtime.server import router as realtime_router
-from .routes import auth, devices, health, intake, rest, rest_delete, rpc
+from .routes import auth, devices, health, intake, reports, rest, rest_delete, rpc
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             await asyncio.to_thread(migrate, engine)
             app.state.db = Database(engine, ChangeHub(asyncio.get_running_loop()))
-            async with realtime_lifespan(app):
+            async with realtime_lifespan(app), day_end_task(app.state.db, settings):
                 yield
         finally:
             engine.dispose()
@@ -74,4 +75,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(devices.router)
     app.include_router(realtime_router)
     app.include_router(rest_delete.router)
+    app.include_router(reports.router)
     return app

@@ -142,12 +142,54 @@ def _device_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _clear_day(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from .day_end import clear_day, last_boundary
+    from .db.writer import write_transaction
+
+    settings = Settings.from_env(database_url=args.database_url)
+    # Default: what the scheduler does at the day end. --now: everything open, e.g. closing early.
+    before = datetime.now(UTC) if args.now else last_boundary(settings)
+    engine = _device_engine(args)
+    try:
+        with write_transaction(engine) as w:
+            cleared = clear_day(w, before, args.restaurant)
+    finally:
+        engine.dispose()
+    where = f" in {args.restaurant}" if args.restaurant else ""
+    print(f"cleared {len(cleared)} open order(s){where} created before {before.isoformat()}")
+    return 0
+
+
+def _export_prep_times(args: argparse.Namespace) -> int:
+    from api_client.business_day import zone
+
+    from .prep_report import parse_range, prep_rows, to_csv
+
+    days = parse_range(args.since, args.until)
+    settings = Settings.from_env(database_url=args.database_url)
+    engine = _device_engine(args)
+    try:
+        with engine.connect() as conn:
+            body = to_csv(prep_rows(conn, days, settings.day_end_hour, zone(settings.timezone), args.restaurant))
+    finally:
+        engine.dispose()
+    if args.out is None:
+        sys.stdout.write(body)
+    else:
+        args.out.write_text(body, encoding="utf-8")
+        print(f"wrote {body.count(chr(10)) - 1} row(s) to {args.out}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kds-backend",
         description="The KDS companion backend: the Supabase subset the kitchen screens use, plus POS intake.",
         epilog="Configuration: KDS_DATABASE_URL (default: SQLite in the user data directory), "
-        "KDS_JWT_SECRET (default: generated and kept in the data directory), KDS_DATA_DIR.",
+        "KDS_JWT_SECRET (default: generated and kept in the data directory), KDS_DATA_DIR, "
+        "KDS_DAY_END_HOUR (default 4), KDS_TIMEZONE (default: this machine's zone).",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -193,6 +235,24 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--restaurant", required=True)
     listing.add_argument("--database-url")
     listing.set_defaults(func=_device_list)
+
+    clear = sub.add_parser(
+        "clear-day",
+        help="archive the orders still open from before the last day end (KDS_DAY_END_HOUR, KDS_TIMEZONE); "
+        "they leave every screen and stay in reports",
+    )
+    clear.add_argument("--now", action="store_true", help="clear every open order now, not only the last day's")
+    clear.add_argument("--restaurant", help="only this restaurant (default: all on this database)")
+    clear.add_argument("--database-url")
+    clear.set_defaults(func=_clear_day)
+
+    export = sub.add_parser("export-prep-times", help="write ticket times as CSV: one row per order and station")
+    export.add_argument("--since", required=True, help="first kitchen day, YYYY-MM-DD")
+    export.add_argument("--until", required=True, help="last kitchen day (included), YYYY-MM-DD")
+    export.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    export.add_argument("--restaurant", help="only this restaurant (default: all on this database)")
+    export.add_argument("--database-url")
+    export.set_defaults(func=_export_prep_times)
     return parser
 
 

@@ -144,6 +144,16 @@ def _enum_values(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.value if hasattr(v, "value") and not isinstance(v, UUID) else v) for k, v in row.items()}
 
 
+def _done_at(old_row: dict[str, Any], status: str, now: datetime) -> datetime | None:
+    """The item's done time: the server's clock when it becomes done, kept while done, cleared otherwise
+    (unbump, recall), so a station's ticket time always ends at its last real bump."""
+    if status != ItemStatus.done.value:
+        return None
+    if old_row["status"] == ItemStatus.done.value:
+        return old_row["done_at"]  # still done: the time it was bumped, not the time of a later change
+    return now
+
+
 def save_order(w: Writer, before: OrderWithItems, after: OrderWithItems) -> OrderWithItems:
     """Write the rows of `after` that differ from `before`, each with a new version and change_seq."""
     items_before = {i.id: i for i in before.order_items}
@@ -154,6 +164,7 @@ def save_order(w: Writer, before: OrderWithItems, after: OrderWithItems) -> Orde
         if old is None:
             raise ValueError("save_order cannot insert items; use add_items")
         old_row = _enum_values(_row(old, _ITEM_COLUMNS))
+        new_row["done_at"] = _done_at(old_row, new_row["status"], w.now)
         diff = {k: v for k, v in new_row.items() if k not in _SERVER_OWNED and old_row[k] != v}
         saved_items.append(w.update(order_items, old_row, diff) if diff else old_row)
     old_order = _enum_values(_row(before, _ORDER_COLUMNS))

@@ -40,6 +40,12 @@ class Settings:
     rate_limit_per_s: float = 200.0
     rate_limit_burst: int = 400
     cors_origins: list[str] = field(default_factory=list)
+    day_end_hour: int = 4
+    """`KDS_DAY_END_HOUR`: the local hour the kitchen's day ends; open orders from before it are cleared."""
+    timezone: str | None = None
+    """`KDS_TIMEZONE`: an IANA zone such as Europe/Paris; None is the server's local zone."""
+    auto_clear: bool = True
+    """Run the end-of-day clear in the background (off in tests that drive it with their own clock)."""
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -55,4 +61,31 @@ class Settings:
             access_token_ttl_s=int(os.environ.get("KDS_ACCESS_TOKEN_TTL", "3600")),
             rate_limit_per_s=float(os.environ.get("KDS_RATE_LIMIT", "200")),
             rate_limit_burst=int(os.environ.get("KDS_RATE_BURST", "400")),
+            day_end_hour=_day_end_hour(os.environ.get("KDS_DAY_END_HOUR", "4")),
+            timezone=_timezone(os.environ.get("KDS_TIMEZONE") or None),
         )
+
+
+def _day_end_hour(raw: str) -> int:
+    from api_client.business_day import check_hour
+
+    try:
+        hour = int(raw)
+    except ValueError:
+        raise ValueError(f"KDS_DAY_END_HOUR must be a whole hour from 0 to 23, not {raw!r}") from None
+    try:
+        return check_hour(hour)
+    except ValueError:
+        raise ValueError(f"KDS_DAY_END_HOUR must be a whole hour from 0 to 23, not {raw!r}") from None
+
+
+def _timezone(name: str | None) -> str | None:
+    """Checked at start-up: a typo must stop the server, not move the day end to the wrong hour."""
+    from api_client.business_day import zone
+
+    if name is not None:
+        try:
+            zone(name)
+        except ValueError as exc:
+            raise ValueError(f"KDS_TIMEZONE: {exc}") from None
+    return name

@@ -270,12 +270,12 @@ SCENARIOS: list[Scenario] = [
     ),
     scenario(
         "bump_ticket_leaves_held_items",
-        "a held item is not bumped with its ticket and keeps the order from being ready",
+        "a held item is not bumped with its ticket and keeps the order from being ready (its course fires)",
         [
             s("bump_ticket", ok("in_progress")),
             s("serve", no("Order A17 is not ready: waiting on pastry"), by=EXPO),
         ],
-        Final("in_progress", 1, {"Burger": BUMPED_ONCE_DONE, "Cake": ItemState("new", held=True)}),
+        Final("in_progress", 1, {"Burger": BUMPED_ONCE_DONE, "Cake": ItemState("new", bumps=1)}),
         items=[BURGER, Item("Cake", "pastry", course=2, held=True)],
     ),
     # ------------------------------------------------------------ recall
@@ -430,6 +430,51 @@ SCENARIOS: list[Scenario] = [
             Item("Steak", "grill", course=2),
             Item("Cake", "pastry", course=3, held=True),
         ],
+    ),
+    scenario(
+        "bumping_the_last_of_a_course_fires_the_next",
+        "the bump that finishes a course fires the next held course, across stations, one course at a time",
+        [
+            s("bump_item", ok("in_progress"), item="Soup"),
+            s("bump_ticket", ok("in_progress"), station="grill"),
+            s("bump_item", ok("in_progress"), item="Steak"),
+            s("bump_item", ok("in_progress"), by=EXPO, item="Fish"),
+            s("fire", no("Nothing on hold on order A17"), by=EXPO, args={"course": 3}),
+        ],
+        Final(
+            "in_progress",
+            1,
+            {
+                "Soup": BUMPED_ONCE_DONE,
+                "Salad": BUMPED_ONCE_DONE,
+                "Steak": ItemState("done", bumps=2),
+                "Fish": ItemState("done", bumps=2),
+                "Cake": ItemState("new", bumps=1),
+            },
+        ),
+        items=[
+            Item("Soup", "saute", course=1),
+            Item("Salad", "grill", course=1),
+            Item("Steak", "grill", course=2, held=True),
+            Item("Fish", "saute", course=2, held=True),
+            Item("Cake", "pastry", course=3, held=True),
+        ],
+    ),
+    scenario(
+        "a_course_held_again_after_its_previous_course_waits_for_fire",
+        "only the bump that finishes the previous course fires: a course held afterwards waits for expo's fire",
+        [
+            s("bump_item", ok("in_progress"), item="Soup"),
+            s("hold", ok(), by=EXPO, args={"course": 2}),
+            s("bump_item", ok("in_progress"), item="Bread"),
+            s("fire", ok(), by=EXPO, args={"course": 2}),
+        ],
+        Final(
+            "in_progress",
+            1,
+            {"Soup": BUMPED_ONCE_DONE, "Steak": ItemState("new", bumps=2), "Bread": BUMPED_ONCE_DONE},
+        ),
+        items=[Item("Soup", "saute", course=1), Item("Steak", "grill", course=2), Item("Bread", "grill", course=3)],
     ),
     scenario(
         "hold_course_at_a_station",

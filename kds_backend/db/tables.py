@@ -66,8 +66,11 @@ orders = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Column("version", sa.BigInteger, nullable=False),
     sa.Column("change_seq", sa.BigInteger, nullable=False),
+    # Set by the end-of-day clear (day_end.py): archived, off every screen, kept for reports.
+    sa.Column("cleared_at", UtcDateTime),
     sa.Index("ix_orders_restaurant_change_seq", "restaurant_id", "change_seq"),
     sa.Index("ix_orders_restaurant_status", "restaurant_id", "status"),
+    sa.Index("ix_orders_restaurant_created_at", "restaurant_id", "created_at"),
 )
 
 order_items = sa.Table(
@@ -90,6 +93,8 @@ order_items = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Column("version", sa.BigInteger, nullable=False),
     sa.Column("change_seq", sa.BigInteger, nullable=False),
+    # Server time the item became done (orders.py save_order); the end of a station's ticket time.
+    sa.Column("done_at", UtcDateTime),
     sa.Index("ix_order_items_order", "order_id"),
     sa.Index("ix_order_items_restaurant_change_seq", "restaurant_id", "change_seq"),
 )

@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from api_client.business_day import DEFAULT_DAY_END_HOUR, day_start, local_zone
 from api_client.client import KdsApiClient
 from api_client.models import DeviceRole, Intent, IntentKind, OrderWithItems
+from api_client.prep_time import PrepSummary
 from api_client.token_provider import TokenProvider
 from sync.readpath.catchup import Action, Apply, CatchUp, FetchPage, FetchSnapshot, Live, Resync
 from sync.readpath.coalesce import Coalescer
@@ -31,6 +33,7 @@ from sync.store.outbox_rows import OutboxEntry
 
 from .menu import eighty_sixed, touches_menu
 from .outbox import Outbox
+from .prep_times import prep_times
 from .reads import read_page, read_snapshot
 from .retention import Retention, check_retention
 from .tickets import known_stations, open_tickets, recently_bumped
@@ -212,6 +215,17 @@ class SyncEngine:
         since = datetime.fromtimestamp(self.store.clock() - within_s, UTC)
         with self.store.snapshot() as conn:
             return recently_bumped(conn, self.config.role, station, since)
+
+    def prep_times(
+        self, stations: Collection[str] | None = None, *, since: datetime | None = None
+    ) -> list[PrepSummary]:
+        """Today's ticket times per station (average, 90th percentile, count) from the server's done times.
+        `since` defaults to the start of the kitchen day: the last 04:00 in this machine's zone."""
+        if since is None:
+            now = datetime.fromtimestamp(self.store.clock(), UTC)
+            since = day_start(now, DEFAULT_DAY_END_HOUR, local_zone())
+        with self.store.snapshot() as conn:
+            return prep_times(conn, since, stations)
 
     def submit(
         self,

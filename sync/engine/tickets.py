@@ -16,7 +16,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
-from api_client.models import DeviceRole, ItemStatus, OrderItemPublic, OrderStatus, OrderWithItems
+from api_client.models import DeviceRole, ItemStatus, OrderItemPublic, OrderStatus, OrderWithItems, Priority
 from sync.store import outbox_rows
 from sync.store.overlay import overlay
 from sync.store.tables import order_items, orders
@@ -35,9 +35,10 @@ class _Displayed:
     """When the newest unanswered intent on it was made, if any."""
 
 
-def ticket_sort_key(order: OrderWithItems) -> tuple[datetime, str]:
-    """Where a ticket goes on the rail: oldest first (the id only makes ties stable). Rush-first goes here."""
-    return (order.created_at, str(order.id))
+def ticket_sort_key(order: OrderWithItems) -> tuple[bool, datetime, str]:
+    """Where a ticket goes on the rail: rushed orders first, then oldest first (the id only makes ties stable).
+    `kds_app.screen.sort_key` is the same rule for the app's mixed-station rails: keep the two in step."""
+    return (order.priority is not Priority.rush, order.created_at, str(order.id))
 
 
 def open_tickets(
@@ -105,24 +106,32 @@ def _station_items(order: OrderWithItems, station: str) -> list[OrderItemPublic]
     return [i for i in order.order_items if i.station == station]
 
 
-def _station_has_work(items: list[OrderItemPublic]) -> bool:
-    # Held items are still to cook; a changed item (added or voided after send) waits for the cook's ack.
-    return any(i.status in STATION_OPEN_ITEMS or i.changed_after_send for i in items)
+def station_has_work(items: list[OrderItemPublic]) -> bool:
+    """Something the station can act on now: an open item that is not held (a held course is not work until it
+    is fired), or a changed item (added or voided after send) waiting for the cook's acknowledgement."""
+    return any((i.status in STATION_OPEN_ITEMS and not i.held) or i.changed_after_send for i in items)
+
+
+def station_on_hold(items: list[OrderItemPublic]) -> bool:
+    """Only held items are left to cook: the ticket stays on the rail (greyed, ON HOLD) but is not work."""
+    return not station_has_work(items) and any(i.held and i.status in STATION_OPEN_ITEMS for i in items)
 
 
 def _open_view(order: OrderWithItems, station: str | None) -> OrderWithItems | None:
-    if order.status not in OPEN:
+    if order.status not in OPEN or order.cleared_at is not None:  # cleared at day end: archived, off every screen
         return None
     if station is None:
         return order
     items = _station_items(order, station)
-    if not _station_has_work(items):
+    if not station_has_work(items) and not station_on_hold(items):
         return None
     return order.model_copy(update={"order_items": items})
 
 
 def _bumped_view(displayed: _Displayed, station: str | None) -> tuple[OrderWithItems, datetime] | None:
     order = displayed.order
+    if order.cleared_at is not None:  # archived at day end: nothing to recall
+        return None
     if station is None:
         if order.status is not OrderStatus.served:
             return None
@@ -145,9 +154,12 @@ def _bumped_view(displayed: _Displayed, station: str | None) -> tuple[OrderWithI
 
 def _candidates(statuses: frozenset[OrderStatus], station: str | None) -> sa.ColumnElement[bool]:
     """Orders worth loading: the server's status is one of `statuses`, or a pending intent may have changed it."""
-    wanted = sa.or_(
-        orders.c.status.in_(sorted(s.value for s in statuses)),
-        orders.c.id.in_(outbox_rows.unsettled_order_ids()),
+    wanted = sa.and_(
+        orders.c.cleared == sa.false(),  # day-end archive: months of it must never be loaded for a listing
+        sa.or_(
+            orders.c.status.in_(sorted(s.value for s in statuses)),
+            orders.c.id.in_(outbox_rows.unsettled_order_ids()),
+        ),
     )
     if station is None:
         return wanted

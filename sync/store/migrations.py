@@ -73,7 +73,16 @@ _V4 = [
     "CREATE INDEX ix_order_items_station ON order_items (station, order_id)",
 ]
 
-STEPS: list[list[str]] = [_V1, _V2, _V3, _V4]
+_V5 = [
+    # End-of-day clear: an archived order keeps its open status, so listings must skip it without parsing JSON.
+    "ALTER TABLE orders ADD COLUMN cleared INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX ix_orders_status_cleared ON orders (status, cleared)",
+    # Prep-time figures read today's done items (UTC epoch seconds, server time), never the whole history.
+    "ALTER TABLE order_items ADD COLUMN done_at REAL",
+    "CREATE INDEX ix_order_items_done_at ON order_items (done_at)",
+]
+
+STEPS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5]
 LATEST = len(STEPS)
 
 

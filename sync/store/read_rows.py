@@ -95,13 +95,20 @@ def _values(row: Row) -> dict[str, object]:
     if isinstance(row, OrderPublic):
         # Stored without embedded items: each item is its own row, merged on its own.
         data = OrderPublic.model_validate(row.model_dump(exclude={"order_items"})).model_dump_json()
-        return {**common, "restaurant_id": row.restaurant_id, "status": row.status.value, "data": data}
+        return {
+            **common,
+            "restaurant_id": row.restaurant_id,
+            "status": row.status.value,
+            "cleared": row.cleared_at is not None,
+            "data": data,
+        }
     if isinstance(row, OrderItemPublic):
         return {
             **common,
             "order_id": str(row.order_id),
             "station": row.station,
             "status": row.status.value,
+            "done_at": row.done_at.timestamp() if row.done_at is not None else None,
             "data": row.model_dump_json(),
         }
     assert isinstance(row, MenuAvailabilityPublic)

@@ -4,9 +4,9 @@ The server keeps the history (reports, CSV exports); a screen only needs today's
 drawer, today's prep-time figures) and everything still open. Without this, months of service pile up in
 every screen's file and each startup reads past them.
 
-An order is compacted when it is finished (served or cancelled), its last change is older than the cutoff,
-and no intent of this screen about it is still waiting or refused (a refused tap stays visible with its
-reason until a cook dismisses it). Its items go with it (ON DELETE CASCADE). The catch-up cursor is
+An order is compacted when it is finished (served or cancelled, or cleared at a day's end), its last change
+is older than the cutoff, and no intent of this screen about it is still waiting or refused (a refused tap
+stays visible with its reason until a cook dismisses it). Its items go with it. The catch-up cursor is
 untouched: the server will not send these rows again unless they change, and then they are news.
 """
 
@@ -36,7 +36,8 @@ def compact_batch(conn: sa.Connection, before: datetime, limit: int = BATCH) -> 
     doomed = (
         sa.select(orders.c.id)
         .where(
-            orders.c.status.in_(FINISHED),
+            # Finished, or archived open at the end of a day (abandoned): both are history now.
+            sa.or_(orders.c.status.in_(FINISHED), orders.c.cleared.is_(True)),
             changed < sa.func.julianday(before.isoformat()),
             orders.c.id.not_in(waiting),
         )

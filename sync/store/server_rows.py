@@ -38,6 +38,7 @@ def save_order(conn: sa.Connection, order: OrderWithItems) -> None:
             "status": order.status.value,
             "version": order.version,
             "change_seq": order.change_seq,
+            "cleared": order.cleared_at is not None,
             "data": order.model_dump_json(exclude={"order_items"}),
         },
     )
@@ -56,6 +57,7 @@ def save_item(conn: sa.Connection, item: OrderItemPublic) -> None:
             "status": item.status.value,
             "version": item.version,
             "change_seq": item.change_seq,
+            "done_at": item.done_at.timestamp() if item.done_at is not None else None,
             "data": item.model_dump_json(),
         },
     )

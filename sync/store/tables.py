@@ -15,6 +15,7 @@ orders = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("change_seq", sa.Integer, nullable=False),
     sa.Column("data", sa.Text, nullable=False),
+    sa.Column("cleared", sa.Boolean, nullable=False, default=False),
 )
 
 order_items = sa.Table(
@@ -27,6 +28,7 @@ order_items = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("change_seq", sa.Integer, nullable=False),
     sa.Column("data", sa.Text, nullable=False),
+    sa.Column("done_at", sa.Float),
 )
 
 menu_availability = sa.Table(

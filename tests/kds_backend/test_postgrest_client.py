@@ -233,3 +233,27 @@ async def test_rpc_apply_intents_and_read_back(seeded: dict[str, AsyncPostgrestC
     with pytest.raises(APIError) as refused:
         await seeded["pos"].rpc("apply_intents", {"intents": intents}).execute()
     assert refused.value.code == "42501"
+
+
+async def test_the_pos_reads_the_86_list_with_the_official_client(clients: dict[str, AsyncPostgrestClient]) -> None:
+    """What a POS polls to hide sold-out items: `GET /rest/v1/menu_availability?available=eq.false`."""
+
+    def eighty_six(seq: int, name: str, available: bool = False) -> dict[str, Any]:
+        return {"id": str(uuid.uuid4()), "device_id": "r1-kds-1", "device_seq": seq, "kind": "eighty_six",
+                "args": {"item_name": name, "available": available}}
+
+    intents = [eighty_six(1, "Calamari"), eighty_six(2, "Burrata"), eighty_six(3, "burrata", available=True)]
+    applied = await clients["kds"].rpc("apply_intents", {"intents": intents}).execute()
+    assert [r["status"] for r in applied.data] == ["applied", "applied", "applied"]
+
+    out = (
+        await clients["pos"].table("menu_availability").select("item_name, available, updated_by")
+        .eq("available", False).order("item_name").execute()
+    )
+    assert out.data == [{"item_name": "Calamari", "available": False, "updated_by": "r1-kds-1"}]
+    every = await clients["pos"].table("menu_availability").select("item_name, available").order("item_name").execute()
+    assert every.data == [{"item_name": "Burrata", "available": True}, {"item_name": "Calamari", "available": False}]
+    # Another restaurant's POS sees none of it, and a POS cannot 86 by writing the table.
+    assert (await clients["r2"].table("menu_availability").select("*").execute()).data == []
+    with pytest.raises(APIError):
+        await clients["pos"].table("menu_availability").insert({"item_name": "Oysters", "available": False}).execute()

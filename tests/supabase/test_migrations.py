@@ -122,7 +122,7 @@ def test_the_rpc_is_exposed_but_the_helpers_are_not(sb: psycopg.Connection) -> N
     public = sb.execute(
         "select p.proname from pg_proc p where p.pronamespace = 'public'::regnamespace order by 1"
     ).fetchall()
-    assert public == [("apply_intents",)], "PostgREST exposes every function in public as an RPC"
+    assert public == [("apply_intents",), ("clear_day",)], "PostgREST exposes every function in public as an RPC"
     can = sb.execute(
         "select has_function_privilege('anon', 'public.apply_intents(jsonb)', 'execute'),"
         " has_function_privilege('authenticated', 'public.apply_intents(jsonb)', 'execute'),"

@@ -40,8 +40,10 @@ def test_old_finished_orders_go_with_their_items_and_the_rest_stays(store: Local
     old_served, old_cancelled = aged("served", 3, "S1"), aged("cancelled", 10, "C1")
     recent_served, old_open = aged("served", 1, "S2"), aged("in_progress", 30, "O1")
     old_refused, old_waiting = aged("served", 5, "S3"), aged("served", 5, "S4")
+    old_cleared = order("X1", status="in_progress", updated_at=(NOW - timedelta(days=3)).isoformat(),
+                        cleared_at=(NOW - timedelta(days=3)).isoformat())
     with store.transaction() as conn:
-        for o in (old_served, old_cancelled, recent_served, old_open, old_refused, old_waiting):
+        for o in (old_served, old_cancelled, recent_served, old_open, old_refused, old_waiting, old_cleared):
             server_rows.save_order(conn, o)
     outbox = Outbox(store, DeviceRole.kds)
     refused = outbox.submit("recall", old_refused.id, station="grill")
@@ -50,7 +52,7 @@ def test_old_finished_orders_go_with_their_items_and_the_rest_stays(store: Local
         outbox_rows.reject(conn, refused.id, "nothing to recall")
 
     with store.transaction() as conn:
-        assert compact_batch(conn, CUTOFF) == 2
+        assert compact_batch(conn, CUTOFF) == 3
     assert ids(store) == {str(o.id) for o in (recent_served, old_open, old_refused, old_waiting)}
     with store.snapshot() as conn:
         left = set(conn.execute(sa.select(order_items.c.order_id).distinct()).scalars())

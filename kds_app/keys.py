@@ -1,0 +1,168 @@
+"""Bump bar and keyboard on a cook's window: the thin layer that turns key presses (mapped by
+`kds_app.keymap`) into the same selection, bumps, recalls and pages a finger makes. A USB bump bar presents
+as a keyboard, so one path serves both.
+
+The bump key bumps the selected ticket at once, without the touch zone's arm-then-confirm: pressing a
+physical key is already deliberate, and the second tap exists because a splash or a sleeve can touch glass.
+What a key cannot tell apart is a bounce or a held key, so auto-repeat is ignored and a second bump within
+`BUMP_DEBOUNCE_S` is dropped (after a bump the selection moves to the next ticket, so a bounce would
+otherwise bump that one too). With nothing selected, the bump key only selects the first ticket.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QEvent, QObject, QRect
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QAbstractSlider
+
+from .keymap import SELECT, Action, action_for
+from .ticket_model import TicketModel
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+BUMP_DEBOUNCE_S = 0.3
+
+
+class BumpBarKeys(QObject):
+    """Key presses on a cook's window (whatever widget has focus) → selection, bumps, recall, pages."""
+
+    def __init__(
+        self, window: MainWindow, keymap: Mapping[int, Action], *, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__(window)
+        self.window = window
+        self.keymap = dict(keymap)
+        self._monotonic = monotonic
+        self._last_bump = float("-inf")
+        # The grid takes digits (type-ahead search), arrows and page keys itself, so it is filtered directly;
+        # keys on any other widget that it leaves unhandled travel up to the window and are filtered there.
+        window.installEventFilter(self)
+        window.grid.installEventFilter(self)
+        window.grid.setFocus()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
+            return False
+        action = action_for(self.keymap, event.key(), event.modifiers())
+        if action is None:
+            return False
+        if not event.isAutoRepeat():  # a held key is one press, not a row of bumps
+            self.perform(action)
+        return True
+
+    # ------------------------------------------------------------ actions
+
+    def perform(self, action: Action) -> None:
+        if action in SELECT:
+            self.select_visible(SELECT[action])
+        elif action in (Action.PREVIOUS, Action.NEXT):
+            self._step(-1 if action is Action.PREVIOUS else 1)
+        elif action in (Action.UP, Action.DOWN):
+            self._vertical(-1 if action is Action.UP else 1)
+        elif action is Action.BUMP:
+            self.bump()
+        elif action is Action.RECALL:
+            self.recall_last()
+        elif action in (Action.PAGE_UP, Action.PAGE_DOWN):
+            self.page(-1 if action is Action.PAGE_UP else 1)
+        elif action is Action.ALL_DAY:
+            self.window.toggle_all_day()
+
+    @property
+    def _model(self) -> TicketModel:
+        return self.window.screen.model
+
+    def visible_keys(self) -> list[str]:
+        """Keys of the tickets at least partly in view, in reading order (what the numbers count)."""
+        grid = self.window.grid
+        view = grid.viewport().rect()
+        found = []
+        for row, ticket in enumerate(self._model.tickets()):
+            if grid.visualRect(self._model.index(row)).intersects(view):
+                found.append(ticket.key)
+        return found
+
+    def select(self, key: str | None) -> None:
+        self._model.select(key)
+        if key is not None:
+            row = self._model.row_of(key)
+            if row is not None:
+                self.window.grid.scrollTo(self._model.index(row))
+
+    def select_visible(self, n: int) -> None:
+        shown = self.visible_keys()
+        if 1 <= n <= len(shown):
+            self.select(shown[n - 1])
+
+    def _step(self, delta: int) -> None:
+        tickets = self._model.tickets()
+        if not tickets:
+            return
+        current = self._model.selected_key()
+        if current is None:
+            visible = self.visible_keys()
+            self.select(visible[0] if visible else tickets[0].key)
+            return
+        row = self._model.row_of(current)
+        assert row is not None
+        self.select(tickets[max(0, min(len(tickets) - 1, row + delta))].key)
+
+    def _vertical(self, direction: int) -> None:
+        """The card above or below the selected one: the nearest row of cards that way, closest across."""
+        current = self._model.selected_key()
+        if current is None:
+            self._step(1)
+            return
+        grid = self.window.grid
+        here = grid.visualRect(self._model.index(self._model.row_of(current) or 0))
+        candidates: list[tuple[int, int, str]] = []
+        for row, ticket in enumerate(self._model.tickets()):
+            rect: QRect = grid.visualRect(self._model.index(row))
+            beyond = rect.top() > here.bottom() if direction > 0 else rect.bottom() < here.top()
+            if beyond:
+                gap = rect.top() - here.bottom() if direction > 0 else here.top() - rect.bottom()
+                candidates.append((gap, abs(rect.center().x() - here.center().x()), ticket.key))
+        if candidates:
+            self.select(min(candidates)[2])
+
+    def bump(self) -> None:
+        key = self._model.selected_key()
+        if key is None:
+            self._step(1)  # nothing selected: show what the next press would bump, bump nothing
+            return
+        now = self._monotonic()
+        if now - self._last_bump < BUMP_DEBOUNCE_S:
+            return
+        row = self._model.row_of(key)
+        if not self.window.screen.bump(key):
+            return
+        self._last_bump = now
+        # The next ticket slides into the bumped one's place and takes the selection, as on a bump bar.
+        tickets = self._model.tickets()
+        if tickets and row is not None:
+            self.select(tickets[min(row, len(tickets) - 1)].key)
+        else:
+            self.select(None)
+
+    def recall_last(self) -> None:
+        bumped = self.window.screen.recently_bumped()
+        if not bumped:
+            return
+        ticket = bumped[0][0]
+        self.window.screen.recall(ticket)
+        self.select(ticket.key)
+
+    def page(self, direction: int) -> None:
+        bar = self.window.grid.verticalScrollBar()
+        bar.triggerAction(
+            QAbstractSlider.SliderAction.SliderPageStepAdd if direction > 0
+            else QAbstractSlider.SliderAction.SliderPageStepSub
+        )
+        visible = self.visible_keys()
+        if visible and self._model.selected_key() not in visible:
+            self._model.select(visible[0])  # the selection never stays on a ticket scrolled out of sight

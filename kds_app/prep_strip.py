@@ -1,0 +1,61 @@
+"""The prep-time strip under the top bar: today's average and 90th-percentile ticket time per station.
+
+"GRILL  avg 6:40 · p90 11:05 · 42 tickets": the numbers a kitchen manager glances at during service, from the
+server's done times (the engine's `prep_times`), so every screen shows the same figures. Read-only: nothing
+here is tappable, the strip must never steal a tap meant for a ticket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel
+
+from api_client.prep_time import PrepSummary
+
+from .ticket_delegate import format_age
+
+PrepSource = Callable[[Collection[str] | None], list[PrepSummary]]
+
+
+def station_text(summary: PrepSummary) -> str:
+    tickets = "ticket" if summary.count == 1 else "tickets"
+    return (
+        f"{summary.station.upper()}  avg {format_age(summary.avg_s)} · p90 {format_age(summary.p90_s)}"
+        f" · {summary.count} {tickets}"
+    )
+
+
+def strip_text(figures: Sequence[PrepSummary]) -> str:
+    if not figures:
+        return "no tickets finished yet"
+    return "     ".join(station_text(f) for f in figures)
+
+
+class PrepStrip(QFrame):
+    """One line: TODAY, then each station's figures (the screen's stations, or all of them on expo)."""
+
+    def __init__(self, source: PrepSource, stations: Collection[str] | None, base_pt: int) -> None:
+        super().__init__()
+        self.setObjectName("PrepStrip")
+        self._source = source
+        self._stations = tuple(stations) if stations else None
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(16, 6, 16, 6)
+        layout.setSpacing(16)
+        self.caption = QLabel("TODAY")
+        self.caption.setObjectName("PrepCaption")
+        self.figures = QLabel()
+        self.figures.setObjectName("PrepFigures")
+        layout.addWidget(self.caption)
+        layout.addWidget(self.figures, 1)
+        # Local style: the shared theme stays untouched. Light grey on the bar colour reads at 2 m without
+        # competing with the tickets' age colours (yellow/red are kept for lateness).
+        self.setStyleSheet(
+            f"#PrepStrip {{ background: #14181d; border-bottom: 1px solid #39424e; }}"
+            f"#PrepCaption {{ color: #9aa5b1; font-size: {base_pt}pt; font-weight: bold; }}"
+            f"#PrepFigures {{ color: #f5f7fa; font-size: {base_pt + 3}pt; font-weight: bold; }}"
+        )
+
+    def refresh(self) -> None:
+        self.figures.setText(strip_text(self._source(self._stations)))

@@ -1,0 +1,35 @@
+"""The parts every side panel of the cook's window shares (recall, 86, all-day): a title with a big CLOSE
+button, and a scrolling column of rows."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, SignalInstance
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+
+
+def panel_header(outer: QVBoxLayout, title: str, object_name: str, close: SignalInstance) -> QPushButton:
+    """Adds "title ........ CLOSE" to `outer`; CLOSE emits `close`. Returns the button (tests tap it)."""
+    head = QHBoxLayout()
+    label = QLabel(title)
+    label.setObjectName(object_name)
+    button = QPushButton("CLOSE")
+    button.clicked.connect(close)
+    head.addWidget(label, 1)
+    head.addWidget(button)
+    outer.addLayout(head)
+    return button
+
+
+def scrolling_rows(outer: QVBoxLayout) -> QVBoxLayout:
+    """Adds a vertically scrolling, frameless column to `outer` (taking the spare height); returns its layout."""
+    box = QWidget()
+    rows = QVBoxLayout(box)
+    rows.setContentsMargins(0, 0, 0, 0)
+    rows.setSpacing(8)
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setWidget(box)
+    outer.addWidget(scroll, 1)
+    return rows

@@ -1,0 +1,53 @@
+"""The day's prep-time figures per station, from this screen's local store.
+
+Only server rows count (never this screen's pending taps): a ticket time ends at the server's `done_at`, so
+every screen shows the same figures whatever its clock says. Reads stay small however long the store's
+history is: the indexed `order_items.done_at` column picks today's finished items first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Collection
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from api_client.models import OrderItemPublic, OrderPublic, OrderStatus
+from api_client.prep_time import PrepSummary, station_done_at, summarize, ticket_seconds
+from sync.store.tables import order_items, orders
+
+
+def prep_times(conn: sa.Connection, since: datetime, stations: Collection[str] | None = None) -> list[PrepSummary]:
+    """Per station (name order): tickets the station finished at or after `since`, with their average and
+    90th-percentile time. `stations` None means every station. Cancelled orders do not count; orders
+    cleared at day end do, for the stations that finished them."""
+    if since.tzinfo is None:
+        raise ValueError("since must be timezone-aware")
+    recent = sa.select(order_items.c.order_id).where(order_items.c.done_at >= since.timestamp())
+    if stations is not None:
+        recent = recent.where(order_items.c.station.in_(sorted(stations)))
+    order_rows = conn.execute(
+        sa.select(orders.c.id, orders.c.data).where(
+            orders.c.id.in_(recent.distinct()), orders.c.status != OrderStatus.cancelled.value
+        )
+    ).all()
+    if not order_rows:
+        return []
+    created = {oid: OrderPublic.model_validate(json.loads(data)).created_at for oid, data in order_rows}
+    by_ticket: dict[tuple[str, str], list[OrderItemPublic]] = defaultdict(list)
+    item_rows = conn.execute(
+        sa.select(order_items.c.order_id, order_items.c.station, order_items.c.data).where(
+            order_items.c.order_id.in_(list(created))
+        )
+    )
+    for order_id, station, data in item_rows:
+        if stations is None or station in stations:
+            by_ticket[(order_id, station)].append(OrderItemPublic.model_validate_json(data))
+    seconds: dict[str, list[float]] = defaultdict(list)
+    for (order_id, station), items in by_ticket.items():
+        done = station_done_at(items)
+        if done is not None and done >= since:
+            seconds[station].append(ticket_seconds(created[order_id], done))
+    return [s for station in sorted(seconds) if (s := summarize(station, seconds[station])) is not None]

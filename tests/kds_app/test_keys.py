@@ -1,0 +1,170 @@
+"""The bump bar / keyboard on a live screen: key presses sent to the window the way a USB bump bar sends
+them, against a real companion process."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QWidget
+
+from api_client.models import DeviceRole
+from kds_app.app import Session
+from kds_app.config import AppConfig
+from kds_app.connect import Connection
+from kds_app.sound import AlertSound
+from kds_app.ticket_model import Role, ticket_key
+from tests.kds_app.conftest import TIMEOUT_S, engine_config, until
+from tests.kds_app.test_main_window import Chime, item_statuses, on_screen, pos_order, server_order, synced
+from tests.live_server import LiveServer
+
+pytestmark = pytest.mark.slow
+
+Key = Qt.Key
+
+
+async def press(widget: QWidget, key: Key, *, auto_repeat: bool = False) -> None:
+    """One key press and release, sent from a plain loop callback (outside any task), like `tap`."""
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def send() -> None:
+        try:
+            if auto_repeat:  # a key held down: the keyboard repeats the press, flagged as a repeat
+                QTest.keyPress(widget, key)
+                repeat = QKeyEvent(QEvent.Type.KeyPress, key, Qt.KeyboardModifier.NoModifier, "", True)
+                QApplication.sendEvent(widget, repeat)
+                QTest.keyRelease(widget, key)
+            else:
+                QTest.keyClick(widget, key)
+        except BaseException as exc:
+            done.set_exception(exc)
+        else:
+            done.set_result(None)
+
+    asyncio.get_running_loop().call_soon(send)
+    await done
+
+
+@asynccontextmanager
+async def keyed_screen(
+    server: LiveServer, data_dir: Path, device: str, *, keymap: dict[str, Any] | None = None
+) -> AsyncIterator[Session]:
+    """A grill screen whose settings carry `keymap` (the path a kitchen's config file takes)."""
+    config = AppConfig(view="station", stations=("grill",), keymap=keymap or {})
+    connection = Connection(engine_config(server.url, data_dir, device, DeviceRole.kds, ("grill",)))
+    session = Session.create(config, connection, sound=AlertSound(True, player=Chime(), min_gap_s=0))
+    await session.start(fullscreen=False)
+    session.window.resize(1600, 900)
+    try:
+        async with asyncio.timeout(TIMEOUT_S):
+            await session.engine.caught_up.wait_for(True)
+        yield session
+    finally:
+        await session.stop()
+
+
+def selected(session: Session) -> str | None:
+    model = session.screen.model
+    keys = [model.data(model.index(r), Role.KEY) for r in range(model.rowCount())
+            if model.data(model.index(r), Role.SELECTED)]
+    assert len(keys) <= 1
+    return keys[0] if keys else None
+
+
+async def test_number_then_bump_bumps_that_ticket_and_recall_brings_it_back(
+    companion: LiveServer, tmp_path: Path
+) -> None:
+    async with keyed_screen(companion, tmp_path, "r1-kds-grill-1") as grill:
+        made = [await pos_order(companion.url, str(300 + n), [("Burger", "grill")]) for n in range(3)]
+        await until(grill.engine, lambda: all(on_screen(grill, m) for m in made))
+        grid = grill.window.grid
+
+        await press(grid, Key.Key_2)  # the second ticket on screen, outlined
+        assert selected(grill) == ticket_key(made[1], "grill")
+        await press(grid, Key.Key_Return)
+        assert not on_screen(grill, made[1]) and on_screen(grill, made[0]) and on_screen(grill, made[2])
+        assert selected(grill) == ticket_key(made[2], "grill")  # the next ticket slid into its place
+        await synced(grill)
+        assert item_statuses(await server_order(companion.url, made[1])) == {"Burger": "done"}
+
+        await press(grid, Key.Key_Asterisk)  # recall the last bumped
+        assert on_screen(grill, made[1]) and selected(grill) == ticket_key(made[1], "grill")
+        await synced(grill)
+        assert item_statuses(await server_order(companion.url, made[1])) == {"Burger": "cooking"}
+
+
+async def test_arrows_move_the_selection_and_a_bounce_or_held_key_bumps_once(
+    companion: LiveServer, tmp_path: Path
+) -> None:
+    async with keyed_screen(companion, tmp_path, "r1-kds-grill-1") as grill:
+        made = [await pos_order(companion.url, str(310 + n), [("Burger", "grill")]) for n in range(3)]
+        await until(grill.engine, lambda: all(on_screen(grill, m) for m in made))
+        grid = grill.window.grid
+        await press(grid, Key.Key_Return)  # nothing selected: the first press only selects
+        assert selected(grill) == ticket_key(made[0], "grill") and on_screen(grill, made[0])
+        await press(grid, Key.Key_Right)
+        await press(grid, Key.Key_Right)
+        await press(grid, Key.Key_Left)
+        assert selected(grill) == ticket_key(made[1], "grill")
+
+        assert grill.keys is not None
+        grill.keys._monotonic = lambda: 100.0  # two presses in the same instant: a bouncing contact
+        await press(grid, Key.Key_Return)
+        await press(grid, Key.Key_Return)
+        assert not on_screen(grill, made[1]) and on_screen(grill, made[2])
+        clock = iter([200.0, 300.0])  # a long time apart: only the repeat flag can stop the second
+        grill.keys._monotonic = lambda: next(clock)
+        await press(grid, Key.Key_Enter, auto_repeat=True)  # a held keypad Enter: the repeats are ignored
+        assert not on_screen(grill, made[2]) and on_screen(grill, made[0])
+        await synced(grill)
+
+
+async def test_page_keys_scroll_the_grid_and_the_all_day_key_opens_the_panel(
+    companion: LiveServer, tmp_path: Path
+) -> None:
+    async with keyed_screen(companion, tmp_path, "r1-kds-grill-1") as grill:
+        lines = [("Burger", "grill"), ("Steak", "grill"), ("Wings", "grill"), ("Ribs", "grill")]
+        made = [await pos_order(companion.url, str(320 + n), lines) for n in range(16)]
+        await until(grill.engine, lambda: all(on_screen(grill, m) for m in made))
+        grid = grill.window.grid
+        grid.doItemsLayout()  # the grid lays out on its next idle turn; the test needs it now
+        bar = grid.verticalScrollBar()
+        assert bar.maximum() > 0 and bar.value() == 0
+
+        await press(grid, Key.Key_1)
+        await press(grid, Key.Key_PageDown)
+        assert bar.value() > 0
+        keys = grill.keys
+        assert keys is not None
+        # The selection followed the page: it never stays on a ticket scrolled out of sight.
+        assert selected(grill) in keys.visible_keys() and selected(grill) != ticket_key(made[0], "grill")
+        await press(grid, Key.Key_Minus)  # the keypad's page up
+        assert bar.value() == 0
+
+        await press(grid, Key.Key_Slash)
+        assert grill.window.all_day.isVisible() and grill.window.all_day.quantities()["Burger"] == 16
+        await press(grid, Key.Key_A)
+        assert not grill.window.all_day.isVisible()
+
+
+async def test_a_custom_key_map_from_the_settings_works(companion: LiveServer, tmp_path: Path) -> None:
+    keymap = {"bump": "Space", "select_1": "F1", "select_2": "F2"}
+    async with keyed_screen(companion, tmp_path, "r1-kds-grill-1", keymap=keymap) as grill:
+        made = [await pos_order(companion.url, str(340 + n), [("Burger", "grill")]) for n in range(2)]
+        await until(grill.engine, lambda: all(on_screen(grill, m) for m in made))
+        grid = grill.window.grid
+        await press(grid, Key.Key_F2)
+        assert selected(grill) == ticket_key(made[1], "grill")
+        await press(grid, Key.Key_Return)  # no longer the bump key
+        assert on_screen(grill, made[1])
+        await press(grid, Key.Key_Space)
+        assert not on_screen(grill, made[1])
+        await synced(grill)
+        assert item_statuses(await server_order(companion.url, made[1])) == {"Burger": "done"}
