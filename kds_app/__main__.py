@@ -82,11 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .config import AppConfig
 
         config = AppConfig()
-    if args.ready_board:
-        import dataclasses
-
-        config = dataclasses.replace(config, ready_board=True)  # this run only: the saved settings are untouched
-    return run_app(config, config_file=config_file, data_dir=directory, fullscreen=args.fullscreen)
+    # --ready-board is for this run only: passed beside the settings, so saving them never writes it.
+    return run_app(config, config_file=config_file, data_dir=directory, fullscreen=args.fullscreen,
+                   ready_board=args.ready_board)
 
 
 if __name__ == "__main__":

@@ -63,7 +63,10 @@ class Session:
     board: ReadyBoard | None = None  # the customer order-ready board, when configured
 
     @classmethod
-    def create(cls, config: AppConfig, connection: Connection, *, sound: AlertSound | None = None) -> Session:
+    def create(
+        cls, config: AppConfig, connection: Connection, *, sound: AlertSound | None = None, ready_board: bool = False
+    ) -> Session:
+        """`ready_board`: open the customer board even if the settings do not ask for it (`kds --ready-board`)."""
         engine_config = dataclasses.replace(
             connection.engine_config, offline_after_s=OFFLINE_AFTER_S, heartbeat_s=HEARTBEAT_S
         )
@@ -77,7 +80,7 @@ class Session:
         window = MainWindow(screen, delegate, title=title)
         session = cls(config, connection, engine, screen, window, sound or AlertSound(config.sound))
         session.keys = BumpBarKeys(window, resolve_keymap(config.keymap))  # the config was checked: it resolves
-        if config.ready_board:  # read-only, from the same store: no second device or token needed
+        if config.ready_board or ready_board:  # read-only, from the same store: no second device or token
             session.board = ReadyBoard(engine, show_names=config.ready_board_names)
         screen.new_tickets.connect(session._alert)
         engine.on_changes(screen.refresh)
@@ -119,11 +122,13 @@ class App:
         config_file: Path,
         data_dir: Path,
         fullscreen: bool = False,
+        ready_board: bool = False,
     ) -> None:
         self.config = config
         self.config_file = config_file
         self.data_dir = data_dir
         self.fullscreen = fullscreen
+        self.ready_board = ready_board  # kds --ready-board: this run only, never saved
         self.embedded: EmbeddedCompanion | None = None
         self.session: Session | None = None
         self.stopping = asyncio.Event()
@@ -159,7 +164,7 @@ class App:
                         break
                     self.config, password = self._next
                     continue
-                self.session = Session.create(self.config, connection)
+                self.session = Session.create(self.config, connection, ready_board=self.ready_board)
                 self.session.window.settings_requested.connect(lambda: self.open_settings())
                 self.session.window.closed.connect(self.stopping.set)
                 await self.session.start(fullscreen=self.fullscreen)
@@ -267,7 +272,9 @@ class App:
             self._next = None
 
 
-def run_app(config: AppConfig, *, config_file: Path, data_dir: Path, fullscreen: bool) -> int:
+def run_app(
+    config: AppConfig, *, config_file: Path, data_dir: Path, fullscreen: bool, ready_board: bool = False
+) -> int:
     """Start Qt and asyncio (qasync) and run the screen until it is closed or told to stop."""
     import sys
 
@@ -275,7 +282,7 @@ def run_app(config: AppConfig, *, config_file: Path, data_dir: Path, fullscreen:
 
     qapp = QApplication.instance() or QApplication(sys.argv)
     qapp.setApplicationName("kds")
-    app = App(config, config_file=config_file, data_dir=data_dir, fullscreen=fullscreen)
+    app = App(config, config_file=config_file, data_dir=data_dir, fullscreen=fullscreen, ready_board=ready_board)
     with contextlib.suppress(asyncio.CancelledError):
         return qasync.run(app.run())
     return 0

@@ -75,6 +75,7 @@ class AppConfig:
     keymap: dict[str, Any] = field(default_factory=dict)  # bump bar: action -> key name(s); kds_app.keymap
     ready_board: bool = False  # also open the customer order-ready board (kds_app.ready_board)
     ready_board_names: bool = False  # the board shows customer names beside the numbers
+    retention_days: int = 2  # finished orders older than this leave this screen's store (the server keeps them)
 
     def __post_init__(self) -> None:
         _check_choice("server", self.server, get_args(ServerKind))
@@ -110,6 +111,7 @@ class AppConfig:
         if not isinstance(self.sound, bool):
             raise ConfigError(f"sound must be true or false, not {self.sound!r}", field="sound")
         _check_int("embedded_port", self.embedded_port, 0, 65535)
+        _check_int("retention_days", self.retention_days, 1, 365)
         if not isinstance(self.allow_rush, bool):
             raise ConfigError(f"allow_rush must be true or false, not {self.allow_rush!r}", field="allow_rush")
         _check_keymap(self.keymap)

@@ -112,6 +112,7 @@ def _embedded(cfg: AppConfig, data_dir: Path, embedded: EmbeddedCompanion | None
         token_provider=embedded.token_provider(role, device, cfg.stations, restaurant_id=cfg.restaurant_id),
         data_path=data_dir / SCREEN_DB,
         stations=cfg.stations,
+        retention_days=cfg.retention_days,
     )
     return Connection(config)
 
@@ -152,6 +153,7 @@ async def _signed_in(cfg: AppConfig, data_dir: Path, password: str | None) -> Co
             token_provider=provider,
             data_path=data_dir / SCREEN_DB,
             stations=cfg.stations or tuple(meta.stations),
+            retention_days=cfg.retention_days,
         )
     except BaseException:
         await auth.aclose()

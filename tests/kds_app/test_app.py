@@ -24,9 +24,9 @@ import shiboken6
 
 from api_client.models import DeviceRole, ItemStatus
 from kds_app.app import App
-from kds_app.config import AppConfig
+from kds_app.config import AppConfig, load_config
 from kds_app.demo_orders import service
-from tests.kds_app.conftest import TIMEOUT_S, until
+from tests.kds_app.conftest import TIMEOUT_S, tap, until
 from tests.live_server import free_port
 
 pytestmark = pytest.mark.slow
@@ -133,3 +133,23 @@ def test_kds_stops_cleanly_on_sigterm_with_its_database_whole(tmp_path: Path) ->
     assert _outbox(data / "screen.sqlite3") == []
     with sqlite3.connect(data / "companion.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+async def test_ready_board_flag_opens_the_board_for_this_run_and_is_never_saved(tmp_path: Path) -> None:
+    config_file = tmp_path / "config.json"
+    app = App(AppConfig(sound=False), config_file=config_file, data_dir=tmp_path / "data", ready_board=True)
+    running = asyncio.ensure_future(app.run())
+    try:
+        await _session_up(app)
+        assert app.session is not None and app.session.board is not None
+        dialog = app.open_settings()
+        dialog.font_size_spin.setValue(dialog.font_size_spin.value() + 2)
+        app.session_started.clear()
+        await tap(dialog.save_button, dialog.save_button.rect().center())
+        await _session_up(app)  # the saved settings start a new session...
+        assert app.session is not None and app.session.board is not None  # ...still with the board, this run
+        saved = load_config(config_file)
+        assert saved.font_size == AppConfig().font_size + 2 and saved.ready_board is False
+    finally:
+        app.request_stop()
+        await asyncio.wait_for(running, TIMEOUT_S)

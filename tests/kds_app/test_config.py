@@ -85,6 +85,7 @@ def test_a_partial_file_fills_in_defaults(tmp_path: Path) -> None:
         ({"default_thresholds": "300"}, "default_thresholds must be two whole numbers of seconds"),
         ({"sound": "yes"}, "sound must be true or false, not 'yes'"),
         ({"embedded_port": 70000}, "embedded_port must be 0-65535, not 70000"),
+        ({"retention_days": 0}, "retention_days must be 1-365, not 0"),
         ({"fontsize": 20}, "unknown setting 'fontsize'"),
         ([1, 2], "expected a JSON object, not list"),
     ],

@@ -125,8 +125,9 @@ async def test_embedded_device_id_is_stable_and_expo_view_gives_the_expo_role(
     second = await build_engine_config(AppConfig(view="expo"), tmp_path, embedded=embedded)
     assert first.engine_config.device_id == second.engine_config.device_id
     assert first.engine_config.role is DeviceRole.kds and second.engine_config.role is DeviceRole.expo
-    other = await build_engine_config(AppConfig(), tmp_path / "other", embedded=embedded)
+    other = await build_engine_config(AppConfig(retention_days=14), tmp_path / "other", embedded=embedded)
     assert other.engine_config.device_id != first.engine_config.device_id
+    assert (first.engine_config.retention_days, other.engine_config.retention_days) == (2, 14)
 
 
 async def test_embedded_without_a_running_companion_is_a_config_error(tmp_path: Path) -> None:
