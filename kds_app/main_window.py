@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -53,7 +53,8 @@ def offline_text(depth: int, oldest_s: float | None) -> str:
     else:
         age = f" (oldest {format_age(oldest_s)})" if oldest_s is not None else ""
         waiting = f"{depth} change{'s' if depth != 1 else ''} waiting to sync{age}"
-    return f"OFFLINE · keep working, taps are saved here · {waiting}"
+    # The counts first: on a narrow screen the line is cut at the end, and the reassurance can go, not them.
+    return f"OFFLINE · {waiting} · keep working, taps are saved here"
 
 
 class TopBar(QFrame):
@@ -61,11 +62,14 @@ class TopBar(QFrame):
         super().__init__()
         self.setObjectName("TopBar")
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(16, 8, 16, 8)
-        layout.setSpacing(16)
+        layout.setContentsMargins(12, 8, 12, 8)
+        layout.setSpacing(10)
         self.title = QLabel(title)
         self.title.setObjectName("ScreenTitle")
+        self.title.setMinimumWidth(80)  # "GRILL · FRY · COLD" may be cut on a narrow screen; the status never is
         self.count = QLabel()
+        # "12 open · 2 on hold" may be cut short on a narrow screen, so the buttons and the sync state never are.
+        self.count.setMinimumWidth(60)
         self.connection = QLabel()
         self.connection.setObjectName("ConnectionPill")
         self.queue = QLabel()
@@ -84,10 +88,19 @@ class TopBar(QFrame):
         for widget in (self.title, self.count):
             layout.addWidget(widget)
         layout.addStretch(1)
+        self.buttons = (self.eighty_six, self.all_day, self.recall, self.settings)
         for widget in (
             self.connection, self.queue, self.clock, self.eighty_six, self.all_day, self.recall, self.settings
         ):
             layout.addWidget(widget)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        # A button is never narrower than its word (the style sheet's own minimum is padding only, so that the
+        # buttons are not all as wide as the widest): on a narrow screen the title and the count give way.
+        for button in self.buttons:
+            button.ensurePolished()
+            button.setMinimumWidth(button.sizeHint().width())
+        super().showEvent(event)
 
     def set_connection(self, state: ConnectionState) -> None:
         self.connection.setText(CONNECTION_TEXT[state])
@@ -151,6 +164,7 @@ class MainWindow(QMainWindow):
         self.top = TopBar(title)
         self.offline_banner = QLabel()
         self.offline_banner.setObjectName("OfflineBanner")
+        self.offline_banner.setMinimumWidth(200)  # one line; never what sets the window's minimum width
         self.offline_banner.setWordWrap(True)
         self.offline_banner.hide()
         self.rejection_banner = RejectionBanner()

@@ -47,6 +47,9 @@ class PrepStrip(QFrame):
         self.caption.setObjectName("PrepCaption")
         self.figures = QLabel()
         self.figures.setObjectName("PrepFigures")
+        # Expo lists every station on one line: on a narrow screen it is cut at the end, never what decides
+        # how wide the window must be.
+        self.figures.setMinimumWidth(100)
         layout.addWidget(self.caption)
         layout.addWidget(self.figures, 1)
         # Local style: the shared theme stays untouched. Light grey on the bar colour reads at 2 m without
