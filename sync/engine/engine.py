@@ -65,6 +65,7 @@ class EngineConfig:
     # Finished orders older than this leave the screen's store (the server keeps the history); checked hourly.
     retention_days: float = 2.0
     retention_check_s: float = 3600.0
+    retention_first_s: float = 60.0  # the first round waits this long: start-up is for showing tickets
 
     def __post_init__(self) -> None:
         check_retention(self.retention_days, self.retention_check_s)
@@ -116,7 +117,9 @@ class SyncEngine:
         self.catchup = CatchUp(config.restaurant_id, cursor, safety_interval_s=config.safety_interval_s)
         self.coalescer = Coalescer(config.coalesce_s)
         self.caught_up: Observable[bool] = Observable(False)
-        self.retention = Retention(self.store, config.retention_days, config.retention_check_s)
+        self.retention = Retention(
+            self.store, config.retention_days, config.retention_check_s, config.retention_first_s
+        )
         self._inputs: asyncio.Queue[_Input] = asyncio.Queue()
         self._reads: asyncio.Queue[FetchSnapshot | FetchPage] = asyncio.Queue()
         self._listeners = _Listeners()

@@ -27,11 +27,12 @@ def check_retention(days: float, every_s: float) -> None:
 
 
 class Retention:
-    def __init__(self, store: LocalStore, days: float, every_s: float) -> None:
+    def __init__(self, store: LocalStore, days: float, every_s: float, first_after_s: float = 0.0) -> None:
         check_retention(days, every_s)
         self.store = store
         self.days = days
         self.every_s = every_s
+        self.first_after_s = first_after_s
         self.compacted: Observable[int] = Observable(0)  # orders dropped since start
         self.rounds: Observable[int] = Observable(0)  # compaction rounds finished since start
 
@@ -53,6 +54,8 @@ class Retention:
         return total
 
     async def run(self) -> None:
+        # Not at once: a screen that starts (or restarts mid-service) has its first tickets to show.
+        await asyncio.sleep(self.first_after_s)
         while True:
             try:
                 await self.compact()

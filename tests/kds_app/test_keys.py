@@ -4,10 +4,7 @@ them, against a real companion process."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 from PySide6.QtCore import QEvent, Qt
@@ -15,14 +12,10 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
-from api_client.models import DeviceRole
 from kds_app.app import Session
-from kds_app.config import AppConfig
-from kds_app.connect import Connection
-from kds_app.sound import AlertSound
 from kds_app.ticket_model import Role, ticket_key
-from tests.kds_app.conftest import TIMEOUT_S, engine_config, until
-from tests.kds_app.test_main_window import Chime, item_statuses, on_screen, pos_order, server_order, synced
+from tests.kds_app.conftest import until
+from tests.kds_app.test_main_window import item_statuses, on_screen, pos_order, screen, server_order, synced
 from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.slow
@@ -52,24 +45,6 @@ async def press(widget: QWidget, key: Key, *, auto_repeat: bool = False) -> None
     await done
 
 
-@asynccontextmanager
-async def keyed_screen(
-    server: LiveServer, data_dir: Path, device: str, *, keymap: dict[str, Any] | None = None
-) -> AsyncIterator[Session]:
-    """A grill screen whose settings carry `keymap` (the path a kitchen's config file takes)."""
-    config = AppConfig(view="station", stations=("grill",), keymap=keymap or {})
-    connection = Connection(engine_config(server.url, data_dir, device, DeviceRole.kds, ("grill",)))
-    session = Session.create(config, connection, sound=AlertSound(True, player=Chime(), min_gap_s=0))
-    await session.start(fullscreen=False)
-    session.window.resize(1600, 900)
-    try:
-        async with asyncio.timeout(TIMEOUT_S):
-            await session.engine.caught_up.wait_for(True)
-        yield session
-    finally:
-        await session.stop()
-
-
 def selected(session: Session) -> str | None:
     model = session.screen.model
     keys = [model.data(model.index(r), Role.KEY) for r in range(model.rowCount())
@@ -81,7 +56,7 @@ def selected(session: Session) -> str | None:
 async def test_number_then_bump_bumps_that_ticket_and_recall_brings_it_back(
     companion: LiveServer, tmp_path: Path
 ) -> None:
-    async with keyed_screen(companion, tmp_path, "r1-kds-grill-1") as grill:
+    async with screen(companion, tmp_path, "r1-kds-grill-1") as grill:
         made = [await pos_order(companion.url, str(300 + n), [("Burger", "grill")]) for n in range(3)]
         await until(grill.engine, lambda: all(on_screen(grill, m) for m in made))
         grid = grill.window.grid
@@ -103,7 +78,7 @@ async def test_number_then_bump_bumps_that_ticket_and_recall_brings_it_back(
 async def test_arrows_move_the_selection_and_a_bounce_or_held_key_bumps_once(
     companion: LiveServer, tmp_path: Path
 ) -> None:
-    async with keyed_screen(companion, tmp_path, "r1-kds-grill-1") as grill:
+    async with screen(companion, tmp_path, "r1-kds-grill-1") as grill:
         made = [await pos_order(companion.url, str(310 + n), [("Burger", "grill")]) for n in range(3)]
         await until(grill.engine, lambda: all(on_screen(grill, m) for m in made))
         grid = grill.window.grid
@@ -129,7 +104,7 @@ async def test_arrows_move_the_selection_and_a_bounce_or_held_key_bumps_once(
 async def test_page_keys_scroll_the_grid_and_the_all_day_key_opens_the_panel(
     companion: LiveServer, tmp_path: Path
 ) -> None:
-    async with keyed_screen(companion, tmp_path, "r1-kds-grill-1") as grill:
+    async with screen(companion, tmp_path, "r1-kds-grill-1") as grill:
         lines = [("Burger", "grill"), ("Steak", "grill"), ("Wings", "grill"), ("Ribs", "grill")]
         made = [await pos_order(companion.url, str(320 + n), lines) for n in range(16)]
         await until(grill.engine, lambda: all(on_screen(grill, m) for m in made))
@@ -156,7 +131,7 @@ async def test_page_keys_scroll_the_grid_and_the_all_day_key_opens_the_panel(
 
 async def test_a_custom_key_map_from_the_settings_works(companion: LiveServer, tmp_path: Path) -> None:
     keymap = {"bump": "Space", "select_1": "F1", "select_2": "F2"}
-    async with keyed_screen(companion, tmp_path, "r1-kds-grill-1", keymap=keymap) as grill:
+    async with screen(companion, tmp_path, "r1-kds-grill-1", keymap=keymap) as grill:
         made = [await pos_order(companion.url, str(340 + n), [("Burger", "grill")]) for n in range(2)]
         await until(grill.engine, lambda: all(on_screen(grill, m) for m in made))
         grid = grill.window.grid

@@ -49,11 +49,13 @@ async def screen(
     chime: Chime | None = None,
     at: int = 0,
     stations: tuple[str, ...] = ("grill",),
+    **settings: Any,
 ) -> AsyncIterator[Session]:
-    """A screen's window; `at` staggers it against the others (touches go to each window's own handle)."""
+    """A screen's window; `at` staggers it against the others (touches go to each window's own handle);
+    `settings` are further `AppConfig` fields, as a kitchen's config file would set them."""
     stations = () if expo else stations
     role = DeviceRole.expo if expo else DeviceRole.kds
-    config = AppConfig(view="expo" if expo else "station", stations=stations)
+    config = AppConfig(view="expo" if expo else "station", stations=stations, **settings)
     connection = Connection(engine_config(server.url, data_dir, device, role, stations))
     session = Session.create(config, connection, sound=AlertSound(True, player=chime or Chime(), min_gap_s=0))
     await session.start(fullscreen=False)
@@ -68,8 +70,15 @@ async def screen(
         await session.stop()
 
 
-async def pos_order(url: str, number: str, items: list[tuple[str, str]]) -> UUID:
-    lines = [{"name": n, "station": s, "allergens": ["peanut"] if n == "Satay" else []} for n, s in items]
+async def pos_order(url: str, number: str, items: list[tuple[str, str]] | list[dict[str, Any]]) -> UUID:
+    """A POS order; each item is (name, station), or a whole intake line (course, held, ...)."""
+    def line(item: tuple[str, str] | dict[str, Any]) -> dict[str, Any]:
+        if isinstance(item, dict):
+            return item
+        name, station = item
+        return {"name": name, "station": station, "allergens": ["peanut"] if name == "Satay" else []}
+
+    lines = [line(i) for i in items]
     body = {"number": number, "table_label": "12", "guests": 2, "items": lines}
     headers = {"apikey": APIKEY, "Authorization": f"Bearer {token_for('pos')}", "Idempotency-Key": str(uuid.uuid4())}
     async with httpx.AsyncClient(base_url=url) as http:

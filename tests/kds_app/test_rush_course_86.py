@@ -4,9 +4,6 @@ one screen does shows on the others (and to the POS over REST), offline included
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -14,57 +11,26 @@ from uuid import UUID
 import httpx
 import pytest
 
-from api_client.models import DeviceRole, ItemStatus, Priority
+from api_client.models import ItemStatus, Priority
 from kds_app.app import Session
 from kds_app.card_layout import FIRE, RUSH
-from kds_app.config import AppConfig
-from kds_app.connect import Connection
-from kds_app.sound import AlertSound
 from kds_app.ticket_model import Role, ticket_key
 from sync.realtime.connection import ConnectionState
 from tests.conftest import token_for
-from tests.kds_app.conftest import APIKEY, TIMEOUT_S, engine_config, tap, until
-from tests.kds_app.test_main_window import Chime, on_screen, server_order, shown_item, synced, tap_action, tap_item
+from tests.kds_app.conftest import APIKEY, TIMEOUT_S, tap, until
+from tests.kds_app.test_main_window import (
+    on_screen,
+    pos_order,
+    screen,
+    server_order,
+    shown_item,
+    synced,
+    tap_action,
+    tap_item,
+)
 from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.slow
-
-
-@asynccontextmanager
-async def screen(
-    server: LiveServer,
-    data_dir: Path,
-    device: str,
-    *,
-    expo: bool = False,
-    at: int = 0,
-    stations: tuple[str, ...] = ("grill",),
-    allow_rush: bool = False,
-) -> AsyncIterator[Session]:
-    """test_main_window's `screen`, with the kitchen's allow_rush setting."""
-    stations = () if expo else stations
-    role = DeviceRole.expo if expo else DeviceRole.kds
-    config = AppConfig(view="expo" if expo else "station", stations=stations, allow_rush=allow_rush)
-    connection = Connection(engine_config(server.url, data_dir, device, role, stations))
-    session = Session.create(config, connection, sound=AlertSound(True, player=Chime(), min_gap_s=0))
-    await session.start(fullscreen=False)
-    session.window.resize(1600, 900)
-    session.window.move(at * 40, at * 40)
-    try:
-        async with asyncio.timeout(TIMEOUT_S):
-            await session.engine.caught_up.wait_for(True)
-        yield session
-    finally:
-        await session.stop()
-
-
-async def pos_order(url: str, number: str, items: list[dict[str, Any]]) -> UUID:
-    body = {"number": number, "table_label": "12", "guests": 2, "items": items}
-    headers = {"apikey": APIKEY, "Authorization": f"Bearer {token_for('pos')}", "Idempotency-Key": str(uuid.uuid4())}
-    async with httpx.AsyncClient(base_url=url) as http:
-        r = await http.post("/api/v1/orders", json=body, headers=headers)
-    assert r.status_code == 201, r.text
-    return UUID(r.json()["id"])
 
 
 async def pos_eighty_sixed(url: str) -> list[str]:

@@ -37,7 +37,7 @@ async def test_a_starting_engine_drops_finished_orders_past_the_retention_age(tm
         server_rows.save_order(conn, today)
     store.close()
 
-    engine = SyncEngine(config(tmp_path, retention_days=7.0))
+    engine = SyncEngine(config(tmp_path, retention_days=7.0, retention_first_s=0.0))
     await engine.start()
     try:
         await asyncio.wait_for(engine.retention.rounds.wait_for(1), 10)
