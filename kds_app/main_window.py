@@ -31,6 +31,9 @@ from .ticket_delegate import TicketDelegate, format_age
 from .ticket_grid import TicketGrid
 from .ticket_model import Ticket
 
+PREP_REFRESH_S = 5.0  # the TODAY strip, after a change
+PREP_REFRESH_IDLE_S = 60.0  # ...and with no change at all (the kitchen day rolls over at its own hour)
+
 CONNECTION_TEXT = {
     ConnectionState.CONNECTING: "● CONNECTING",
     ConnectionState.JOINING: "● CONNECTING",
@@ -224,14 +227,21 @@ class MainWindow(QMainWindow):
         self.timer.start()
         self.update_status()
         self.prep_strip.refresh()
+        self._prep_dirty = False
+        self._prep_refreshed_at = time.monotonic()
         self._update_clock()
 
     # ------------------------------------------------------------ periodic
 
     def tick(self) -> None:
-        # The prep figures move only when a server row does; once a second is soon enough, and it keeps their
-        # query off the path from a tap to its repaint.
-        self.prep_strip.refresh()
+        # The prep figures read the whole day's finished tickets: only after something changed (and at most
+        # every PREP_REFRESH_S), or once a minute for the day's rollover; never on the path of a tap.
+        now = time.monotonic()
+        since = now - self._prep_refreshed_at
+        if (self._prep_dirty and since >= PREP_REFRESH_S) or since >= PREP_REFRESH_IDLE_S:
+            self._prep_dirty = False
+            self._prep_refreshed_at = now
+            self.prep_strip.refresh()
         self.screen.model.tick()
         self._update_clock()
         self.update_status()
@@ -249,6 +259,7 @@ class MainWindow(QMainWindow):
         self.offline_banner.setVisible(state is ConnectionState.OFFLINE)
 
     def _after_refresh(self) -> None:
+        self._prep_dirty = True
         tickets = self.screen.model.tickets()
         # A held-only ticket is on the rail (greyed) but is not work until its course is fired.
         held = sum(1 for t in tickets if t.on_hold)

@@ -25,12 +25,13 @@ def prep_times(conn: sa.Connection, since: datetime, stations: Collection[str] |
     cleared at day end do, for the stations that finished them."""
     if since.tzinfo is None:
         raise ValueError("since must be timezone-aware")
+    # By done time alone, and no DISTINCT (IN needs none): with a station condition SQLite prefers the
+    # (station, order_id) index, with DISTINCT the order_id index, and either way walks every item ever made
+    # (~2 s cold at 100k orders) instead of today's. Stations are picked below, in Python.
     recent = sa.select(order_items.c.order_id).where(order_items.c.done_at >= since.timestamp())
-    if stations is not None:
-        recent = recent.where(order_items.c.station.in_(sorted(stations)))
     order_rows = conn.execute(
         sa.select(orders.c.id, orders.c.data).where(
-            orders.c.id.in_(recent.distinct()), orders.c.status != OrderStatus.cancelled.value
+            orders.c.id.in_(recent), orders.c.status != OrderStatus.cancelled.value
         )
     ).all()
     if not order_rows:
