@@ -46,6 +46,10 @@ class Settings:
     """`KDS_TIMEZONE`: an IANA zone such as Europe/Paris; None is the server's local zone."""
     auto_clear: bool = True
     """Run the end-of-day clear in the background (off in tests that drive it with their own clock)."""
+    refresh_reuse_window_s: float = 24 * 3600.0
+    """`KDS_REFRESH_REUSE_WINDOW`: seconds during which a used refresh token presented again (its answer was
+    lost, the screen then offline) gets the same, still unused successor back. GoTrue's is 10 s; 10 makes the
+    companion as strict (a screen then signs itself in again with its stored password)."""
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -63,7 +67,18 @@ class Settings:
             rate_limit_burst=int(os.environ.get("KDS_RATE_BURST", "400")),
             day_end_hour=_day_end_hour(os.environ.get("KDS_DAY_END_HOUR", "4")),
             timezone=_timezone(os.environ.get("KDS_TIMEZONE") or None),
+            refresh_reuse_window_s=_reuse_window(os.environ.get("KDS_REFRESH_REUSE_WINDOW", "86400")),
         )
+
+
+def _reuse_window(raw: str) -> float:
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 30 * 24 * 3600:  # NaN fails this too
+        raise ValueError(f"KDS_REFRESH_REUSE_WINDOW must be seconds from 0 to 2592000 (30 days), not {raw!r}")
+    return seconds
 
 
 def _day_end_hour(raw: str) -> int:

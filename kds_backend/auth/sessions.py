@@ -1,10 +1,14 @@
 """Device sessions as GoTrue issues them: a short-lived access JWT plus a rotating refresh token.
 
 Refresh tokens are opaque random strings, stored only as SHA-256 hashes. Each refresh marks the token
-used and records its successor. A device that crashed between our commit and reading the answer
-presents the used token again: within `REUSE_INTERVAL_S` it gets the same successor back (GoTrue's
-reuse interval). Later reuse means the token leaked or the client is confused; as GoTrue does, the
-token's descendants are revoked and the request refused.
+used and records its successor. A device whose answer was lost (a crash between our commit and its
+write, a Wi-Fi blip, a kitchen screen that was then off the network for an hour) presents the used token
+again: as long as the successor has never been used, it gets the same successor back, idempotently, within
+`Settings.refresh_reuse_window_s` (`KDS_REFRESH_REUSE_WINDOW`, default 24 h). GoTrue's own reuse interval
+is 10 s, after which a Supabase screen has to sign in again with its stored password; the companion does
+not make a screen depend on that. Reuse once the successor *was* used (the device did receive it, so this
+copy leaked or the client is confused), or after the window, is refused and, as GoTrue does, the token's
+descendants are revoked.
 
 The successor is derived from its parent with a keyed HMAC, so the server can hand it out again while
 storing nothing but hashes: the database alone never yields a usable token.
@@ -32,9 +36,11 @@ from .accounts import find_account, get_device, normalise_email
 from .passwords import verify_password, verify_unknown_account
 from .tokens import issue_token
 
-REUSE_INTERVAL_S = 10.0
+GOTRUE_REUSE_INTERVAL_S = 10.0
+"""GoTrue's default `refresh_token_reuse_interval`; `KDS_REFRESH_REUSE_WINDOW=10` makes the companion as strict."""
 USED_TOKEN_RETENTION = timedelta(days=7)
-"""Used tokens are kept this long so that late reuse is recognised (and its family revoked), then pruned."""
+"""Used tokens are kept this long (at least the reuse window) so that late reuse is recognised (and its family
+revoked), then pruned."""
 MAX_PASSWORD_CHARS = 200
 REFRESH_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+")
@@ -160,21 +166,28 @@ def _revoke_descendants(conn: sa.Connection, row: Any) -> None:
         hashed = child.successor_hash if child is not None else None
 
 
-def _prune(conn: sa.Connection, device_id: str, when: datetime) -> None:
+def _prune(conn: sa.Connection, device_id: str, when: datetime, window_s: float) -> None:
+    retention = max(USED_TOKEN_RETENTION, timedelta(seconds=window_s))
     conn.execute(
         refresh_tokens.delete().where(
             refresh_tokens.c.device_id == device_id,
             refresh_tokens.c.used_at.is_not(None),
-            refresh_tokens.c.used_at < when - USED_TOKEN_RETENTION,
+            refresh_tokens.c.used_at < when - retention,
         )
     )
 
 
-def _rotate(conn: sa.Connection, secret: str, token: str, when: datetime) -> tuple[DevicePublic, str] | AuthFailure:
+def _rotate(
+    conn: sa.Connection, secret: str, token: str, when: datetime, window_s: float
+) -> tuple[DevicePublic, str] | AuthFailure:
     """Exchange `token` for its successor. A failure is returned, not raised, so a revocation commits.
 
+    A used token comes back when its answer was lost: within `window_s` of its use, and only while that
+    successor was never used itself, the same successor is handed out again (idempotent). Anything else is
+    reuse: refused, and the token's descendants are revoked.
+
     Runs in a serialised write transaction (`Database.write`), so two concurrent refreshes of one token
-    cannot both rotate it: the second sees it used and, within the interval, gets the same successor.
+    cannot both rotate it: the second sees it used and gets the same successor.
     """
     row = _token_row(conn, token_hash(token))
     if row is None:
@@ -189,10 +202,10 @@ def _rotate(conn: sa.Connection, secret: str, token: str, when: datetime) -> tup
         conn.execute(
             refresh_tokens.insert(), {"token_hash": successor_hash, "device_id": row.device_id, "issued_at": when}
         )
-        _prune(conn, row.device_id, when)
+        _prune(conn, row.device_id, when, window_s)
     else:
         child = _token_row(conn, successor_hash) if row.successor_hash == successor_hash else None
-        in_interval = (when - row.used_at).total_seconds() <= REUSE_INTERVAL_S
+        in_interval = (when - row.used_at).total_seconds() <= window_s
         # Only an unused successor is handed out again: if it was used, the device did receive it.
         if not (in_interval and child is not None and child.used_at is None):
             _revoke_descendants(conn, row)
@@ -207,7 +220,8 @@ async def refresh(db: Database, settings: Settings, token: str, now: float) -> G
     """A new session for a refresh token (rotating it); `AuthFailure` for an unknown or spent token."""
     if not REFRESH_TOKEN_SHAPE.fullmatch(token):
         raise refresh_token_not_found()
-    outcome = await db.awrite(lambda w: _rotate(w.conn, settings.jwt_secret, token, _when(now)))
+    window = settings.refresh_reuse_window_s
+    outcome = await db.awrite(lambda w: _rotate(w.conn, settings.jwt_secret, token, _when(now), window))
     if isinstance(outcome, AuthFailure):
         raise outcome
     device, issued = outcome

@@ -18,6 +18,7 @@ from api_client.client import KdsApiClient
 from api_client.errors import ApiError as ClientApiError
 from api_client.models import AuthSession
 from kds_backend.app import create_app
+from kds_backend.auth.sessions import GOTRUE_REUSE_INTERVAL_S
 from kds_backend.auth.tokens import issue_anon_key, verify_token
 from kds_backend.db.tables import refresh_tokens
 from kds_backend.settings import Settings
@@ -189,8 +190,10 @@ async def test_reuse_within_the_interval_returns_the_same_successor(
 
 
 async def test_reuse_after_the_interval_is_refused_and_revokes_the_family(
-    client: httpx.AsyncClient, admin_headers: dict, clock: FakeClock
+    app: FastAPI, client: httpx.AsyncClient, admin_headers: dict, clock: FakeClock
 ) -> None:
+    # GoTrue-strict (`KDS_REFRESH_REUSE_WINDOW=10`); the default window is in test_refresh_reuse_window.py.
+    app.state.settings = dataclasses.replace(app.state.settings, refresh_reuse_window_s=GOTRUE_REUSE_INTERVAL_S)
     device = await add_device(client, admin_headers)
     original = (await sign_in(client, device["email"])).json()["refresh_token"]
     successor = (await refresh(client, original)).json()["refresh_token"]
