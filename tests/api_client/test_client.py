@@ -526,14 +526,20 @@ async def test_concurrent_401s_cause_one_refresh() -> None:
     assert refreshes == ["refresh-1"] and refused == ["access-1", "access-1"]
 
 
-async def test_a_refused_refresh_ahead_of_expiry_is_an_auth_error() -> None:
+async def test_a_refused_refresh_ahead_of_expiry_is_an_auth_error_once_the_token_lapses() -> None:
+    now = time.time()
+
     async def refresher(refresh_token: str) -> AuthSession:
         raise ApiError(400, "refresh_token_already_used", "Invalid Refresh Token: Already Used")
 
-    expiring = _auth_session("access-1", "refresh-1", int(time.time()) + 10)
+    expiring = _auth_session("access-1", "refresh-1", int(now) + 10)
     handler = Recorder(httpx.Response(200, json=[]))
-    async with mock_client(handler, SessionTokenProvider(expiring, refresher)) as api:
+    provider = SessionTokenProvider(expiring, refresher, clock=lambda: now)
+    async with mock_client(handler, provider) as api:
+        await api.select("orders")  # refused, but the token still works for ten seconds: it is used
+        assert provider.sign_in_needed is not None
+        now += 11
         with pytest.raises(AuthError) as caught:
             await api.select("orders")
     assert caught.value.code == "refresh_token_already_used" and not caught.value.retryable
-    assert handler.requests == []  # nothing was sent with a token known to be about to lapse
+    assert len(handler.requests) == 1  # nothing was sent with the lapsed token
