@@ -1,0 +1,275 @@
+"""A loopback proxy in front of the companion, one per screen, that misbehaves on command.
+
+Built beside `tests/tcp_proxy.py` (same blackhole semantics), plus:
+
+* `cut()`: close every open connection now (the client sees a reset/EOF); new connections work.
+* `blackhole()` / `heal()`: silence every connection, old and new, without closing anything (a pulled cable);
+  after `heal()` new connections work and the silenced ones stay dead, as after a real outage.
+* `delay(s)`: every chunk in both directions waits `s` seconds (order kept).
+* `ws_dup(p)` / `ws_reorder(p)`: after an HTTP `101 Switching Protocols`, server→client bytes are parsed as
+  RFC 6455 frames (unmasked from a server); a complete data frame (FIN set, text or binary) is sent twice with
+  probability p, or held back and sent after the next such frame with probability p. Frames are forwarded
+  whole, so the byte stream is never corrupted; control frames and fragments pass untouched and in order.
+* `lose_reply(n)`: the next n answers to `POST /rest/v1/rpc/apply_intents` are swallowed after the server
+  produced them (so it committed) and the connection is closed: the reply the client never gets.
+
+Randomness comes from a seeded `random.Random`, so the misbehaviour is part of the schedule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import struct
+from dataclasses import dataclass, field
+
+APPLY_INTENTS = b"POST /rest/v1/rpc/apply_intents"
+
+
+@dataclass
+class Counters:
+    connections: int = 0
+    cut: int = 0
+    ws_frames: int = 0
+    ws_duplicated: int = 0
+    ws_reordered: int = 0
+    replies_lost: int = 0
+    blackholed: int = 0
+
+
+@dataclass(eq=False)
+class _Conn:
+    client: asyncio.StreamWriter
+    upstream: asyncio.StreamWriter | None = None
+    dead: bool = False  # silenced by a blackhole, for good
+    websocket: bool = False
+    lose_next_reply: bool = False
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def abort(self) -> None:
+        for writer in (self.client, self.upstream):
+            if writer is not None:
+                with contextlib.suppress(Exception):
+                    writer.transport.abort()
+
+
+class ChaosProxy:
+    def __init__(self, upstream_port: int, seed: int) -> None:
+        self.upstream_port = upstream_port
+        self.rng = random.Random(seed)
+        self.silent = False
+        self.delay_s = 0.0
+        self.dup_p = 0.0
+        self.reorder_p = 0.0
+        self.replies_to_lose = 0
+        self.counters = Counters()
+        self._server: asyncio.Server | None = None
+        self._conns: set[_Conn] = set()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return self._server.sockets[0].getsockname()[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self, port: int = 0) -> None:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", port)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for conn in list(self._conns):
+            conn.abort()
+            for task in conn.tasks:
+                task.cancel()
+        for conn in list(self._conns):
+            for task in conn.tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 5)
+
+    # ------------------------------------------------------------ faults
+
+    def cut(self) -> None:
+        self.counters.cut += len(self._conns)
+        for conn in list(self._conns):
+            conn.abort()
+
+    def blackhole(self) -> None:
+        self.silent = True
+        self.counters.blackholed += 1
+        for conn in self._conns:
+            conn.dead = True
+
+    def delay(self, seconds: float) -> None:
+        self.delay_s = seconds
+
+    def ws_dup(self, p: float) -> None:
+        self.dup_p = p
+
+    def ws_reorder(self, p: float) -> None:
+        self.reorder_p = p
+
+    def lose_reply(self, n: int = 1) -> None:
+        self.replies_to_lose += n
+
+    def heal(self) -> None:
+        """Everything back to normal for new traffic; blackholed connections stay dead (the client must notice)."""
+        self.silent = False
+        self.delay_s = 0.0
+        self.dup_p = self.reorder_p = 0.0
+        self.replies_to_lose = 0
+
+    # ------------------------------------------------------------ plumbing
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = _Conn(writer)
+        self._conns.add(conn)
+        self.counters.connections += 1
+        if self.silent:
+            conn.dead = True  # accepted, then never a byte: a connect that hangs halfway
+            with contextlib.suppress(Exception):
+                await reader.read()  # until the client gives up
+            self._conns.discard(conn)
+            writer.transport.abort()
+            return
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        except OSError:
+            self._conns.discard(conn)
+            writer.transport.abort()
+            return
+        conn.upstream = up_writer
+        conn.tasks = [
+            asyncio.create_task(self._client_to_server(conn, reader, up_writer)),
+            asyncio.create_task(self._server_to_client(conn, up_reader, writer)),
+        ]
+        try:
+            await asyncio.gather(*conn.tasks, return_exceptions=True)
+        finally:
+            self._conns.discard(conn)
+            if not conn.dead:
+                conn.abort()
+
+    async def _send(self, conn: _Conn, sink: asyncio.StreamWriter, data: bytes) -> None:
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        if conn.dead:
+            return  # swallowed: the far side never hears of it, and nobody is told
+        sink.write(data)
+        await sink.drain()
+
+    async def _client_to_server(self, conn: _Conn, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        try:
+            while data := await source.read(65536):
+                if not conn.websocket and APPLY_INTENTS in data and self.replies_to_lose > 0:
+                    self.replies_to_lose -= 1
+                    conn.lose_next_reply = True
+                await self._send(conn, sink, data)
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            if not conn.dead:
+                conn.abort()
+
+    async def _server_to_client(self, conn: _Conn, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        try:
+            first = True
+            while not conn.websocket:
+                data = await source.read(65536)
+                if not data:
+                    return
+                if conn.lose_next_reply:
+                    # The server answered (so it committed); the client never gets it.
+                    self.counters.replies_lost += 1
+                    conn.abort()
+                    return
+                if first and data.startswith(b"HTTP/1.1 101"):
+                    while b"\r\n\r\n" not in data:
+                        more = await source.read(65536)
+                        if not more:
+                            return
+                        data += more
+                    end = data.index(b"\r\n\r\n") + 4
+                    conn.websocket = True
+                    await self._send(conn, sink, data[:end])
+                    source = _Prepended(data[end:], source)  # type: ignore[assignment]
+                    break
+                first = False
+                await self._send(conn, sink, data)
+            await self._frames(conn, source, sink)
+        except (ConnectionError, OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            if not conn.dead:
+                conn.abort()
+
+    async def _frames(self, conn: _Conn, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        held: bytes | None = None
+        while True:
+            try:
+                frame = await read_frame(source)
+            except asyncio.IncompleteReadError:
+                if held is not None:
+                    await self._send(conn, sink, held)
+                return
+            self.counters.ws_frames += 1
+            first = frame[0]
+            whole_data = first & 0x80 and (first & 0x0F) in (1, 2)
+            if not whole_data:
+                if held is not None:  # never let a data frame jump a control frame or a fragment for long
+                    await self._send(conn, sink, held)
+                    held = None
+                await self._send(conn, sink, frame)
+                continue
+            if held is not None:
+                self.counters.ws_reordered += 1
+                await self._send(conn, sink, frame)
+                await self._send(conn, sink, held)
+                held = None
+                continue
+            if self.reorder_p and self.rng.random() < self.reorder_p:
+                held = frame
+                continue
+            await self._send(conn, sink, frame)
+            if self.dup_p and self.rng.random() < self.dup_p:
+                self.counters.ws_duplicated += 1
+                await self._send(conn, sink, frame)
+
+
+class _Prepended:
+    """A StreamReader with some bytes already read put back in front."""
+
+    def __init__(self, prefix: bytes, reader: asyncio.StreamReader) -> None:
+        self.prefix, self.reader = prefix, reader
+
+    async def readexactly(self, n: int) -> bytes:
+        if not self.prefix:
+            return await self.reader.readexactly(n)
+        take, self.prefix = self.prefix[:n], self.prefix[n:]
+        if len(take) < n:
+            take += await self.reader.readexactly(n - len(take))
+        return take
+
+
+async def read_frame(source: asyncio.StreamReader | _Prepended) -> bytes:
+    """One whole RFC 6455 frame, header and payload, exactly as it was on the wire."""
+    header = await source.readexactly(2)
+    length = header[1] & 0x7F
+    masked = header[1] & 0x80
+    extra = b""
+    if length == 126:
+        extra = await source.readexactly(2)
+        length = struct.unpack("!H", extra)[0]
+    elif length == 127:
+        extra = await source.readexactly(8)
+        length = struct.unpack("!Q", extra)[0]
+    mask = await source.readexactly(4) if masked else b""
+    payload = await source.readexactly(length) if length else b""
+    return header + extra + mask + payload
