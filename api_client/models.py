@@ -179,6 +179,25 @@ class MenuAvailabilityPublic(_Published):
     change_seq: int
 
 
+class DeletedRowPublic(_Published):
+    """A row of `deleted_rows`: one row of orders, order_items or menu_availability that was deleted.
+
+    Read-only, the screens' catch-up for deletions (`GET /rest/v1/deleted_rows?restaurant_id=eq.R
+    &change_seq=gt.N&order=change_seq.asc`): a deleted row is not in its own table any more, so a screen
+    that was off when it went learns of it here. `change_seq` is the delete's own, from the same counter
+    as every other write, so the log pages in commit order alongside the other tables.
+    """
+
+    change_seq: int
+    restaurant_id: RestaurantId
+    table_name: Literal["orders", "order_items", "menu_availability"]
+    row_id: UUID
+    """The deleted row's id."""
+    order_id: UUID | None
+    """For an order item its order; for an order its own id; None for a menu row."""
+    deleted_at: datetime
+
+
 # ---------------------------------------------------------------- POS intake (`POST /api/v1/orders`)
 
 

@@ -38,6 +38,7 @@ WIRE_MODELS: dict[str, type[BaseModel]] = {
     "OrderItemPublic": models.OrderItemPublic,
     "MenuAvailabilityPublic": models.MenuAvailabilityPublic,
     "OrderWithItems": models.OrderWithItems,
+    "DeletedRowPublic": models.DeletedRowPublic,
     # POS intake
     "OrderIntake": models.OrderIntake,
     "OrderItemIntake": models.OrderItemIntake,
