@@ -195,8 +195,33 @@ change_log = sa.Table(
 )
 """Committed row changes by change_seq, kept briefly; PostgreSQL only (see `db/change_log.py`)."""
 
+deleted_rows = sa.Table(
+    "deleted_rows",
+    metadata,
+    # The delete's own change_seq (Writer.delete): unique, server-wide, in commit order.
+    sa.Column("change_seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("restaurant_id", sa.String(64), nullable=False),
+    sa.Column("table_name", sa.String(32), nullable=False),
+    sa.Column("row_id", sa.Uuid, nullable=False),
+    # For an item its order, for an order its own id, None for a menu row. Not a foreign key: the order is gone.
+    sa.Column("order_id", sa.Uuid),
+    sa.Column("deleted_at", UtcDateTime, nullable=False),
+    sa.Index("ix_deleted_rows_restaurant_change_seq", "restaurant_id", "change_seq"),
+)
+"""One row per deleted row of an exposed table, written in the deleting transaction (Writer.delete).
+
+Read-only over `/rest/v1/deleted_rows`: screens page it with `change_seq=gt.N` like the other tables, so a
+screen that was off when a row was deleted still drops it. Rows are kept, never pruned: deletes are rare
+admin actions, and pruning would need a horizon screens can see (one that was off longer would miss
+deletions without knowing); that is left for later.
+"""
+
 EXPOSED_TABLES: dict[str, sa.Table] = {
     "orders": orders,
     "order_items": order_items,
     "menu_availability": menu_availability,
 }
+"""The tables rows live in: read and written over `/rest/v1`, published by realtime, logged when deleted."""
+
+REST_TABLES: dict[str, sa.Table] = {**EXPOSED_TABLES, "deleted_rows": deleted_rows}
+"""Everything `/rest/v1` can read: the exposed tables and the (read-only, unpublished) deletion log."""

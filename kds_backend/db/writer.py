@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from .change_log import record_changes
 from .engine import WRITE
-from .tables import change_counter
+from .tables import EXPOSED_TABLES, change_counter, deleted_rows
 
 ChangeType = Literal["INSERT", "UPDATE", "DELETE"]
 
@@ -83,9 +83,28 @@ class Writer:
         return row
 
     def delete(self, table: sa.Table, before: dict[str, Any]) -> None:
-        """Delete the row `before` (matched by `id`); the change takes a change_seq like any other."""
+        """Delete the row `before` (matched by `id`); the change takes a change_seq like any other.
+
+        The deletion is logged in `deleted_rows` under that change_seq, in this transaction, so a screen
+        catching up later (`deleted_rows?change_seq=gt.N`) learns of it. Delete an order's items one by
+        one before the order (a cascade would neither publish nor log them).
+        """
+        if table.name not in EXPOSED_TABLES:
+            raise ValueError(f"Writer.delete is for the exposed tables, not {table.name}")
         seq = self.next_seq()
         self.conn.execute(table.delete().where(table.c.id == sa.bindparam("row_id")), {"row_id": before["id"]})
+        order_id = {"orders": before["id"], "order_items": before.get("order_id")}.get(table.name)
+        self.conn.execute(
+            deleted_rows.insert(),
+            {
+                "change_seq": seq,
+                "restaurant_id": before["restaurant_id"],
+                "table_name": table.name,
+                "row_id": before["id"],
+                "order_id": order_id,
+                "deleted_at": self.now,
+            },
+        )
         self.changes.append(RowChange(table.name, "DELETE", None, dict(before), self.now, seq))
 
 

@@ -1,4 +1,4 @@
-"""What the PostgREST dialect can see: the exposed tables, their column types and relationships.
+"""What the PostgREST dialect can see: the exposed tables and the deletion log, column types and relationships.
 
 Derived once from the SQLAlchemy tables, so the query parser works on plain data (and can be tested
 without SQLAlchemy or a database) while never drifting from the real schema.
@@ -12,7 +12,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 
-from ..db.tables import EXPOSED_TABLES, UtcDateTime
+from ..db.tables import REST_TABLES, UtcDateTime
 from ..errors import ApiError
 
 
@@ -90,7 +90,7 @@ def build_schema(tables: dict[str, sa.Table]) -> Schema:
     }
 
 
-SCHEMA: Schema = build_schema(EXPOSED_TABLES)
+SCHEMA: Schema = build_schema(REST_TABLES)
 
 
 def table_schema(name: str, schema: Schema = SCHEMA) -> TableSchema:

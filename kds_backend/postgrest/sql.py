@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..db.tables import EXPOSED_TABLES
+from ..db.tables import REST_TABLES
 from .query import Condition, Embed, Filter, Logic, Op, OrderTerm, ReadQuery
 
 _DEFAULT_ORDER = ("created_at", "change_seq")
@@ -68,20 +68,21 @@ def _order_by(table: sa.Table, terms: Sequence[OrderTerm]) -> list[sa.ColumnElem
         clauses.append(ordered.nulls_first() if nulls_first else ordered.nulls_last())
     if not terms:
         clauses.extend(table.c[name].asc() for name in _DEFAULT_ORDER if name in table.c)
-    # A unique tie-breaker, so limit/offset pages never overlap or skip rows.
-    clauses.append(table.c.id.asc())
+    # A unique tie-breaker (the primary key: `id`, or `change_seq` in deleted_rows), so limit/offset pages
+    # never overlap or skip rows.
+    clauses.extend(column.asc() for column in table.primary_key.columns)
     return clauses
 
 
 def _inner_exists(table: sa.Table, embed: Embed, restaurant_id: str) -> sa.ColumnElement[bool]:
     """`!inner`: keep a parent only if it has an embedded row passing the embed's filters."""
-    target = EXPOSED_TABLES[embed.relationship.target]
+    target = REST_TABLES[embed.relationship.target]
     link = target.c[embed.relationship.remote] == table.c[embed.relationship.local]
     return sa.exists().where(link, *_where(target, embed.conditions, restaurant_id))
 
 
 def _filtered(query: ReadQuery, restaurant_id: str) -> list[sa.ColumnElement[bool]]:
-    table = EXPOSED_TABLES[query.table]
+    table = REST_TABLES[query.table]
     clauses = _where(table, query.conditions, restaurant_id)
     clauses.extend(_inner_exists(table, e, restaurant_id) for e in query.embeds if e.inner)
     return clauses
@@ -91,7 +92,7 @@ def select_rows(
     query: ReadQuery, restaurant_id: str, *, limit: int | None, columns: Sequence[str] | None = None
 ) -> sa.Select[Any]:
     """The rows of the query's table that match, in the query's order, one page of them."""
-    table = EXPOSED_TABLES[query.table]
+    table = REST_TABLES[query.table]
     selected = [table.c[name] for name in columns] if columns else [table]
     stmt = sa.select(*selected).where(*_filtered(query, restaurant_id)).order_by(*_order_by(table, query.order))
     if limit is not None:
@@ -103,7 +104,7 @@ def select_rows(
 
 def count_rows(query: ReadQuery, restaurant_id: str) -> sa.Select[Any]:
     """How many rows match, ignoring limit and offset (`Prefer: count=exact`)."""
-    table = EXPOSED_TABLES[query.table]
+    table = REST_TABLES[query.table]
     return sa.select(sa.func.count()).select_from(table).where(*_filtered(query, restaurant_id))
 
 
@@ -112,7 +113,7 @@ def select_embedded(embed: Embed, keys: Sequence[Any], restaurant_id: str) -> sa
 
     Per-parent limit/offset are applied by the caller: they count within each parent, not overall.
     """
-    target = EXPOSED_TABLES[embed.relationship.target]
+    target = REST_TABLES[embed.relationship.target]
     link = target.c[embed.relationship.remote].in_(list(keys))
     return (
         sa.select(target)

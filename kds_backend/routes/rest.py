@@ -3,6 +3,8 @@
 Reads (`GET`/`HEAD`) are open to every device role, scoped to its restaurant. Inserts (`POST`) and
 updates (`PATCH`) of `orders` and `order_items` are for POS integrations and admins; the kitchen's
 screens change tickets with intents (`POST /rest/v1/rpc/apply_intents`), never with row patches.
+`deleted_rows` (the deletion log screens catch up on) is read-only: every write is 403 42501, as for a
+table without write grants in Supabase.
 
 Errors use PostgREST's codes. Where the brief left a choice:
 
@@ -32,7 +34,7 @@ from fastapi.responses import Response
 from api_client.models import DeviceRole
 
 from ..auth.deps import Caller, CurrentCaller, require_roles
-from ..db.tables import EXPOSED_TABLES
+from ..db.tables import EXPOSED_TABLES, REST_TABLES
 from ..db.writer import Writer
 from ..errors import ApiError
 from ..postgrest.body import parse_insert, parse_update
@@ -54,6 +56,7 @@ router = APIRouter(prefix="/rest/v1", tags=["Data API (PostgREST)"])
 
 MAX_ROWS = 1000
 TABLES = list(EXPOSED_TABLES)
+READ_TABLES = list(REST_TABLES)
 WRITE_ROLES = {DeviceRole.pos, DeviceRole.admin}
 INSERTS: dict[str, Callable[[Writer, str, Sequence[Any]], list[UUID]]] = {
     "orders": insert_orders,
@@ -85,6 +88,17 @@ TablePath = Annotated[
     str,
     FastPath(description="The table: orders, order_items or menu_availability", json_schema_extra={"enum": TABLES}),
 ]
+ReadTablePath = Annotated[
+    str,
+    FastPath(
+        description="The table: orders, order_items, menu_availability, or deleted_rows (the deletion log)",
+        json_schema_extra={"enum": READ_TABLES},
+    ),
+]
+_READ_ONLY_HINTS = {
+    "menu_availability": "The kitchen 86es items with the eighty_six intent (POST /rest/v1/rpc/apply_intents).",
+    "deleted_rows": "deleted_rows is the server's log of deletions; it is read-only.",
+}
 
 
 def _parameter(name: str, description: str, schema: dict[str, Any] | None = None, where: str = "query") -> dict:
@@ -139,13 +153,13 @@ UPDATE_DOC = {
 def _writable(table: str, caller: Caller, action: str) -> None:
     table_schema(table)  # 404 PGRST205 for an unknown table, before anything else is judged
     if table not in INSERTS:
-        raise ApiError(
-            403,
-            "42501",
-            f"permission denied for table {table}",
-            hint="The kitchen 86es items with the eighty_six intent (POST /rest/v1/rpc/apply_intents).",
-        )
+        raise read_only(table)
     require_roles(caller, WRITE_ROLES, action)
+
+
+def read_only(table: str) -> ApiError:
+    """403 42501 for a write to a table no client writes over REST (as Supabase without a write grant)."""
+    return ApiError(403, "42501", f"permission denied for table {table}", hint=_READ_ONLY_HINTS.get(table))
 
 
 def _params(request: Request) -> list[tuple[str, str]]:
@@ -153,13 +167,14 @@ def _params(request: Request) -> list[tuple[str, str]]:
 
 
 @router.get("/{table}", responses=READ_RESPONSES, openapi_extra=READ_DOC)
-async def read_table(table: TablePath, request: Request, caller: CurrentCaller) -> Response:
-    """Rows of `orders`, `order_items` or `menu_availability`, PostgREST-style (filters, select, order, paging)."""
+async def read_table(table: ReadTablePath, request: Request, caller: CurrentCaller) -> Response:
+    """Rows of `orders`, `order_items`, `menu_availability` or `deleted_rows`, PostgREST-style (filters, select,
+    order, paging)."""
     return await _read(table, request, caller, body=True)
 
 
 @router.head("/{table}", responses=READ_RESPONSES, openapi_extra=READ_DOC)
-async def count_table(table: TablePath, request: Request, caller: CurrentCaller) -> Response:
+async def count_table(table: ReadTablePath, request: Request, caller: CurrentCaller) -> Response:
     """As GET without the body: with `Prefer: count=exact`, the count in Content-Range."""
     return await _read(table, request, caller, body=False)
 

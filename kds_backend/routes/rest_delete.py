@@ -1,8 +1,9 @@
 """`DELETE /rest/v1/<table>?<filters>`: PostgREST's delete, for admins (end-of-day clean-up, test fixtures).
 
 Reuses the Data API's filter parser, so `?id=eq.<uuid>` and friends mean what they mean for GET. Every
-deleted row is a committed change with its own change_seq, so realtime publishes a DELETE for it; deleting
-an order deletes its items first, each published too (the foreign key's cascade would hide them).
+deleted row is a committed change with its own change_seq, so realtime publishes a DELETE for it and
+`deleted_rows` logs it (for screens catching up later); deleting an order deletes its items first, each
+published and logged too (the foreign key's cascade would hide them). `deleted_rows` itself is read-only.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..postgrest.negotiate import accept, check_profile, content_range, prefer, 
 from ..postgrest.query import parse_query
 from ..postgrest.read import Json, read_by_ids, read_ids
 from ..postgrest.schema import table_schema
+from .rest import read_only
 
 router = APIRouter(prefix="/rest/v1", tags=["Data API (PostgREST)"])
 
@@ -32,7 +34,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     204: {"description": "Deleted"},
     400: {"description": "No filter (21000), or an unparsable one"},
     401: {"description": "Missing API key, or missing, expired or forged token"},
-    403: {"description": "Only admin devices may delete"},
+    403: {"description": "Only admin devices may delete; deleted_rows is read-only (42501)"},
     404: {"description": "Unknown table (PGRST205)"},
     429: {"description": "Rate limited; see Retry-After"},
 }
@@ -54,6 +56,8 @@ async def delete_rows(table: str, request: Request, caller: CurrentCaller) -> Re
     """Delete the rows the filters match (admin): 204, or 200 with them under `Prefer: return=representation`."""
     check_profile(request.headers)
     table_schema(table)
+    if table not in EXPOSED_TABLES:
+        raise read_only(table)
     require_roles(caller, {DeviceRole.admin}, f"delete from {table}")
     how = accept(request.headers)
     prefs = prefer(request.headers)
