@@ -18,6 +18,7 @@ pytestmark = pytest.mark.postgres
 
 EXPOSED = ("orders", "order_items", "menu_availability")
 INTERNAL = ("intent_ledger", "device_cursors", "change_counter")
+READ_ONLY = ("deleted_rows",)  # the deletion log (tests/supabase/test_deleted_rows.py)
 
 
 def dump(dsn: str) -> str:
@@ -92,7 +93,7 @@ def test_row_level_security_is_on_for_every_table(sb: psycopg.Connection) -> Non
     rows = sb.execute(
         "select relname, relrowsecurity from pg_class where relnamespace = 'public'::regnamespace and relkind = 'r'"
     ).fetchall()
-    assert dict(rows) == {name: True for name in (*EXPOSED, *INTERNAL)}
+    assert dict(rows) == {name: True for name in (*EXPOSED, *INTERNAL, *READ_ONLY)}
 
 
 def test_realtime_publication_has_the_exposed_tables_with_full_replica_identity(sb: psycopg.Connection) -> None:
