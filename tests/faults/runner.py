@@ -32,7 +32,8 @@ from .schedule import LIVENESS_S, Schedule
 RESTAURANT = "faults-kitchen"
 PASSWORD = "fault-harness-password"
 JWT_SECRET = "fault-harness-secret-" + "x" * 32
-SCREEN_PLANTS = ("drop_tombstones", "forget_acked", "stall_outbox")
+SCREEN_PLANTS = ("ignore_deletes", "drop_tombstones", "forget_acked", "stall_outbox")
+ENGINE_PLANTS = ("drop_tombstones",)
 SERVER_PLANTS = ("skip_ledger",)
 HARNESS_PLANTS = ("corrupt_store",)
 PLANTS = (*SCREEN_PLANTS, *SERVER_PLANTS, *HARNESS_PLANTS)
@@ -147,7 +148,8 @@ class ScreenProc:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.url, self.anon, self.email = url, anon, email
         self.margin = schedule.refresh_margin_s
-        self.plant = plant if plant in SCREEN_PLANTS and not spec.qt else None
+        # Plants done by wrapping in the headless driver skip the Qt screen; engine hooks (drop_tombstones) reach it.
+        self.plant = plant if plant in SCREEN_PLANTS and (not spec.qt or plant in ENGINE_PLANTS) else None
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
         self.died: list[int] = []

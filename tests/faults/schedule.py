@@ -126,7 +126,9 @@ def generate(
         length = rng.uniform(1.0, min(10.0, chaos))
         screen = rng.randrange(n_screens)
         classes.add(kind)
-        if kind == "cut":
+        if kind == "admin_delete":
+            steps.append(Step(start, "admin_delete", args={"pick": rng.random()}))
+        elif kind == "cut":
             for k in range(rng.randint(1, 3)):
                 steps.append(Step(start + k * rng.uniform(0.2, 2.0), "proxy", screen, {"mode": "cut"}))
         elif kind == "partition":

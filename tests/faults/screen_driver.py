@@ -327,7 +327,7 @@ async def serve_control(data_dir: Path, screen: Any, get_engine: Any, stop: asyn
 
 
 def plant_screen_bugs(engine: SyncEngine) -> None:
-    if planted("drop_tombstones"):
+    if planted("ignore_deletes"):
         from sync.store import read_rows
 
         def ignore_delete(conn: Any, change: Any, *args: Any, **kwargs: Any) -> set[UUID]:
