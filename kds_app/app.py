@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import logging
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -61,6 +62,7 @@ class Session:
     sound: AlertSound
     keys: BumpBarKeys | None = None
     board: ReadyBoard | None = None  # the customer order-ready board, when configured
+    _unwatch: Callable[[], None] | None = None
 
     @classmethod
     def create(
@@ -84,6 +86,10 @@ class Session:
             session.board = ReadyBoard(engine, show_names=config.ready_board_names)
         screen.new_tickets.connect(session._alert)
         engine.on_changes(screen.refresh)
+        # The server refused this screen and it could not sign itself in again: the window says so, in words.
+        needed, account = connection.sign_in_needed, connection.account
+        session._unwatch = needed.subscribe(lambda reason: window.set_sign_in_needed(reason is not None, account))
+        window.set_sign_in_needed(needed.value is not None, account)
         return session
 
     def _alert(self, _new: list[object]) -> None:
@@ -101,6 +107,8 @@ class Session:
         await self.engine.start()
 
     async def stop(self) -> None:
+        if self._unwatch is not None:
+            self._unwatch()
         self.window.detach()
         if self.board is not None:
             self.board.detach()
@@ -165,7 +173,7 @@ class App:
                     self.config, password = self._next
                     continue
                 self.session = Session.create(self.config, connection, ready_board=self.ready_board)
-                self.session.window.settings_requested.connect(lambda: self.open_settings())
+                self.session.window.settings_requested.connect(lambda: self.open_settings(self._sign_in_needed()))
                 self.session.window.closed.connect(self.stopping.set)
                 await self.session.start(fullscreen=self.fullscreen)
                 self.session_started.set()
@@ -240,6 +248,10 @@ class App:
         self.dialog.show()  # never exec(): a modal loop would stall the engine and every test
         self.dialog.raise_()
         return self.dialog
+
+    def _sign_in_needed(self) -> str | None:
+        """Why the running screen needs its password entered (shown at the top of the settings), or None."""
+        return self.session.connection.sign_in_needed.value if self.session is not None else None
 
     def _saved(self, result: tuple[AppConfig, str | None]) -> None:
         config, password = result

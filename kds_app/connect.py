@@ -6,6 +6,14 @@
   in the settings, or, on later starts, with the refresh token kept in `<data dir>/refresh-token` (0600,
   rewritten on every rotation). Restaurant, role and device id come from the signed-in account.
 
+A screen must never be locked out by one lost answer to a refresh (issue 13). The password that signed it in
+is kept beside the refresh token, `<data dir>/device-password` (0600, with the email it belongs to), and is
+used only when the server *refuses* the refresh token (already used, revoked, not found: on Supabase, GoTrue
+revokes the whole family when a used token comes back more than 10 s later), to sign in again without a
+person. A refresh that got no answer is simply tried again. With no stored password, or one that is refused
+too, `Connection.sign_in_needed` says so in words, the window shows it, taps stay queued in the outbox, and
+the screen stops asking the server until a person enters the password in the settings.
+
 The returned `Connection` owns the API client the session refreshes through: keep it open while the engine
 runs, `aclose()` it after `engine.stop()`.
 """
@@ -13,9 +21,10 @@ runs, `aclose()` it after `engine.stop()`.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -23,8 +32,9 @@ from typing import TYPE_CHECKING
 from api_client.client import KdsApiClient
 from api_client.errors import ApiError, ClientError
 from api_client.models import AuthSession, DeviceRole
-from api_client.token_provider import SessionTokenProvider
+from api_client.token_provider import SessionTokenProvider, refused
 from sync.engine.engine import EngineConfig
+from sync.realtime.observable import Observable
 
 from .config import AppConfig, ConfigError, write_atomically
 
@@ -35,11 +45,15 @@ __all__ = [
     "Connection",
     "SignInNeeded",
     "build_engine_config",
+    "credential_path",
     "device_id",
+    "forget_credential",
     "forget_refresh_token",
+    "load_credential",
     "load_refresh_token",
     "load_session",
     "refresh_token_path",
+    "save_credential",
     "save_refresh_token",
 ]
 
@@ -49,6 +63,7 @@ SCREEN_DB = "screen.sqlite3"
 DEVICE_ID_FILE = "device-id"
 REFRESH_TOKEN_FILE = "refresh-token"
 SESSION_FILE = "session.json"  # the last session: identity for an offline start (0600, like the token)
+CREDENTIAL_FILE = "device-password"  # the device account's password, to sign in again unattended (0600)
 SCREEN_ROLES = (DeviceRole.kds, DeviceRole.expo)
 
 
@@ -67,6 +82,10 @@ class Connection:
     engine_config: EngineConfig
     session: AuthSession | None = None  # the signed-in session (companion / Supabase); None when embedded
     auth_client: KdsApiClient | None = None
+    account: str | None = None  # the device account's email (companion / Supabase)
+    sign_in_needed: Observable[str | None] = field(default_factory=lambda: Observable(None))
+    """None while the screen keeps itself signed in; otherwise why a person must enter the password in the
+    settings (the server refused the session and there is no stored password, or it was refused too)."""
 
     async def aclose(self) -> None:
         if self.auth_client is not None:
@@ -139,11 +158,30 @@ async def _signed_in(cfg: AppConfig, data_dir: Path, password: str | None) -> Co
         meta = session.user.app_metadata
         if meta.restaurant_id is None or meta.device_role is None:
             forget_refresh_token(data_dir)
+            forget_credential(data_dir)
             raise SignInNeeded(f"{_who(cfg)} is not a device account (its app_metadata names no restaurant or role)")
         if meta.device_role not in SCREEN_ROLES:
             forget_refresh_token(data_dir)
+            forget_credential(data_dir)
             raise SignInNeeded(f"{_who(cfg)} is a {meta.device_role.value} device, not a kitchen screen (kds or expo)")
-        provider = SessionTokenProvider(session, auth.refresh, on_session=lambda new: _remember(data_dir, new))
+        if password and cfg.email:
+            save_credential(data_dir, cfg.email, password)  # the one a refused refresh signs in again with
+        sign_in_needed: Observable[str | None] = Observable(None)
+
+        def signed_out(refusal: ApiError) -> None:
+            log.error("%s refused this screen's sign-in (%s); a person must enter the password", where, refusal)
+            sign_in_needed.set(
+                f"The server refused this screen's sign-in ({refusal.message}) and it has no password that works. "
+                f"Enter {_who(cfg)}'s password and tap Save: the taps waiting here will then sync."
+            )
+
+        provider = SessionTokenProvider(
+            session,
+            auth.refresh,
+            on_session=lambda new: _remember(data_dir, new),
+            reauthenticate=lambda: _sign_in_again(auth, cfg, data_dir),
+            on_signed_out=signed_out,
+        )
         config = EngineConfig(
             url=cfg.url,
             anon_key=cfg.anon_key,
@@ -158,7 +196,7 @@ async def _signed_in(cfg: AppConfig, data_dir: Path, password: str | None) -> Co
     except BaseException:
         await auth.aclose()
         raise
-    return Connection(config, session=session, auth_client=auth)
+    return Connection(config, session=session, auth_client=auth, account=cfg.email, sign_in_needed=sign_in_needed)
 
 
 async def _session(auth: KdsApiClient, cfg: AppConfig, data_dir: Path, password: str | None) -> AuthSession:
@@ -168,20 +206,50 @@ async def _session(auth: KdsApiClient, cfg: AppConfig, data_dir: Path, password:
         try:
             return await auth.sign_in(cfg.email, password)
         except ApiError as exc:
-            if exc.status in (400, 401, 403, 422):
+            if refused(exc):
                 raise SignInNeeded(f"Sign-in as {cfg.email} was refused: {exc.message}") from exc
             raise
     saved = load_refresh_token(data_dir)
-    if saved is None:
-        raise SignInNeeded(f"Sign in with {_who(cfg)}'s password to connect this screen")
+    refusal: ApiError | None = None
+    if saved is not None:
+        try:
+            return await auth.refresh(saved)
+        except ApiError as exc:
+            if not refused(exc):
+                raise
+            refusal = exc
+    # No refresh token, or a refused one (on Supabase: reused after GoTrue's 10 s, so the family is revoked).
     try:
-        return await auth.refresh(saved)
+        again = await _sign_in_again(auth, cfg, data_dir)
     except ApiError as exc:
-        if exc.status in (400, 401, 403, 422):
-            forget_refresh_token(data_dir)
-            raise SignInNeeded(
-                f"This screen's saved sign-in is no longer valid ({exc.message}); sign in with {_who(cfg)}'s password"
-            ) from exc
+        if not refused(exc):
+            raise
+        forget_refresh_token(data_dir)
+        raise SignInNeeded(
+            f"This screen's stored password was refused ({exc.message}); sign in with {_who(cfg)}'s password"
+        ) from exc
+    if again is not None:
+        return again
+    if refusal is None:
+        raise SignInNeeded(f"Sign in with {_who(cfg)}'s password to connect this screen")
+    forget_refresh_token(data_dir)
+    raise SignInNeeded(
+        f"This screen's saved sign-in is no longer valid ({refusal.message}); sign in with {_who(cfg)}'s password"
+    ) from refusal
+
+
+async def _sign_in_again(auth: KdsApiClient, cfg: AppConfig, data_dir: Path) -> AuthSession | None:
+    """A new session from the stored password, with no person; None if there is none for this account.
+    A refused password is forgotten (changed, or the device deleted): a person must enter the new one."""
+    password = load_credential(data_dir, cfg.email) if cfg.email else None
+    if password is None or cfg.email is None:
+        return None
+    log.warning("signing in again as %s with the stored password", cfg.email)
+    try:
+        return await auth.sign_in(cfg.email, password)
+    except ApiError as exc:
+        if refused(exc):
+            forget_credential(data_dir)
         raise
 
 
@@ -242,6 +310,34 @@ def load_session(data_dir: Path) -> AuthSession | None:
     except (FileNotFoundError, ValueError):
         return None
     return None if token is None else session.model_copy(update={"refresh_token": token})
+
+
+def credential_path(data_dir: Path) -> Path:
+    return data_dir / CREDENTIAL_FILE
+
+
+def save_credential(data_dir: Path, email: str, password: str) -> None:
+    """The device account's password, with the email it is for, readable by this user only (0600)."""
+    _write_private(credential_path(data_dir), json.dumps({"email": email, "password": password}))
+
+
+def load_credential(data_dir: Path, email: str) -> str | None:
+    """The stored password for `email`; None if there is none, or it belongs to another account."""
+    try:
+        stored = json.loads(credential_path(data_dir).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+    if not isinstance(stored, dict):
+        return None
+    stored_email, password = stored.get("email"), stored.get("password")
+    if not isinstance(stored_email, str) or not isinstance(password, str) or not password:
+        return None
+    return password if stored_email.strip().lower() == email.strip().lower() else None
+
+
+def forget_credential(data_dir: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        credential_path(data_dir).unlink()
 
 
 def _remember(data_dir: Path, session: AuthSession) -> None:

@@ -60,6 +60,13 @@ def offline_text(depth: int, oldest_s: float | None) -> str:
     return f"OFFLINE · {waiting} · keep working, taps are saved here"
 
 
+def sign_in_text(depth: int, account: str | None) -> str:
+    """The server refused this screen and it cannot sign itself in again: what a person must do, in words."""
+    waiting = f"{depth} tap{'s' if depth != 1 else ''} waiting, saved here" if depth else "nothing waiting to sync"
+    whose = f"the password for {account}" if account else "this screen's password"
+    return f"SIGN-IN NEEDED · {waiting} · tap SETTINGS and enter {whose}"
+
+
 class TopBar(QFrame):
     def __init__(self, title: str) -> None:
         super().__init__()
@@ -170,6 +177,9 @@ class MainWindow(QMainWindow):
         self.offline_banner.setMinimumWidth(200)  # one line; never what sets the window's minimum width
         self.offline_banner.setWordWrap(True)
         self.offline_banner.hide()
+        # The same red strip says so when the server refused this screen and a person must sign it in again.
+        self._sign_in_needed = False
+        self._sign_in_account: str | None = None
         self.rejection_banner = RejectionBanner()
         self.grid = TicketGrid(screen.model, delegate)
         self.drawer = RecallDrawer()
@@ -255,8 +265,18 @@ class MainWindow(QMainWindow):
         oldest = self.engine.oldest_pending_age()
         self.top.set_connection(state)
         self.top.queue.setText(queue_text(depth, oldest))
+        if self._sign_in_needed:
+            self.offline_banner.setText(sign_in_text(depth, self._sign_in_account))
+            self.offline_banner.setVisible(True)
+            return
         self.offline_banner.setText(offline_text(depth, oldest))
         self.offline_banner.setVisible(state is ConnectionState.OFFLINE)
+
+    def set_sign_in_needed(self, needed: bool, account: str | None = None) -> None:
+        """Show (or clear) the sign-in strip: the screen keeps working and queueing taps until someone enters
+        the device account's password in SETTINGS."""
+        self._sign_in_needed, self._sign_in_account = needed, account
+        self.update_status()
 
     def _after_refresh(self) -> None:
         self._prep_dirty = True

@@ -1,7 +1,8 @@
 """The settings dialog: where the screen connects, what it shows, and how. Touch-sized; never modal pop-ups.
 
 Save emits `saved(AppConfig, password | None)` when the input is valid; otherwise the reason is shown in red
-inside the dialog and the dialog stays open. The password is passed on for one sign-in and never stored.
+inside the dialog and the dialog stays open. The password is passed on to sign in; once it worked, the screen
+keeps it in its data directory (kds_app.connect, 0600) to sign itself in again if the server refuses its session.
 """
 
 from __future__ import annotations

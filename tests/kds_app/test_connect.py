@@ -153,7 +153,9 @@ async def test_password_sign_in_saves_the_refresh_token_privately(
     saved = refresh_token_path(data)
     assert saved.read_text() == connection.session.refresh_token
     assert saved.stat().st_mode & 0o777 == 0o600
-    assert PASSWORD not in "".join(p.read_text(errors="replace") for p in data.iterdir() if p.is_file())
+    # The password is kept only in its own private file, to sign in again with no person (issue 13).
+    holding = [p.name for p in data.iterdir() if p.is_file() and PASSWORD in p.read_text(errors="replace")]
+    assert holding == ["device-password"] and (data / "device-password").stat().st_mode & 0o777 == 0o600
 
     async with running(connection) as engine:
         await asyncio.wait_for(engine.caught_up.wait_for(True), TIMEOUT_S)
@@ -223,6 +225,7 @@ async def test_a_revoked_refresh_token_asks_to_sign_in_and_is_forgotten(
     async with await build_engine_config(cfg, tmp_path, embedded=None, password=PASSWORD):
         pass
     refresh_token_path(tmp_path).write_text("revoked-or-from-another-server")
+    (tmp_path / "device-password").unlink()  # no stored password (with one it signs in again: test_sign_in_recovery)
     with pytest.raises(SignInNeeded, match=r"saved sign-in is no longer valid \(.*Not Found\); sign in with grill@"):
         await build_engine_config(cfg, tmp_path, embedded=None)
     assert load_refresh_token(tmp_path) is None
