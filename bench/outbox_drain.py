@@ -33,7 +33,7 @@ from kds_backend.db.tables import intent_ledger, order_items
 from sync.engine.outbox import Outbox
 from sync.engine.uploader import Uploader
 from sync.realtime.backoff import Backoff
-from sync.store import LocalStore, server_rows
+from sync.store import LocalStore, read_rows
 from tests.conftest import JWT_SECRET
 from tests.kds_backend.realtime.support import create_order
 from tests.live_server import LiveServer
@@ -63,7 +63,7 @@ async def main() -> None:
                 orders = [o for o in await api.select_orders_since(0, limit=1000) if o.id in made]
                 with store.transaction() as conn:
                     for order in orders:
-                        server_rows.save_order(conn, order)
+                        read_rows.save_order(conn, order)
                 outbox = Outbox(store, DeviceRole.kds)
                 burgers = [(o.id, next(i.id for i in o.order_items if i.name == "Burger")) for o in orders]
                 tap_start = time.perf_counter()

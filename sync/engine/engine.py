@@ -25,6 +25,8 @@ from api_client.prep_time import PrepSummary
 from api_client.token_provider import TokenProvider
 from sync.readpath.catchup import Action, Apply, CatchUp, FetchPage, FetchSnapshot, Live, Resync
 from sync.readpath.coalesce import Coalescer
+from sync.readpath.commit_groups import CommitGroups
+from sync.realtime.changes import RawChange
 from sync.realtime.connection import ChangeEvent, ConnectionState, Event, LiveAgain, RealtimeConnection
 from sync.realtime.observable import Observable
 from sync.realtime.phoenix import Binding, ChannelSpec
@@ -42,6 +44,7 @@ from .uploader import Uploader
 log = logging.getLogger(__name__)
 
 SYNC_TABLES = ("orders", "order_items", "menu_availability")
+_MAX_BATCH = 1000  # inputs handled (and written) together at most: bounds one transaction's length
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,10 @@ class EngineConfig:
     stations: tuple[str, ...] = ()
     safety_interval_s: float = 60.0
     coalesce_s: float = 0.05
+    # Frames of one commit (an order and its items) are held together this long after the last one, at most
+    # `group_max_hold_s` from the first: tickets are applied and painted whole (sync/readpath/commit_groups.py).
+    group_hold_s: float = 0.005
+    group_max_hold_s: float = 0.05
     offline_after_s: float = 5.0
     # A server that vanishes without closing the socket (a pulled cable, a dead switch) is noticed when a
     # heartbeat goes unanswered for a whole interval: at most 2 * heartbeat_s. Supabase's clients use 25 s.
@@ -114,7 +121,11 @@ class SyncEngine:
         self.uploader = Uploader(self.store, self.api, reauthenticate=config.token_provider.refresh)
         with self.store.snapshot() as conn:
             cursor = read_rows.load_cursor(conn)
-        self.catchup = CatchUp(config.restaurant_id, cursor, safety_interval_s=config.safety_interval_s)
+            clock_start = read_rows.max_received(conn)
+        self.catchup = CatchUp(
+            config.restaurant_id, cursor, safety_interval_s=config.safety_interval_s, clock_start=clock_start
+        )
+        self.commit_groups: CommitGroups[ChangeEvent] = CommitGroups(config.group_hold_s, config.group_max_hold_s)
         self.coalescer = Coalescer(config.coalesce_s)
         self.caught_up: Observable[bool] = Observable(False)
         self.retention = Retention(
@@ -301,39 +312,85 @@ class SyncEngine:
 
     async def _drive(self) -> None:
         while True:
-            item = await self._next_input()
+            batch = [await self._next_input()]
+            # Everything already queued is handled together: its writes are one transaction (one fsync), and a
+            # burst of frames is never split into partial states that a repaint or a tap could see.
+            while len(batch) < _MAX_BATCH and not self._inputs.empty():
+                batch.append(self._inputs.get_nowait())
             try:
-                self._handle(item)
+                self._handle(batch)
             except Exception:
-                # A store or machine error must not kill the read path; the next catch-up repairs the screen.
-                log.exception("sync driver failed on %r", type(item).__name__)
+                # A store or machine error must not kill the read path: start over from what the store holds.
+                log.exception("sync driver failed on a batch of %d input(s)", len(batch))
+                self._recover()
             self._flush()
 
     async def _next_input(self) -> _Input | None:
-        deadlines = [d for d in (self.catchup.next_deadline(), self.coalescer.next_flush_at()) if d is not None]
+        deadlines = [
+            d
+            for d in (
+                self.catchup.next_deadline(),
+                self.coalescer.next_flush_at(),
+                self.commit_groups.next_release_at(),
+            )
+            if d is not None
+        ]
         timeout = None if not deadlines else max(0.0, min(deadlines) - self._clock())
         try:
             return await asyncio.wait_for(self._inputs.get(), timeout)
         except TimeoutError:
             return None
 
-    def _handle(self, item: _Input | None) -> None:
+    def _handle(self, batch: list[_Input | None]) -> None:
+        actions: list[Action] = []
+        for item in batch:
+            now = self._clock()
+            if isinstance(item, ChangeEvent) and not isinstance(item.change, RawChange):
+                for held in self.commit_groups.push(item, item.change.commit_timestamp, now):
+                    actions.extend(self._machine(held, now))
+                continue
+            if item is not None:
+                # Nothing may overtake the frames held: they happened before this input.
+                for held in self.commit_groups.release():
+                    actions.extend(self._machine(held, now))
+            actions.extend(self._machine(item, now))
         now = self._clock()
-        actions: list[Action]
+        for held in self.commit_groups.due(now):
+            actions.extend(self._machine(held, now))
+        self._carry_out(actions)
+
+    def _recover(self) -> None:
+        """A fresh catch-up machine from the stored cursor (the batch's writes were rolled back, so the old
+        machine's cursor and requests no longer match the store); it catches up at once if connected."""
+        with self.store.snapshot() as conn:
+            cursor = read_rows.load_cursor(conn)
+            clock_start = read_rows.max_received(conn)
+        self.commit_groups.release()
+        self.catchup = CatchUp(
+            self.config.restaurant_id,
+            cursor,
+            safety_interval_s=self.config.safety_interval_s,
+            clock_start=max(clock_start, self.catchup.clock + 1),
+        )
+        if self.connection_state.value is ConnectionState.LIVE:
+            try:
+                self._carry_out([*self.catchup.subscribing(), *self.catchup.subscribed(self._clock())])
+            except Exception:
+                log.exception("sync driver could not restart its catch-up")
+
+    def _machine(self, item: _Input | None, now: float) -> list[Action]:
+        """One input through the catch-up machine: the actions it asks for."""
         if isinstance(item, _State):
-            actions = self._on_state(item.state)
-        elif isinstance(item, LiveAgain):
-            actions = self.catchup.subscribed(now)
+            return self._on_state(item.state)
+        if isinstance(item, LiveAgain):
             # The server is reachable again: cut the uploader's backoff short (queued taps go now).
             self.uploader.retry_now()
-        elif isinstance(item, ChangeEvent):
-            actions = self.catchup.event(item.change)
-        elif isinstance(item, _Answer):
-            actions = self._on_answer(item, now)
-        else:
-            actions = self.catchup.tick(now)
-        for action in actions:
-            self._do(action)
+            return self.catchup.subscribed(now)
+        if isinstance(item, ChangeEvent):
+            return self.catchup.event(item.change)
+        if isinstance(item, _Answer):
+            return self._on_answer(item, now)
+        return self.catchup.tick(now)
 
     def _on_state(self, state: ConnectionState) -> list[Action]:
         if state is ConnectionState.JOINING:
@@ -353,21 +410,27 @@ class SyncEngine:
         assert isinstance(answer.result, list)
         return self.catchup.page_loaded(answer.request_id, answer.result, now)
 
-    def _do(self, action: Action) -> None:
-        if isinstance(action, FetchSnapshot | FetchPage):
-            self._reads.put_nowait(action)
-        elif isinstance(action, Apply):
+    def _carry_out(self, actions: list[Action]) -> None:
+        """Every write of the batch in one local transaction, in order; then the rest, so `Live` is only said
+        once what it vouches for is committed."""
+        applies = [a for a in actions if isinstance(a, Apply)]
+        if applies:
+            changed: set[UUID] = set()
             with self.store.transaction() as conn:
-                changed = read_rows.apply_changes(conn, action.changes, reset=action.reset)
-                if action.cursor is not None:
-                    read_rows.save_cursor(conn, action.cursor)
+                for apply in applies:
+                    changed |= read_rows.apply_changes(conn, apply.changes, reset=apply.reset)
+                    if apply.cursor is not None:
+                        read_rows.save_cursor(conn, apply.cursor)
             self.coalescer.add(changed)
-            if touches_menu(action.changes, reset=action.reset):
+            if any(touches_menu(a.changes, reset=a.reset) for a in applies):
                 self._refresh_menu()
-        elif isinstance(action, Live):
-            self.caught_up.set(True)
-        elif isinstance(action, Resync):
-            log.warning("catch-up starts over from a snapshot: %s", action.reason)
+        for action in actions:
+            if isinstance(action, FetchSnapshot | FetchPage):
+                self._reads.put_nowait(action)
+            elif isinstance(action, Live):
+                self.caught_up.set(True)
+            elif isinstance(action, Resync):
+                log.warning("catch-up starts over from a snapshot: %s", action.reason)
 
     def _flush(self) -> None:
         ids = self.coalescer.flush(self._clock())

@@ -11,14 +11,15 @@ from collections.abc import Sequence
 from pydantic import TypeAdapter
 
 from api_client.client import KdsApiClient
-from api_client.models import MenuAvailabilityPublic, OrderItemPublic, OrderWithItems
+from api_client.models import DeletedRowPublic, MenuAvailabilityPublic, OrderItemPublic, OrderWithItems
 from sync.readpath.catchup import FetchPage
-from sync.readpath.merge import TABLES, Row
+from sync.readpath.merge import DELETIONS, TABLES, Row
 
 OPEN_STATUSES = ("new", "in_progress", "ready")
 _ORDERS = TypeAdapter(list[OrderWithItems])
 _ITEMS = TypeAdapter(list[OrderItemPublic])
 _MENU = TypeAdapter(list[MenuAvailabilityPublic])
+_DELETED = TypeAdapter(list[DeletedRowPublic])
 
 
 async def read_head(api: KdsApiClient, restaurant_id: str) -> int:
@@ -49,7 +50,9 @@ async def read_snapshot(api: KdsApiClient, restaurant_id: str) -> tuple[int, lis
     return head, rows
 
 
-async def read_page(api: KdsApiClient, restaurant_id: str, request: FetchPage) -> Sequence[Row | OrderWithItems]:
+async def read_page(
+    api: KdsApiClient, restaurant_id: str, request: FetchPage
+) -> Sequence[Row | OrderWithItems | DeletedRowPublic]:
     params = {
         "restaurant_id": f"eq.{restaurant_id}",
         "change_seq": f"gt.{request.since}",
@@ -61,4 +64,6 @@ async def read_page(api: KdsApiClient, restaurant_id: str, request: FetchPage) -
         return _ORDERS.validate_python(await api.select("orders", {**params, "select": "*,order_items(*)"}))
     if request.table == "order_items":
         return _ITEMS.validate_python(await api.select("order_items", params))
+    if request.table == DELETIONS:
+        return _DELETED.validate_python(await api.select(DELETIONS, params))
     return _MENU.validate_python(await api.select("menu_availability", params))

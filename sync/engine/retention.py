@@ -11,7 +11,7 @@ import logging
 from datetime import UTC, datetime
 
 from sync.realtime.observable import Observable
-from sync.store import LocalStore
+from sync.store import LocalStore, read_rows
 from sync.store.retention import compact_batch
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,9 @@ class Retention:
             if gone == 0:
                 break
             await asyncio.sleep(0)  # let the UI paint between batches
+        with self.store.transaction() as conn:
+            # A stale copy of a deleted row travels for seconds (a late push, a replayed frame), not days.
+            read_rows.prune_tombstones(conn, cutoff.timestamp())
         if total:
             log.info("retention: dropped %d finished orders older than %g days", total, self.days)
             self.compacted.set(self.compacted.value + total)

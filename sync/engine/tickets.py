@@ -121,7 +121,9 @@ def _open_view(order: OrderWithItems, station: str | None) -> OrderWithItems | N
     if order.status not in OPEN or order.cleared_at is not None:  # cleared at day end: archived, off every screen
         return None
     if station is None:
-        return order
+        # An order without items is not a ticket yet (its items are on their way, or an integration wrote
+        # the order first): expo never lists, nor chimes for, an empty card.
+        return order if order.order_items else None
     items = _station_items(order, station)
     if not station_has_work(items) and not station_on_hold(items):
         return None

@@ -17,7 +17,7 @@ from uuid import UUID
 from api_client.models import Intent, IntentResult, OrderWithItems
 from sync.realtime.backoff import Backoff
 from sync.realtime.observable import Observable
-from sync.store import LocalStore, outbox_rows, server_rows
+from sync.store import LocalStore, outbox_rows, read_rows
 from sync.store.outbox_rows import OutboxEntry
 
 from .upload_policy import Confirm, Decision, Reject, decide
@@ -198,7 +198,7 @@ class Uploader:
                 if isinstance(action, Confirm):
                     confirmed.append(action.intent_id)
                     if action.menu_item is not None:
-                        server_rows.save_menu_item(conn, action.menu_item)
+                        read_rows.save_menu_item(conn, action.menu_item)
                 elif isinstance(action, Reject):
                     outbox_rows.reject(conn, action.intent_id, action.reason)
                 if action.order is not None:
@@ -208,7 +208,7 @@ class Uploader:
                         latest[action.order.id] = action.order
             outbox_rows.confirm(conn, confirmed)
             for order in latest.values():
-                server_rows.save_order(conn, order)
+                read_rows.save_order(conn, order)
             rest = [i.id for i in intents if i.id not in settled]
             if rest:
                 error = decision.retry.error if decision.retry else "not answered"

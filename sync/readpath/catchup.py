@@ -14,6 +14,8 @@ Sans-I/O: inputs are method calls (with the time passed in, never read), outputs
 Cursors are per table: an item can change without its order row changing (its change_seq is not bumped), so
 `orders` pages alone would miss it, and one shared cursor would have to trust reads made at different moments.
 The cursor only ever advances from complete REST pages, never from pushes (a dropped push would be skipped).
+Deletions are paged the same way from the server's deletion log (`deleted_rows`, after the three tables): a
+deleted row is absent from its table, so a screen that was away when it went would otherwise keep it for ever.
 """
 
 from __future__ import annotations
@@ -25,12 +27,12 @@ from itertools import pairwise
 from typing import Any
 from uuid import UUID
 
-from api_client.models import OrderWithItems
+from api_client.models import DeletedRowPublic, OrderWithItems
 from sync.realtime.changes import ParsedChange, RawChange
 
-from .merge import TABLES, Change, Delete, Row, Table, Upsert, flatten, table_of
+from .merge import DELETIONS, SOURCES, Change, Delete, Row, Source, Upsert, deletion, flatten, table_of
 
-Cursor = Mapping[Table, int]
+Cursor = Mapping[Source, int]
 
 
 class Phase(StrEnum):
@@ -54,7 +56,7 @@ class FetchPage:
     """`GET /rest/v1/<table>?change_seq=gt.<since>&order=change_seq.asc&limit=<limit>`; answer with `page_loaded`."""
 
     request_id: int
-    table: Table
+    table: Source
     since: int
     limit: int
 
@@ -95,6 +97,7 @@ class CatchUp:
         safety_interval_s: float = 60.0,
         retry_delay_s: float = 1.0,
         max_retry_delay_s: float = 30.0,
+        clock_start: int = 0,
     ) -> None:
         if page_limit < 1 or overlap < 0:
             raise ValueError("page_limit must be >= 1 and overlap >= 0")
@@ -105,13 +108,15 @@ class CatchUp:
         self._retry_delay_s = retry_delay_s
         self._max_retry_delay_s = max_retry_delay_s
         self.phase = Phase.IDLE
-        self._cursor: dict[Table, int] | None = dict(cursor) if cursor is not None else None
+        self._cursor: dict[Source, int] | None = dict(cursor) if cursor is not None else None
         self._buffer: list[Change] = []
         self._request: FetchSnapshot | FetchPage | None = None
         self._read_at = 0  # logical time the outstanding request was issued (for tombstones, see merge)
         self._table_index = 0
         self._next_id = 0
-        self._clock = 0  # logical time: +1 per input, orders deletes against REST reads
+        # Logical time: +1 per input, orders deletes against REST reads. A restarted screen passes the highest
+        # `received` of its stored tombstones, so reads it issues now count as after every delete it knows.
+        self._clock = clock_start
         self._stream_hw = 0  # highest change_seq seen in a push: a lower bound for the next DELETE's
         self._retry_at: float | None = None
         self._failures = 0
@@ -126,6 +131,11 @@ class CatchUp:
     @property
     def cursor(self) -> Cursor | None:
         return None if self._cursor is None else dict(self._cursor)
+
+    @property
+    def clock(self) -> int:
+        """The logical time: stored with tombstones, and where a replacement machine resumes."""
+        return self._clock
 
     @property
     def buffered(self) -> int:
@@ -186,12 +196,14 @@ class CatchUp:
             return []  # from a cycle that was restarted: its reads may predate a buffered DELETE
         self._clock += 1
         self._succeeded()
-        self._cursor = dict.fromkeys(TABLES, max(0, head_seq))
+        self._cursor = dict.fromkeys(SOURCES, max(0, head_seq))
         self._floor = max(self._floor, head_seq)
         changes = tuple(Upsert(r, self._read_at) for r in flatten(rows) if self._ours(r))
         return [Apply(changes, self.cursor, reset=True), *self._first_page()]
 
-    def page_loaded(self, request_id: int, rows: Sequence[Row | OrderWithItems], now: float) -> list[Action]:
+    def page_loaded(
+        self, request_id: int, rows: Sequence[Row | OrderWithItems | DeletedRowPublic], now: float
+    ) -> list[Action]:
         request = self._request
         if not isinstance(request, FetchPage) or request.request_id != request_id:
             return []
@@ -207,7 +219,14 @@ class CatchUp:
         # Rows at or below `since` are ignored (a server that ignored the filter); embedded items are merged by
         # version whatever their seq, since they are rows as fresh as their order.
         fresh = [r for r in rows if r.change_seq > request.since]
-        changes = tuple(Upsert(r, self._read_at) for r in flatten(fresh) if self._ours(r))
+        changes: tuple[Change, ...]
+        if request.table == DELETIONS:
+            changes = tuple(
+                deletion(r, self._read_at) for r in fresh if isinstance(r, DeletedRowPublic) and self._ours(r)
+            )
+        else:
+            rest = [r for r in fresh if not isinstance(r, DeletedRowPublic)]
+            changes = tuple(Upsert(r, self._read_at) for r in flatten(rest) if self._ours(r))
         top = max(seqs, default=request.since)
         # Never move a cursor back: the overlap re-read starts below it on purpose.
         self._cursor[request.table] = max(self._cursor.get(request.table, 0), top)
@@ -216,7 +235,7 @@ class CatchUp:
             actions.append(self._fetch(request.table, top))
             return actions
         self._table_index += 1
-        if self._table_index < len(TABLES):
+        if self._table_index < len(SOURCES):
             actions.extend(self._first_page())
             return actions
         return [*actions, *self._go_live(now)]
@@ -259,10 +278,10 @@ class CatchUp:
 
     def _first_page(self) -> list[Action]:
         assert self._cursor is not None
-        table = TABLES[self._table_index]
+        table = SOURCES[self._table_index]
         return [self._fetch(table, max(0, self._cursor.get(table, 0) - self.overlap))]
 
-    def _fetch(self, table: Table, since: int) -> FetchPage:
+    def _fetch(self, table: Source, since: int) -> FetchPage:
         self._next_id += 1
         self._read_at = self._clock
         self._request = FetchPage(self._next_id, table, since, self.page_limit)
@@ -304,7 +323,7 @@ class CatchUp:
     def _above_floor(self, change: Change) -> bool:
         return not isinstance(change, Upsert) or change.row.change_seq > self._floor
 
-    def _ours(self, row: Row) -> bool:
+    def _ours(self, row: Row | DeletedRowPublic) -> bool:
         return row.restaurant_id == self.restaurant_id
 
     def _from_push(self, change: ParsedChange) -> Change | None:
@@ -333,7 +352,10 @@ class CatchUp:
 
 
 def _inconsistency(
-    request: FetchPage, rows: Sequence[Row | OrderWithItems], own: Sequence[Row], seqs: Sequence[int]
+    request: FetchPage,
+    rows: Sequence[Row | OrderWithItems | DeletedRowPublic],
+    own: Sequence[Row | DeletedRowPublic],
+    seqs: Sequence[int],
 ) -> str | None:
     """Why a page cannot be trusted as a contiguous slice of the table's change log, or None."""
     if len(own) != len(rows):

@@ -20,19 +20,34 @@ from enum import StrEnum
 from typing import Literal
 from uuid import UUID
 
-from api_client.models import MenuAvailabilityPublic, OrderItemPublic, OrderPublic, OrderWithItems
+from api_client.models import (
+    DeletedRowPublic,
+    MenuAvailabilityPublic,
+    OrderItemPublic,
+    OrderPublic,
+    OrderWithItems,
+)
 
 Table = Literal["orders", "order_items", "menu_availability"]
 TABLES: tuple[Table, ...] = ("orders", "order_items", "menu_availability")
 Row = OrderPublic | OrderItemPublic | MenuAvailabilityPublic
 Key = tuple[Table, UUID]
 
+LogTable = Literal["deleted_rows"]
+DELETIONS: LogTable = "deleted_rows"
+"""The server's deletion log: a deleted row is gone from its table, so catch-up learns of it only here."""
+Source = Table | LogTable
+SOURCES: tuple[Source, ...] = (*TABLES, DELETIONS)
+"""What catch-up pages, in this order, each with its own cursor."""
 
-def table_of(row: Row) -> Table:
+
+def table_of(row: Row | DeletedRowPublic) -> Source:
     if isinstance(row, OrderPublic):
         return "orders"
     if isinstance(row, OrderItemPublic):
         return "order_items"
+    if isinstance(row, DeletedRowPublic):
+        return DELETIONS
     return "menu_availability"
 
 
@@ -60,9 +75,17 @@ class Delete:
     table: Table
     id: UUID
     after_seq: int
-    """A lower bound of the delete's change_seq (the server does not send it)."""
+    """A lower bound of the delete's change_seq (a realtime DELETE does not carry it), or, with `exact`, the
+    delete's own change_seq (from the server's deletion log)."""
     received: int = 0
     """The logical time the delete was received (same clock as `Upsert.read_at`)."""
+    exact: bool = False
+    """`after_seq` is the delete's own change_seq: a held row above it is a later incarnation and stays."""
+
+
+def deletion(row: DeletedRowPublic, read_at: int) -> Delete:
+    """A deletion-log row as a change: its change_seq is exact."""
+    return Delete(row.table_name, row.row_id, row.change_seq, read_at, exact=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +204,9 @@ class LocalState:
 
     def _delete(self, change: Delete) -> MergeResult:
         key: Key = (change.table, change.id)
+        held = self.rows.get(key)
+        if held is not None and change.exact and held.change_seq > change.after_seq:
+            return MergeResult(Outcome.STALE, change.table, change.id, _order_id(held))
         local = self.rows.pop(key, None)
         # The tombstone covers the row we held even if the bound we were given is lower: every copy up to now is dead.
         old = self.tombstones.get(key)

@@ -82,7 +82,25 @@ _V5 = [
     "CREATE INDEX ix_order_items_done_at ON order_items (done_at)",
 ]
 
-STEPS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5]
+_V6 = [
+    # Deleted server rows, so that a late push or a replayed answer carrying one never brings it back, even
+    # after a restart. `seq`: the delete's change_seq (exact, from the deletion log) or a lower bound of it;
+    # `received`: the catch-up's logical time when it arrived; `at`: wall clock, for pruning.
+    """CREATE TABLE tombstones (
+        tbl TEXT NOT NULL,
+        id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        received INTEGER NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (tbl, id)
+    )""",
+    "CREATE INDEX ix_tombstones_at ON tombstones (at)",
+    # The deletion log is a fourth catch-up source: a stored three-table cursor is incomplete and the next
+    # start takes a snapshot (which also drops whatever was deleted while this build could not tell).
+    "DELETE FROM sync_cursor",
+]
+
+STEPS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6]
 LATEST = len(STEPS)
 
 

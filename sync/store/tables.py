@@ -78,3 +78,14 @@ sync_cursor = sa.Table(
     sa.Column("tbl", sa.String, primary_key=True),
     sa.Column("seq", sa.Integer, nullable=False),
 )
+
+tombstones = sa.Table(
+    "tombstones",
+    metadata,
+    sa.Column("tbl", sa.String, primary_key=True),
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("received", sa.Integer, nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+)
+"""Deleted server rows (see `sync.readpath.merge`): kept so a stale copy is buried, not resurrected."""

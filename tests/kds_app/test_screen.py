@@ -16,7 +16,7 @@ from api_client.models import DeviceRole, ItemStatus, OrderStatus, OrderWithItem
 from kds_app.screen import Screen
 from kds_app.ticket_model import TicketModel
 from sync.engine.engine import SyncEngine
-from sync.store import server_rows
+from sync.store import read_rows
 from tests.kds_app.conftest import engine_config
 from tests.kds_app.factories import order
 
@@ -40,7 +40,7 @@ def engine(tmp_path: Path, role: DeviceRole) -> Iterator[SyncEngine]:
 def save(engine: SyncEngine, *orders: OrderWithItems) -> None:
     with engine.store.transaction() as conn:
         for o in orders:
-            server_rows.save_order(conn, o)
+            read_rows.save_order(conn, o)
 
 
 def server_update(o: OrderWithItems, rng: random.Random) -> OrderWithItems:

@@ -28,7 +28,7 @@ from kds_backend.db.tables import intent_ledger
 from sync.engine.outbox import Outbox
 from sync.engine.uploader import Uploader
 from sync.realtime.backoff import Backoff
-from sync.store import LocalStore, outbox_rows, server_rows
+from sync.store import LocalStore, outbox_rows, read_rows, server_rows
 from tests.conftest import JWT_SECRET, auth_headers, token_for
 from tests.kds_backend.realtime.support import create_order
 from tests.live_server import LiveServer
@@ -63,7 +63,7 @@ async def seed_orders(url: str, api: KdsApiClient, store: LocalStore, count: int
     assert len(orders) == count
     with store.transaction() as conn:
         for order in orders:
-            server_rows.save_order(conn, order)
+            read_rows.save_order(conn, order)
     return orders
 
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from api_client.models import DeviceRole
 from api_client.token_provider import StaticTokenProvider
 from sync.engine.engine import EngineConfig, SyncEngine
-from sync.store import LocalStore, server_rows
+from sync.store import LocalStore, read_rows
 from sync.store.tables import orders
 from tests.sync.store.support import order
 
@@ -33,8 +33,8 @@ async def test_a_starting_engine_drops_finished_orders_past_the_retention_age(tm
     today = order("S2", status="served", updated_at=(now - timedelta(hours=3)).isoformat())
     store = LocalStore(tmp_path / "screen.db", device_id="r1-kds-1")
     with store.transaction() as conn:
-        server_rows.save_order(conn, old)
-        server_rows.save_order(conn, today)
+        read_rows.save_order(conn, old)
+        read_rows.save_order(conn, today)
     store.close()
 
     engine = SyncEngine(config(tmp_path, retention_days=7.0, retention_first_s=0.0))

@@ -17,7 +17,7 @@ from sync.engine.menu import eighty_sixed
 from sync.engine.outbox import Outbox
 from sync.engine.tickets import station_has_work, station_on_hold
 from sync.realtime.connection import ConnectionState
-from sync.store import LocalStore, server_rows
+from sync.store import LocalStore, read_rows
 from tests.live_server import LiveServer
 from tests.sync.engine.test_engine_live import TIMEOUT_S, running
 from tests.sync.engine.test_tickets import BURGER, Clock, ids, make_order, minutes, save, shown
@@ -103,8 +103,8 @@ def listed(s: LocalStore) -> tuple[str, ...]:
 
 def test_the_86_list_is_the_servers_rows_with_pending_intents_on_top(store: LocalStore) -> None:
     with store.transaction() as conn:
-        server_rows.save_menu_item(conn, menu_row("Burrata", False, 1))
-        server_rows.save_menu_item(conn, menu_row("Oysters", True, 2))  # 86'd once, back on since
+        read_rows.save_menu_item(conn, menu_row("Burrata", False, 1))
+        read_rows.save_menu_item(conn, menu_row("Oysters", True, 2))  # 86'd once, back on since
     assert listed(store) == ("Burrata",)
     outbox = Outbox(store, DeviceRole.kds)
     outbox.submit(IntentKind.eighty_six, None, args={"item_name": " calamari "})

@@ -16,7 +16,7 @@ from api_client.token_provider import StaticTokenProvider
 from sync.engine.engine import EngineConfig, SyncEngine
 from sync.engine.outbox import Outbox
 from sync.engine.tickets import known_stations, open_tickets, recently_bumped
-from sync.store import LocalStore, server_rows
+from sync.store import LocalStore, read_rows
 from tests.sync.store.support import NOW, item, order_with
 
 
@@ -62,7 +62,7 @@ def make_order(lines: list[dict[str, Any]], status: str = "new", number: str = "
 def save(store: LocalStore, *orders: OrderWithItems) -> None:
     with store.transaction() as conn:
         for order in orders:
-            server_rows.save_order(conn, order)
+            read_rows.save_order(conn, order)
 
 
 def shown(store: LocalStore, station: str | None, role: DeviceRole = DeviceRole.kds) -> list[OrderWithItems]:

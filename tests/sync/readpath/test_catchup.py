@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from sync.readpath.catchup import Apply, CatchUp, FetchPage, FetchSnapshot, Live, Phase, Resync
-from sync.readpath.merge import TABLES, Delete, Upsert
+from sync.readpath.merge import SOURCES, Delete, Upsert
 from sync.realtime.changes import RawChange
 
 from .rows import delete_push, item, menu, order, push, uid, with_items
 
-CURSOR = {"orders": 1000, "order_items": 900, "menu_availability": 50}
+CURSOR = {"orders": 1000, "order_items": 900, "menu_availability": 50, "deleted_rows": 990}
 
 
 def only(actions: list, kind: type):
@@ -51,8 +51,10 @@ def test_subscribe_pages_each_table_from_cursor_minus_overlap() -> None:
     apply_, nxt = cu.page_loaded(nxt.request_id, [item(30, 4, 1004)], 0.0)
     assert apply_.cursor == {**CURSOR, "orders": 1005, "order_items": 1004}
     assert (nxt.table, nxt.since) == ("menu_availability", 0)
+    apply_, nxt = cu.page_loaded(nxt.request_id, [], 5.0)
+    assert (nxt.table, nxt.since) == ("deleted_rows", 790)
     apply_, live = cu.page_loaded(nxt.request_id, [], 5.0)
-    assert live == Live({"orders": 1005, "order_items": 1004, "menu_availability": 50})
+    assert live == Live({"orders": 1005, "order_items": 1004, "menu_availability": 50, "deleted_rows": 990})
     assert cu.phase is Phase.LIVE
     assert cu.cursor == live.cursor
 
@@ -65,7 +67,7 @@ def test_first_start_takes_a_snapshot_then_catches_up_from_its_head() -> None:
     assert isinstance(apply_, Apply) and isinstance(page, FetchPage)
     assert apply_.reset
     assert {c.row.id for c in apply_.changes} == {uid(1), uid(10), uid(5)}  # r2's row is not ours
-    assert apply_.cursor == dict.fromkeys(TABLES, 45)
+    assert apply_.cursor == dict.fromkeys(SOURCES, 45)
     assert (page.table, page.since) == ("orders", 35)
     assert isinstance(finish_empty_tables(cu, page)[-1], Live)
 
@@ -162,7 +164,7 @@ def test_an_inconsistent_page_forces_a_resync(rows: list, reason: str) -> None:
     assert cu.cursor is None
     assert cu.phase is Phase.CATCHING_UP
     apply_, nxt = cu.snapshot_loaded(snapshot.request_id, [order(1, 1010)], head_seq=1020, now=0.0)
-    assert apply_.cursor == dict.fromkeys(TABLES, 1020)
+    assert apply_.cursor == dict.fromkeys(SOURCES, 1020)
     assert isinstance(finish_empty_tables(cu, nxt)[-1], Live)
 
 

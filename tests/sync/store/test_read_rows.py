@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from sync.readpath.merge import Delete, Upsert, flatten
+from api_client.models import DeletedRowPublic
+from sync.readpath.merge import Delete, Upsert, deletion, flatten
 from sync.store import LocalStore, read_rows, server_rows
 from tests.sync.readpath.rows import item, order, uid, with_items
 
@@ -59,6 +61,58 @@ def test_cursor_is_none_until_saved_and_survives_reopening(tmp_path: Path) -> No
     with LocalStore(path, device_id="d") as store, store.transaction() as conn:
         assert read_rows.load_cursor(conn) is None
         read_rows.save_cursor(conn, {"orders": 5, "order_items": 7, "menu_availability": 0})
-        read_rows.save_cursor(conn, {"orders": 6, "order_items": 7, "menu_availability": 1})
+        assert read_rows.load_cursor(conn) is None, "without the deletion log's cursor the cursor is incomplete"
+        read_rows.save_cursor(conn, {"orders": 6, "order_items": 7, "menu_availability": 1, "deleted_rows": 4})
     with LocalStore(path, device_id="d") as store, store.snapshot() as conn:
-        assert read_rows.load_cursor(conn) == {"orders": 6, "order_items": 7, "menu_availability": 1}
+        assert read_rows.load_cursor(conn) == {"orders": 6, "order_items": 7, "menu_availability": 1, "deleted_rows": 4}
+
+
+def test_a_deleted_row_stays_buried_after_reopening(tmp_path: Path) -> None:
+    """A late push or replayed answer carrying a deleted row must not bring it back, before or after a restart."""
+    path = tmp_path / "screen.db"
+    with LocalStore(path, device_id="d") as store, store.transaction() as conn:
+        read_rows.apply_changes(conn, [Upsert(order(1, seq=5)), Upsert(item(2, 1, seq=6))])
+        assert read_rows.apply_changes(conn, [Delete("orders", uid(1), 6, received=3)]) == {uid(1)}
+        assert read_rows.apply_changes(conn, [Upsert(order(1, seq=5))]) == set()
+    with LocalStore(path, device_id="d") as store:
+        with store.transaction() as conn:
+            assert read_rows.max_received(conn) == 3
+            # A replayed push (read_at None), and a stale copy from a REST read issued before the delete.
+            assert read_rows.apply_changes(conn, [Upsert(order(1, seq=5)), Upsert(order(1, seq=6))]) == set()
+            assert read_rows.apply_changes(conn, [Upsert(order(1, seq=6), read_at=2)]) == set()
+        with store.snapshot() as conn:
+            assert server_rows.load_order(conn, uid(1)) is None
+
+
+def test_a_logged_delete_removes_only_the_incarnation_it_deleted(store: LocalStore) -> None:
+    """The deletion log's change_seq is exact: a re-inserted row newer than the delete is kept, and a REST
+    read after the delete that sees a newer incarnation brings the id back."""
+    with store.transaction() as conn:
+        read_rows.apply_changes(conn, [Upsert(order(1, seq=20))])
+        assert read_rows.apply_changes(conn, [deletion_of("orders", 1, seq=15, received=4)]) == set()
+        assert server_rows.load_order(conn, uid(1)) is not None
+        assert read_rows.apply_changes(conn, [deletion_of("orders", 1, seq=25, received=5)]) == {uid(1)}
+        assert read_rows.apply_changes(conn, [Upsert(order(1, seq=24), read_at=9)]) == set(), "older than the delete"
+        assert read_rows.apply_changes(conn, [Upsert(order(1, seq=30), read_at=9)]) == {uid(1)}, "re-inserted"
+        assert server_rows.load_order(conn, uid(1)) is not None
+
+
+def test_tombstones_are_pruned_by_age(store: LocalStore) -> None:
+    with store.transaction() as conn:
+        read_rows.apply_changes(conn, [Delete("orders", uid(1), 6)], now=100.0)
+        read_rows.apply_changes(conn, [Delete("orders", uid(2), 7)], now=200.0)
+        assert read_rows.prune_tombstones(conn, before=150.0) == 1
+        assert read_rows.apply_changes(conn, [Upsert(order(2, seq=7))]) == set(), "the younger one still buries"
+        assert read_rows.apply_changes(conn, [Upsert(order(1, seq=6))]) == {uid(1)}, "the pruned one is forgotten"
+
+
+def deletion_of(table: str, n: int, seq: int, received: int) -> Delete:
+    row = DeletedRowPublic(
+        change_seq=seq,
+        restaurant_id="r1",
+        table_name=table,
+        row_id=uid(n),
+        order_id=uid(n),
+        deleted_at=datetime(2026, 12, 6, tzinfo=UTC),
+    )
+    return deletion(row, received)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from api_client.models import DeviceRole, OrderWithItems
 from sync.engine.outbox import Outbox
-from sync.store import LocalStore, outbox_rows, server_rows
+from sync.store import LocalStore, outbox_rows, read_rows
 from sync.store.retention import compact_batch
 from sync.store.tables import order_items, orders
 from tests.sync.store.support import NOW, order
@@ -44,7 +44,7 @@ def test_old_finished_orders_go_with_their_items_and_the_rest_stays(store: Local
                         cleared_at=(NOW - timedelta(days=3)).isoformat())
     with store.transaction() as conn:
         for o in (old_served, old_cancelled, recent_served, old_open, old_refused, old_waiting, old_cleared):
-            server_rows.save_order(conn, o)
+            read_rows.save_order(conn, o)
     outbox = Outbox(store, DeviceRole.kds)
     refused = outbox.submit("recall", old_refused.id, station="grill")
     outbox.submit("recall", old_waiting.id, station="grill")
@@ -65,7 +65,7 @@ def test_old_finished_orders_go_with_their_items_and_the_rest_stays(store: Local
 def test_batches_are_bounded(store: LocalStore) -> None:
     with store.transaction() as conn:
         for n in range(7):
-            server_rows.save_order(conn, aged("served", 3, f"S{n}"))
+            read_rows.save_order(conn, aged("served", 3, f"S{n}"))
     with store.transaction() as conn:
         assert compact_batch(conn, CUTOFF, limit=3) == 3
     assert len(ids(store)) == 4

@@ -14,10 +14,12 @@ import sqlalchemy as sa
 
 from api_client.models import DeviceRole, IntentKind, ItemStatus, OrderStatus
 from sync.engine.outbox import Outbox
-from sync.store import LocalStore, default_path, meta, outbox_rows, server_rows
+from sync.readpath.merge import Upsert
+from sync.store import LocalStore, default_path, meta, outbox_rows, read_rows, server_rows
 from sync.store.db import open_engine
 from sync.store.migrations import LATEST, migrate
 from sync.store.overlay import overlay
+from sync.store.tables import order_items
 from tests.sync.store.support import NOW, intent, order
 
 REPO = Path(__file__).resolve().parents[3]
@@ -84,14 +86,17 @@ def test_a_failed_transaction_consumes_no_sequence_and_writes_no_row(store: Loca
         assert outbox_rows.depth(conn) == 0
 
 
-def test_server_rows_only_move_forward_by_version(store: LocalStore) -> None:
+def test_server_rows_only_move_forward_by_change_seq(store: LocalStore) -> None:
     o = order()
-    newer_item = o.order_items[0].model_copy(update={"status": ItemStatus.done, "version": 3})
-    newer = o.model_copy(update={"version": 3, "status": OrderStatus.in_progress, "order_items": [newer_item]})
+    top = max(o.change_seq, *(i.change_seq for i in o.order_items))
+    newer_item = o.order_items[0].model_copy(update={"status": ItemStatus.done, "version": 3, "change_seq": top + 1})
+    newer = o.model_copy(
+        update={"version": 3, "change_seq": top + 2, "status": OrderStatus.in_progress, "order_items": [newer_item]}
+    )
     with store.transaction() as conn:
-        server_rows.save_order(conn, o)
-        server_rows.save_order(conn, newer)
-        server_rows.save_order(conn, o)  # a late, older answer
+        read_rows.save_order(conn, o)
+        read_rows.save_order(conn, newer)
+        read_rows.save_order(conn, o)  # a late, older answer
         loaded = server_rows.load_order(conn, o.id)
     assert loaded is not None and loaded.version == 3 and loaded.status is OrderStatus.in_progress
     by_id = {i.id: i for i in loaded.order_items}
@@ -101,8 +106,14 @@ def test_server_rows_only_move_forward_by_version(store: LocalStore) -> None:
 
 def test_items_need_their_order(store: LocalStore) -> None:
     o = order()
+    with store.transaction() as conn:
+        assert read_rows.apply_changes(conn, [Upsert(o.order_items[0])]) == set()
     with pytest.raises(sa.exc.IntegrityError), store.transaction() as conn:
-        server_rows.save_item(conn, o.order_items[0])
+        conn.execute(
+            order_items.insert().values(
+                id="x", order_id="nowhere", station="grill", status="new", version=1, change_seq=1, data="{}"
+            )
+        )
 
 
 def test_overlay_folds_pending_intents_and_leaves_out_those_that_now_reject() -> None:
@@ -123,7 +134,7 @@ def test_shown_order_is_server_state_plus_pending_intents_only(store: LocalStore
     outbox = Outbox(store, DeviceRole.kds)
     o = order()
     with store.transaction() as conn:
-        server_rows.save_order(conn, o)
+        read_rows.save_order(conn, o)
     bump = outbox.submit("bump_item", o.id, item_id=o.order_items[0].id)
     shown = outbox.shown_order(o.id)
     assert shown is not None and shown.order.order_items[0].status is ItemStatus.done

@@ -1,0 +1,83 @@
+"""Tickets are painted whole (issue 13, defect 3).
+
+An order and its items reach a screen as separate realtime frames of one commit. The engine applies a commit's
+frames together (one local transaction) and only then tells the screen, so no notification ever finds an order
+with some of its items, and expo never lists an order with none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+from uuid import UUID
+
+import httpx
+import pytest
+
+from api_client.models import DeviceRole
+from sync.engine.engine import EngineConfig, SyncEngine
+from tests.conftest import auth_headers, token_for
+from tests.live_server import LiveServer
+from tests.sync.engine.test_engine_live import TIMEOUT_S, config
+
+pytestmark = pytest.mark.slow
+
+ITEMS = [
+    {"name": "Burger", "category": "grill"},
+    {"name": "Steak", "category": "grill"},
+    {"name": "Fries", "category": "fryer"},
+    {"name": "Salad", "category": "cold"},
+    {"name": "Cake", "category": "pastry"},
+]
+ORDERS = 30
+
+
+def expo_config(url: str, data_dir: Path) -> EngineConfig:
+    base = config(url, data_dir, "r1-expo-1")
+    token = token_for("expo", device="r1-expo-1")
+    return EngineConfig(
+        **{
+            **base.__dict__,
+            "role": DeviceRole.expo,
+            "stations": (),
+            "token_provider": type(base.token_provider)(token),
+        }
+    )
+
+
+async def test_every_notification_finds_whole_tickets_on_station_and_expo(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    grill = SyncEngine(config(live_server.url, tmp_path, "r1-kds-grill-1"))
+    expo = SyncEngine(expo_config(live_server.url, tmp_path))
+    partial: list[str] = []
+    made: set[UUID] = set()
+
+    def check(engine: SyncEngine, station: str | None, whole: int) -> None:
+        for ticket in engine.open_tickets(station):
+            if ticket.id in made and len(ticket.order_items) != whole:
+                partial.append(f"{station or 'expo'}: {ticket.number} with {len(ticket.order_items)}/{whole} items")
+
+    grill.on_changes(lambda _ids: check(grill, "grill", 2))
+    expo.on_changes(lambda _ids: check(expo, None, len(ITEMS)))
+    await grill.start()
+    await expo.start()
+    try:
+        await asyncio.wait_for(grill.caught_up.wait_for(True), TIMEOUT_S)
+        await asyncio.wait_for(expo.caught_up.wait_for(True), TIMEOUT_S)
+        headers = auth_headers(token_for("pos"))
+        async with httpx.AsyncClient(base_url=live_server.url, headers=headers) as http:
+            for n in range(ORDERS):
+                body = {"number": f"W{n}", "items": ITEMS}
+                r = await http.post("/api/v1/orders", json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
+                assert r.status_code == 201, r.text
+                made.add(UUID(r.json()["id"]))
+        for engine, station in ((grill, "grill"), (expo, None)):
+            async with engine.changes() as changes, asyncio.timeout(TIMEOUT_S):
+                while not made <= {t.id for t in engine.open_tickets(station)}:
+                    await changes.get()
+    finally:
+        await grill.stop()
+        await expo.stop()
+    assert partial == []

@@ -1,0 +1,48 @@
+"""commit_groups: frames of one commit are released together, never split, never held without bound."""
+
+from __future__ import annotations
+
+import pytest
+
+from sync.readpath.commit_groups import CommitGroups
+
+
+def test_a_commit_is_released_whole_when_the_next_one_starts() -> None:
+    groups: CommitGroups[str] = CommitGroups(hold_s=0.005)
+    assert groups.push("order A", "t1", 0.0) == []
+    assert groups.push("item A1", "t1", 0.001) == []
+    assert groups.push("item A2", "t1", 0.002) == []
+    assert groups.due(0.004) == [], "still within the hold after the last frame"
+    assert groups.push("order B", "t2", 0.003) == ["order A", "item A1", "item A2"]
+    assert groups.held == 1
+
+
+def test_a_quiet_group_is_released_after_the_hold() -> None:
+    groups: CommitGroups[str] = CommitGroups(hold_s=0.005)
+    groups.push("order A", "t1", 1.0)
+    assert groups.next_release_at() == pytest.approx(1.005)
+    assert groups.due(1.0049) == []
+    assert groups.due(1.005) == ["order A"]
+    assert groups.next_release_at() is None and groups.held == 0
+
+
+def test_a_trickling_commit_is_never_held_longer_than_the_bound() -> None:
+    groups: CommitGroups[int] = CommitGroups(hold_s=0.005, max_hold_s=0.02)
+    for n in range(10):
+        groups.push(n, "t1", n * 0.004)  # each frame within the hold of the last: would extend it for ever
+        if groups.next_release_at() == pytest.approx(0.02):
+            break
+    assert groups.due(0.02) == list(range(n + 1))
+
+
+def test_release_hands_over_everything_in_arrival_order() -> None:
+    groups: CommitGroups[str] = CommitGroups()
+    groups.push("a", "t1", 0.0)
+    groups.push("b", "t1", 0.0)
+    assert groups.release() == ["a", "b"]
+    assert groups.release() == []
+
+
+def test_bad_bounds_are_refused() -> None:
+    with pytest.raises(ValueError):
+        CommitGroups(hold_s=0.1, max_hold_s=0.05)
