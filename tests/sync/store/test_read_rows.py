@@ -116,3 +116,17 @@ def deletion_of(table: str, n: int, seq: int, received: int) -> Delete:
         deleted_at=datetime(2026, 12, 6, tzinfo=UTC),
     )
     return deletion(row, received)
+
+
+def test_an_rpc_answer_and_a_push_follow_one_rule(store: LocalStore) -> None:
+    """Defect 4: RPC answers used to be written by version and pushes by change_seq. A row deleted and inserted
+    again starts over at version 1; by version the fresher incarnation lost to the stale one, by change_seq it wins,
+    and whichever path brings a row, the same order decides."""
+    old = with_items(order(1, seq=5, version=3), [item(2, 1, seq=4, version=3)])
+    again = with_items(order(1, seq=9, version=1), [item(2, 1, seq=8, version=1)])
+    with store.transaction() as conn:
+        read_rows.save_order(conn, old)  # an RPC answer
+        assert read_rows.apply_changes(conn, [Upsert(r) for r in flatten([again])]) == {uid(1)}  # pushes
+        assert read_rows.save_order(conn, old) == set(), "a late RPC answer does not undo newer pushes"
+        shown = server_rows.load_order(conn, uid(1))
+    assert shown is not None and shown.change_seq == 9 and [i.change_seq for i in shown.order_items] == [8]
