@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 from uuid import UUID
 
+from api_client.errors import AuthError
 from api_client.models import Intent, IntentResult, OrderWithItems
 from sync.realtime.backoff import Backoff
 from sync.realtime.observable import Observable
@@ -176,6 +177,10 @@ class Uploader:
         if retry.refresh_token and self.reauthenticate is not None:
             try:
                 await self.reauthenticate()
+            except AuthError as exc:
+                # Signed out (a person must enter the password; the screen says so): a line, not a traceback
+                # on every retry. The taps stay queued.
+                log.warning("token refresh after an auth failure failed: %s", exc)
             except Exception:
                 log.exception("token refresh after an auth failure failed")
         await self._sleep(retry.delay_s, wake_on_kick=False)
