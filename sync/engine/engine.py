@@ -397,6 +397,7 @@ class SyncEngine:
             return self.catchup.subscribing()
         if state in (ConnectionState.RECONNECTING, ConnectionState.OFFLINE):
             self.caught_up.set(False)
+            self.uploader.abandon_inflight()
             return self.catchup.disconnected()
         return []
 

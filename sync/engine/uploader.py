@@ -78,6 +78,7 @@ class Uploader:
         self.batches_sent = 0
         self._kick = asyncio.Event()
         self._retry_now = asyncio.Event()
+        self._abandon = asyncio.Event()
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._limit: int | None = None
@@ -158,11 +159,7 @@ class Uploader:
             return
         intents = [e.intent for e in batch]
         self.batches_sent += 1
-        outcome: list[IntentResult] | BaseException
-        try:
-            outcome = await asyncio.wait_for(self.sender.apply_intents(intents), self.request_timeout_s)
-        except Exception as exc:
-            outcome = exc
+        outcome = await self._send(intents)
         decision = decide(intents, outcome, self.backoff)
         self._record(intents, decision)
         self.publish_metrics()
@@ -184,6 +181,29 @@ class Uploader:
             except Exception:
                 log.exception("token refresh after an auth failure failed")
         await self._sleep(retry.delay_s, wake_on_kick=False)
+
+    async def _send(self, intents: list[Intent]) -> list[IntentResult] | BaseException:
+        """One batch's request: its answer, or why there is none (a timeout, an error, or `abandon_inflight`)."""
+        self._abandon.clear()
+        send = asyncio.ensure_future(asyncio.wait_for(self.sender.apply_intents(intents), self.request_timeout_s))
+        abandon = asyncio.ensure_future(self._abandon.wait())
+        try:
+            await asyncio.wait({send, abandon}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            abandon.cancel()
+            if not send.done():
+                send.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await send
+        if send.cancelled():
+            # The server may have applied it: the resend is answered `duplicate` by its ledger, never twice.
+            return ConnectionError("the connection was lost with the batch in flight; it is sent again")
+        return send.exception() or send.result()
+
+    def abandon_inflight(self) -> None:
+        """The connection is gone (a pulled cable): stop waiting for the batch in flight, which would otherwise
+        hold every queued tap for the whole request timeout after the network is back. It is sent again."""
+        self._abandon.set()
 
     def _take_batch(self) -> list[OutboxEntry]:
         with self.store.transaction() as conn:

@@ -198,3 +198,20 @@ async def test_can_be_started_again_after_a_stop(store: LocalStore) -> None:
     async with up:
         await asyncio.wait_for(up.queue_depth.wait_for(0), TIMEOUT_S)
     assert len(server.ledger) == 2
+
+
+async def test_a_batch_in_flight_when_the_connection_drops_is_sent_again_not_waited_for(store: LocalStore) -> None:
+    """A pulled cable mid-upload: the request would hang for the whole timeout (30 s), holding every queued tap
+    after the network is back. Abandoned, the batch goes again at once; the server's ledger answers the copy."""
+    server = FakeServer()
+    server.hold = asyncio.Event()
+    outbox = Outbox(store, DeviceRole.kds)
+    queued = submit(outbox, 3)
+    async with Uploader(store, server, backoff=fast_backoff(), request_timeout_s=3600.0) as up:
+        await asyncio.wait_for(server.holding.wait(), TIMEOUT_S)
+        server.hold = None  # the network is back: the next request is answered
+        up.abandon_inflight()
+        up.retry_now()
+        await asyncio.wait_for(up.queue_depth.wait_for(0), TIMEOUT_S)
+    assert len(server.batches) == 2 and [i.id for i in server.batches[1]] == [i.id for i in queued]
+    assert sorted(server.ledger) == sorted(i.id for i in queued)
