@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from api_client.models import DeviceRole, Intent, IntentKind
+from sync.plant import planted
 from sync.store import LocalStore, meta, outbox_rows, server_rows
 from sync.store.outbox_rows import OutboxEntry
 from sync.store.overlay import Overlaid, overlay
@@ -54,6 +55,9 @@ class Outbox:
             except Exception:
                 # The tap is committed; a failing observer must not make the caller think it was not.
                 log.exception("outbox listener %r failed", listener)
+        if planted("forget_acked"):
+            with self.store.transaction() as conn:  # planted bug (fault harness): the acknowledged tap is dropped
+                outbox_rows.confirm(conn, [intent.id])
         return intent
 
     def on_submit(self, callback: Callable[[Intent], object]) -> Callable[[], None]:

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from api_client.errors import AuthError
 from api_client.models import Intent, IntentResult, OrderWithItems
+from sync.plant import planted
 from sync.realtime.backoff import Backoff
 from sync.realtime.observable import Observable
 from sync.store import LocalStore, outbox_rows, read_rows
@@ -169,6 +170,9 @@ class Uploader:
             self.last_error.set(None)
             return
         log.warning("upload of %d intent(s) failed, retry in %.1fs: %s", len(batch), retry.delay_s, retry.error)
+        if planted("stall_outbox"):
+            await self._stop.wait()  # planted bug (fault harness): after one failure the uploader never retries
+            return
         self.last_error.set(retry.error)
         self._limit = retry.batch_limit
         if retry.refresh_token and self.reauthenticate is not None:

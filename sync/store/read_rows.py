@@ -142,6 +142,8 @@ def _upsert(conn: sa.Connection, change: Upsert) -> set[UUID]:
 
 
 def _delete(conn: sa.Connection, change: Delete, at: float) -> set[UUID]:
+    if planted("ignore_deletes"):
+        return set()  # planted bug (fault harness): a deleted row stays on this screen
     table = _TABLES[change.table]
     held = conn.execute(sa.select(table).where(table.c.id == str(change.id))).mappings().first()
     if held is not None and change.exact and held["change_seq"] > change.after_seq:

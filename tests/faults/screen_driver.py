@@ -12,8 +12,8 @@ per answer: `{"op": "tap", "count": n, "seed": s}`, `{"op": "digest"}`, `{"op": 
 Journal: every tap is appended to `<data dir>/journal.jsonl` and fsynced the moment `submit` returned, because
 only then was it acknowledged to the cook. A `kill -9` can lose at most the line of a tap being made.
 
-Planted bugs (`KDS_PLANTED_BUGS`, see tests/faults/README.md) that live on the screen are switched on here by
-wrapping engine functions in this process (headless screens only); production code is not touched.
+Planted bugs (`KDS_PLANTED_BUGS`, see tests/faults/README.md) live in the engine itself (`sync.plant.planted`
+calls), so they reach the Qt screen as well as the headless ones.
 """
 
 from __future__ import annotations
@@ -30,14 +30,12 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 from api_client.client import KdsApiClient
 from api_client.errors import ApiError
 from api_client.models import AuthSession, DeviceRole, Intent, IntentKind, ItemStatus, OrderStatus
 from api_client.token_provider import SessionTokenProvider
 from sync.engine.engine import EngineConfig, SyncEngine
-from sync.plant import planted
 from sync.store import outbox_rows, server_rows
 
 log = logging.getLogger("faults.screen")
@@ -209,11 +207,7 @@ class HeadlessScreen:
             choice["kind"], choice["order"].id, item_id=choice.get("item"), station=choice.get("station"),
             args=choice.get("args"),
         )
-        entry = self.journal.record(intent)  # submit returned: durable, acknowledged to the cook
-        if planted("forget_acked"):
-            with self.engine.store.transaction() as conn:  # the planted bug: the outbox drops it after all
-                outbox_rows.confirm(conn, [intent.id])
-        return entry
+        return self.journal.record(intent)  # submit returned: durable, acknowledged to the cook
 
 
 class QtScreen:
@@ -323,30 +317,6 @@ async def serve_control(data_dir: Path, screen: Any, get_engine: Any, stop: asyn
     return server
 
 
-# ---------------------------------------------------------------- planted screen bugs
-
-
-def plant_screen_bugs(engine: SyncEngine) -> None:
-    if planted("ignore_deletes"):
-        from sync.store import read_rows
-
-        def ignore_delete(conn: Any, change: Any, *args: Any, **kwargs: Any) -> set[UUID]:
-            return set()  # the planted bug: a deleted order stays on this screen
-
-        read_rows._delete = ignore_delete  # type: ignore[attr-defined]
-    if planted("stall_outbox"):
-        uploader = engine.uploader
-        original = uploader._round
-
-        async def round_once_failed() -> None:
-            if uploader.last_error.value is not None:
-                await uploader._stop.wait()  # the planted bug: after one failure the uploader never retries
-                return
-            await original()
-
-        uploader._round = round_once_failed  # type: ignore[method-assign]
-
-
 # ---------------------------------------------------------------- main
 
 
@@ -372,7 +342,6 @@ async def run_headless(args: argparse.Namespace) -> int:
         offline_after_s=OFFLINE_AFTER_S,
     )
     engine = SyncEngine(config)
-    plant_screen_bugs(engine)
     journal = Journal(args.data_dir / "journal.jsonl")
     screen = HeadlessScreen(engine, journal)
     await engine.start()
