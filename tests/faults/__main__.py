@@ -156,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--workdir", type=Path, help="default: a new temp dir; kept on failure")
     run.add_argument("--keep", action="store_true", help="keep the directories of passing schedules too")
     run.add_argument("--json", type=Path, help="write every outcome here")
+    run.add_argument(
+        "--deadline-s", type=float, help="start no schedule after this many seconds; report the ones that ran"
+    )
     args = parser.parse_args(argv)
 
     if args.seed:
@@ -185,13 +188,22 @@ def main(argv: list[str] | None = None) -> int:
         if needs_pg and args.jobs > 1:
             pg_url = dbs.url("postgres", root, "faults_template")
         common = (args.backend, args.plant, str(root), not args.no_qt, args.chaos_s)
+        deadline = None if args.deadline_s is None else started + args.deadline_s
         if args.jobs > 1:
             with ProcessPoolExecutor(args.jobs) as pool:
                 futures = [pool.submit(run_one, seed, *common, (), pg_url) for seed in seeds]
                 for future in as_completed(futures):
+                    if future.cancelled():
+                        continue
                     outcomes.append(_note(future.result(), args.keep))
+                    if deadline is not None and time.monotonic() > deadline:
+                        # Out of time: schedules not started yet are dropped, those running finish.
+                        for waiting in futures:
+                            waiting.cancel()
         else:
             for seed in seeds:
+                if deadline is not None and time.monotonic() > deadline:
+                    break
                 outcomes.append(_note(run_one(seed, *common), args.keep))
     finally:
         if _DBS is not None:

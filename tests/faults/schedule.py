@@ -118,7 +118,7 @@ def generate(
     wanted = list(force)
     n_faults = rng.randint(2, 6)
     network = ("cut", "partition", "delay", "ws_dup", "ws_reorder", "lost_reply")
-    pool = (*network, *network, "server_term", "server_kill", "screen_kill", "screen_kill")
+    pool = (*network, *network, "server_term", "server_kill", "server_kill", "screen_kill", "screen_kill")
     while n_faults > 0 or wanted:
         kind = wanted.pop() if wanted else rng.choice(pool)
         n_faults -= 1
