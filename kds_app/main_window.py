@@ -100,7 +100,13 @@ class TopBar(QFrame):
         layout.addStretch(1)
         self.buttons = (self.eighty_six, self.all_day, self.recall, self.settings)
         for widget in (
-            self.connection, self.queue, self.clock, self.eighty_six, self.all_day, self.recall, self.settings
+            self.connection,
+            self.queue,
+            self.clock,
+            self.eighty_six,
+            self.all_day,
+            self.recall,
+            self.settings,
         ):
             layout.addWidget(widget)
 
@@ -112,9 +118,10 @@ class TopBar(QFrame):
             button.setMinimumWidth(button.sizeHint().width())
         super().showEvent(event)
 
-    def set_connection(self, state: ConnectionState) -> None:
-        self.connection.setText(CONNECTION_TEXT[state])
-        self.connection.setProperty("state", state.value)
+    def set_connection(self, state: ConnectionState, *, signed_out: bool = False) -> None:
+        # Signed out, the socket may still be open on the last token: the screen is not syncing all the same.
+        self.connection.setText("● SIGNED OUT" if signed_out else CONNECTION_TEXT[state])
+        self.connection.setProperty("state", ConnectionState.OFFLINE.value if signed_out else state.value)
         # A dynamic property only restyles after the style is re-applied.
         self.connection.style().unpolish(self.connection)
         self.connection.style().polish(self.connection)
@@ -263,7 +270,7 @@ class MainWindow(QMainWindow):
         state = self.engine.connection_state.value
         depth = self.engine.queue_depth.value
         oldest = self.engine.oldest_pending_age()
-        self.top.set_connection(state)
+        self.top.set_connection(state, signed_out=self._sign_in_needed)
         self.top.queue.setText(queue_text(depth, oldest))
         if self._sign_in_needed:
             self.offline_banner.setText(sign_in_text(depth, self._sign_in_account))

@@ -24,16 +24,22 @@ class RecallRow(QFrame):
         self.ticket = ticket
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 8, 8, 8)
-        where = f" · {ticket.station.upper()}" if ticket.station else ""
-        first, _ = header_lines(ticket.order)
-        ago = format_age((now - bumped_at).total_seconds())
-        self.label = QLabel(f"<b>#{ticket.order.number}</b>{where}<br>{first}<br>bumped {ago} ago")
+        self.bumped_at = bumped_at
+        self.label = QLabel()
         self.label.setTextFormat(Qt.TextFormat.RichText)
         self.label.setWordWrap(True)
+        self.set_now(now)
         self.button = QPushButton("RECALL")
         self.button.setObjectName("RecallButton")
         layout.addWidget(self.label, 1)
         layout.addWidget(self.button)
+
+    def set_now(self, now: datetime) -> None:
+        ticket = self.ticket
+        where = f" · {ticket.station.upper()}" if ticket.station else ""
+        first, _ = header_lines(ticket.order)
+        ago = format_age((now - self.bumped_at).total_seconds())
+        self.label.setText(f"<b>#{ticket.order.number}</b>{where}<br>{first}<br>bumped {ago} ago")
 
 
 class RecallDrawer(QFrame):
@@ -57,6 +63,13 @@ class RecallDrawer(QFrame):
 
     def set_tickets(self, bumped: list[tuple[Ticket, datetime]], now: datetime | None = None) -> None:
         now = now or datetime.now(UTC)
+        if [(t.order, t.station, w) for t, w in bumped] == [
+            (r.ticket.order, r.ticket.station, r.bumped_at) for r in self.rows
+        ]:
+            # The same tickets (a change elsewhere redrew the screen): the buttons stay where the finger is.
+            for row in self.rows:
+                row.set_now(now)
+            return
         for row in self.rows:
             self._rows.removeWidget(row)
             row.deleteLater()
@@ -65,5 +78,8 @@ class RecallDrawer(QFrame):
             row = RecallRow(ticket, when, now)
             row.button.clicked.connect(lambda _=False, t=ticket: self.recall_requested.emit(t))
             self._rows.insertWidget(self._rows.count() - 1, row)
+            # Shown now, not at the layout's next pass (Qt shows a child added to a visible parent later): a
+            # row must be tappable the moment it is on the list.
+            row.show()
             self.rows.append(row)
         self.hint.setVisible(not bumped)

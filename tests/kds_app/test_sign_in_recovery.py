@@ -337,6 +337,7 @@ async def test_with_no_stored_password_the_window_says_so_taps_queue_and_drain_o
             await session.connection.sign_in_needed.wait_for(lambda reason: reason is not None)
         banner = session.window.offline_banner
         assert banner.isVisible()
+        assert session.window.top.connection.text() == "● SIGNED OUT", "not ONLINE: nothing syncs while signed out"
         assert banner.text() == (
             f"SIGN-IN NEEDED · nothing waiting to sync · tap SETTINGS and enter the password for {EMAIL}"
         )
@@ -372,6 +373,7 @@ async def test_with_no_stored_password_the_window_says_so_taps_queue_and_drain_o
             await resumed.engine.queue_depth.wait_for(0)
         assert resumed.engine.rejected() == []
         assert not resumed.window.offline_banner.text().startswith("SIGN-IN NEEDED")
+        assert resumed.window.top.connection.text() != "● SIGNED OUT"
         assert load_credential(data, EMAIL) == PASSWORD  # next time it signs itself in
     finally:
         app.request_stop()
