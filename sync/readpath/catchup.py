@@ -145,6 +145,8 @@ class CatchUp:
         """When `tick` next has something to do (a retry, or the safety-net catch-up), or None."""
         if self.phase is Phase.CATCHING_UP:
             return self._retry_at
+        if self.phase is Phase.LIVE and self._wanted:
+            return 0.0  # a push we could not read: catch up at once, not at the safety interval
         if self.phase is Phase.LIVE and self._caught_up_at is not None:
             return self._caught_up_at + self.safety_interval_s
         return None

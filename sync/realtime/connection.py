@@ -35,6 +35,7 @@ from .phoenix import (
     Reconnect,
     Send,
     TokenNeeded,
+    Unreadable,
 )
 from .url import websocket_url
 
@@ -276,6 +277,10 @@ class RealtimeConnection:
                     self.state.set(ConnectionState.JOINING)
             elif isinstance(out, Change):
                 self._deliver(ChangeEvent(out.topic, parse_change(out.data), out.bindings))
+            elif isinstance(out, Unreadable):
+                # Realtime is a hint: what we could not read, the REST catch-up will tell.
+                log.warning("realtime: %s; catching up", out.reason)
+                self._deliver(ChangeEvent("", RawChange({}, out.reason), ()))
 
     def _deliver(self, event: Event) -> None:
         for stream in list(self._streams):

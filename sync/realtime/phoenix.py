@@ -10,7 +10,8 @@ client (reference/supabase-realtime.md section 3) is a plain unit test:
 - a heartbeat still unanswered at the next tick means the peer is dead: `Reconnect`;
 - join errors are retried with backoff (30 s for `*RateLimitReached`), forever;
 - `phx_close` and `system` errors (token expiry) rejoin with a fresh token instead of giving up;
-- a push reaches only bindings whose id the join reply assigned.
+- a push reaches only bindings whose id the join reply assigned;
+- a frame that cannot be read is dropped but reported (`Unreadable`: catch up), and a run of them reconnects.
 """
 
 from __future__ import annotations
@@ -103,7 +104,18 @@ class Change:
     bindings: tuple[Binding, ...]
 
 
-Output = Send | Reconnect | TokenNeeded | ChannelLive | ChannelDown | Change
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A frame could not be read: it may have carried a change, so the app should catch up over REST."""
+
+    reason: str
+
+
+Output = Send | Reconnect | TokenNeeded | ChannelLive | ChannelDown | Change | Unreadable
+
+MALFORMED_IN_A_ROW = 3
+"""Unreadable frames in a row that mean the stream itself is broken (e.g. a corrupt compression context):
+one stray bad frame is dropped, a run of them costs the socket, so the next one starts clean."""
 
 
 class Phase(StrEnum):
@@ -156,6 +168,7 @@ class PhoenixClient:
             self.channels[spec.topic] = _Channel(spec, rejoin_backoff())
         self.connected = False
         self.malformed_frames = 0
+        self._malformed_in_a_row = 0
         self._refs = itertools.count(1)
         self._pending_heartbeat: str | None = None
         self._next_heartbeat = 0.0
@@ -211,9 +224,10 @@ class PhoenixClient:
         try:
             frame = decode(data, self.vsn)
         except FrameError:
-            # A frame we cannot read is dropped, not fatal: one bad frame must not cost the subscription.
-            self.malformed_frames += 1
-            return []
+            # A frame we cannot read is dropped, not fatal: one bad frame must not cost the subscription. But it
+            # may have been a change, so the app catches up; and a run of them means the stream is broken.
+            return self._malformed("a realtime frame could not be read")
+        self._malformed_in_a_row = 0
         if frame.topic == PHOENIX_TOPIC:
             if frame.event == "phx_reply" and frame.ref is not None and frame.ref == self._pending_heartbeat:
                 self._pending_heartbeat = None
@@ -305,8 +319,7 @@ class PhoenixClient:
     def _on_change(self, ch: _Channel, frame: Frame, now: float) -> list[Output]:
         data, ids = frame.payload.get("data"), frame.payload.get("ids")
         if not isinstance(data, dict) or not isinstance(ids, list):
-            self.malformed_frames += 1
-            return []
+            return self._malformed("a realtime change could not be read")
         change_type = data.get("type")
         found = (ch.binding_ids.get(i) for i in ids if isinstance(i, int))
         matched = tuple(b for b in found if b is not None and b.matches(change_type))
@@ -348,6 +361,15 @@ class PhoenixClient:
         return out
 
     # ------------------------------------------------------------ helpers
+
+    def _malformed(self, reason: str) -> list[Output]:
+        self.malformed_frames += 1
+        self._malformed_in_a_row += 1
+        out: list[Output] = [Unreadable(reason)]
+        if self._malformed_in_a_row >= MALFORMED_IN_A_ROW:
+            self._malformed_in_a_row = 0
+            out.append(Reconnect(f"{MALFORMED_IN_A_ROW} unreadable frames in a row"))
+        return out
 
     def _stale(self, ch: _Channel, frame: Frame) -> bool:
         """A frame for an earlier join of this topic (V2 carries join_ref; V1 closes carry it as ref)."""

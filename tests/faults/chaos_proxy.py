@@ -21,10 +21,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import re
 import struct
 from dataclasses import dataclass, field
 
 APPLY_INTENTS = b"POST /rest/v1/rpc/apply_intents"
+_EXTENSIONS = re.compile(rb"(?im)^sec-websocket-extensions:[^\r\n]*\r\n")
 
 
 @dataclass
@@ -55,8 +57,12 @@ class _Conn:
 
 
 class ChaosProxy:
-    def __init__(self, upstream_port: int, seed: int) -> None:
+    def __init__(self, upstream_port: int, seed: int, *, strip_compression: bool = True) -> None:
         self.upstream_port = upstream_port
+        # permessage-deflate keeps one compression context across frames: a duplicated or reordered compressed
+        # frame is not a repeated message but a corrupt stream (a fault no TCP network makes). So the proxy
+        # takes the offer out of the upgrade request, and ws_dup/ws_reorder mean what they say.
+        self.strip_compression = strip_compression
         self.rng = random.Random(seed)
         self.silent = False
         self.delay_s = 0.0
@@ -171,6 +177,8 @@ class ChaosProxy:
                 if not conn.websocket and APPLY_INTENTS in data and self.replies_to_lose > 0:
                     self.replies_to_lose -= 1
                     conn.lose_next_reply = True
+                if not conn.websocket and self.strip_compression and data.startswith(b"GET "):
+                    data = _EXTENSIONS.sub(b"", data)
                 await self._send(conn, sink, data)
         except (ConnectionError, OSError):
             pass

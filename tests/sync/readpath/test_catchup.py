@@ -217,7 +217,10 @@ def test_unreadable_push_triggers_a_catch_up_at_the_next_tick() -> None:
     cu = CatchUp("r1", CURSOR)
     finish_empty_tables(cu, only(cu.subscribed(0.0), FetchPage))
     assert cu.event(RawChange({"table": "orders"}, "bad")) == []
+    # Due at once (the pump wakes for it), not at the safety interval a minute later.
+    assert cu.next_deadline() is not None and cu.next_deadline() <= 1.0
     assert isinstance(only(cu.tick(1.0), FetchPage), FetchPage)
+    assert cu.next_deadline() is None or cu.next_deadline() > 1.0
 
 
 def test_nothing_happens_on_tick_while_idle_or_buffering() -> None:

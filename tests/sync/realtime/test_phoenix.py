@@ -11,6 +11,7 @@ import pytest
 from sync.realtime.backoff import Backoff
 from sync.realtime.frames import Vsn
 from sync.realtime.phoenix import (
+    MALFORMED_IN_A_ROW,
     Binding,
     Change,
     ChannelDown,
@@ -22,6 +23,7 @@ from sync.realtime.phoenix import (
     Reconnect,
     Send,
     TokenNeeded,
+    Unreadable,
 )
 
 TOPIC = "realtime:orders-feed"
@@ -297,17 +299,30 @@ def test_phx_error_rejoins_without_asking_for_a_token() -> None:
     "frame",
     [b"\x04garbage", "not json", "[1,2,3]", '{"topic":"t"}', '{"topic":1,"event":"e","payload":{}}', "[[[[[[[["],
 )
-def test_malformed_frames_are_dropped_not_fatal(frame: str | bytes) -> None:
+def test_malformed_frames_are_dropped_not_fatal_but_reported(frame: str | bytes) -> None:
     c = client()
     go_live(c)
-    assert c.receive(frame, 1.0) == []
+    assert c.receive(frame, 1.0) == [Unreadable("a realtime frame could not be read")]
     assert c.all_live and c.malformed_frames == 1
+
+
+def test_a_run_of_unreadable_frames_reconnects() -> None:
+    """A broken stream (e.g. a corrupt compression context) must not pass for a live one that delivers nothing."""
+    c = client()
+    join_ref = go_live(c)
+    good = server(Vsn.V1, "system", {"extension": "postgres_changes", "status": "ok"}, None, join_ref)
+    assert c.receive("not json", 1.0) == [Unreadable("a realtime frame could not be read")]
+    assert c.receive(good, 1.0) == []  # a good frame in between: the run starts over
+    assert c.receive("not json", 1.0) == [Unreadable("a realtime frame could not be read")]
+    assert c.receive("not json", 1.0) == [Unreadable("a realtime frame could not be read")]
+    out = c.receive("not json", 1.0)
+    assert out[-1] == Reconnect(f"{MALFORMED_IN_A_ROW} unreadable frames in a row")
 
 
 def test_vsn2_binary_frames_are_dropped() -> None:
     c = client(Vsn.V2)
     go_live(c, vsn=Vsn.V2)
-    assert c.receive(b"\x04\x01\x01\x00\x01tex{}", 1.0) == []
+    assert c.receive(b"\x04\x01\x01\x00\x01tex{}", 1.0) == [Unreadable("a realtime frame could not be read")]
     assert c.malformed_frames == 1
 
 
