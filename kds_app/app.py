@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from api_client.errors import ClientError
 from sync.engine.engine import SyncEngine
+from sync.store.claim import SetAside, claim
 
 from . import theme
 from .config import AppConfig, ConfigError, save_config
@@ -48,6 +49,16 @@ log = logging.getLogger(__name__)
 # pulled cable) by the second unanswered heartbeat, at most 2 * HEARTBEAT_S; then OFFLINE_AFTER_S of retrying.
 HEARTBEAT_S = 1.5
 OFFLINE_AFTER_S = 1.5
+SWITCH_DRAIN_S = 10.0  # re-pointed in SETTINGS: how long queued taps get to reach the old server first
+
+
+def set_aside_text(kept: SetAside) -> str:
+    n = kept.unsent
+    # The file's full name is in the log; the cook needs to know that nothing was thrown away.
+    return (
+        f"{n} tap{'s' if n != 1 else ''} from before this screen was re-pointed never reached the old server "
+        f"· kept on this PC in {kept.path.parent.name}/ · tap to hide"
+    )
 
 
 @dataclass
@@ -72,6 +83,9 @@ class Session:
         engine_config = dataclasses.replace(
             connection.engine_config, offline_after_s=OFFLINE_AFTER_S, heartbeat_s=HEARTBEAT_S
         )
+        # A store left by another device (the screen was moved to another server or account) is set aside,
+        # never reused and never deleted: opening it would refuse to start, on every start.
+        set_aside = claim(engine_config.data_path, engine_config.device_id)
         engine = SyncEngine(engine_config)
         model = TicketModel()
         delegate = TicketDelegate(config.font_size, config.thresholds_for)
@@ -90,6 +104,13 @@ class Session:
         needed, account = connection.sign_in_needed, connection.account
         session._unwatch = needed.subscribe(lambda reason: window.set_sign_in_needed(reason is not None, account))
         window.set_sign_in_needed(needed.value is not None, account)
+        if set_aside is not None:
+            log.warning(
+                "this screen's store belonged to device %s; kept as %s (%d unsent, %d refused taps)",
+                set_aside.device_id, set_aside.path, set_aside.unsent, set_aside.refused,
+            )
+            if set_aside.unsent:
+                window.show_notice(set_aside_text(set_aside))
         return session
 
     def _alert(self, _new: list[object]) -> None:
@@ -100,11 +121,26 @@ class Session:
         if fullscreen:
             self.window.showFullScreen()
         else:
-            self.window.resize(1600, 900)
+            # Never larger than the screen it is on (a 1366x768 kitchen PC must see SETTINGS).
+            room = QWidget.screen(self.window).availableGeometry()  # `window.screen` is the ticket screen
+            self.window.resize(min(1600, room.width()), min(900, room.height()))
             self.window.show()
         if self.board is not None:
             show_on_second_display(self.board, fullscreen=fullscreen)
         await self.engine.start()
+
+    async def drain(self, within_s: float) -> bool:
+        """Before the screen is re-pointed: give queued taps up to `within_s` to reach their server. True if none
+        is left; those that are stay in this store, which the next device sets aside and names on screen."""
+        depth = self.engine.queue_depth
+        if depth.value == 0:
+            return True
+        try:
+            await asyncio.wait_for(depth.wait_for(0), within_s)
+        except TimeoutError:
+            log.warning("%d taps did not reach the server before the screen was re-pointed", depth.value)
+            return False
+        return True
 
     async def stop(self) -> None:
         if self._unwatch is not None:
@@ -180,6 +216,8 @@ class App:
                 await self._until_stop_or_change()
                 self.session_started.clear()
                 session, self.session = self.session, None
+                if self._next is not None:
+                    await session.drain(SWITCH_DRAIN_S)  # taps go to the server they were made for, if it answers
                 await session.stop()
                 if self._next is None:
                     break

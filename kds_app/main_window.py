@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QShowEvent
+from PySide6.QtGui import QCloseEvent, QMouseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -127,6 +127,21 @@ class TopBar(QFrame):
         self.connection.style().polish(self.connection)
 
 
+class NoticeBanner(QLabel):
+    """A one-off message the cook should read once (e.g. taps kept from before a re-point); a tap hides it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("NoticeBanner")
+        self.setWordWrap(True)
+        self.setMinimumWidth(200)
+        self.hide()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.hide()
+        event.accept()
+
+
 class RejectionBanner(QFrame):
     dismissed = Signal(object)  # OutboxEntry
 
@@ -179,6 +194,7 @@ class MainWindow(QMainWindow):
         self._wall_clock = wall_clock
         self._detached = False
         self.top = TopBar(title)
+        self.notice = NoticeBanner()
         self.offline_banner = QLabel()
         self.offline_banner.setObjectName("OfflineBanner")
         self.offline_banner.setMinimumWidth(200)  # one line; never what sets the window's minimum width
@@ -210,7 +226,8 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
-        for widget in (self.top, self.prep_strip, self.eighty_six_strip, self.offline_banner, self.rejection_banner):
+        strips = (self.offline_banner, self.notice, self.rejection_banner)
+        for widget in (self.top, self.prep_strip, self.eighty_six_strip, *strips):
             column.addWidget(widget)
         column.addLayout(body, 1)
         self.setCentralWidget(central)
@@ -278,6 +295,10 @@ class MainWindow(QMainWindow):
             return
         self.offline_banner.setText(offline_text(depth, oldest))
         self.offline_banner.setVisible(state is ConnectionState.OFFLINE)
+
+    def show_notice(self, text: str) -> None:
+        self.notice.setText(text)
+        self.notice.show()
 
     def set_sign_in_needed(self, needed: bool, account: str | None = None) -> None:
         """Show (or clear) the sign-in strip: the screen keeps working and queueing taps until someone enters
