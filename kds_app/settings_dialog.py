@@ -11,16 +11,19 @@ import dataclasses
 from typing import TypeVar
 
 from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
     QRadioButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -124,11 +127,31 @@ class SettingsDialog(QDialog):
         buttons.addStretch(1)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.save_button)
+        # The fields scroll; the reason (at the top) and Save/Cancel (at the bottom) never do: on a 1366x768 kitchen
+        # PC the whole form is taller than the screen, and an installer must always reach Save.
+        fields = QWidget()
+        fields.setLayout(form)
+        self.fields_area = QScrollArea()
+        self.fields_area.setWidget(fields)
+        self.fields_area.setWidgetResizable(True)
+        self.fields_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.fields_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
         layout.addWidget(self.error_label)
+        layout.addWidget(self.fields_area, 1)
         layout.addLayout(buttons)
         self._update_enabled()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        # As tall as the form wants, but never taller than the screen it is on.
+        room = self.screen().availableGeometry()
+        fields = self.fields_area.widget().sizeHint()
+        chrome = self.sizeHint().height() - self.fields_area.sizeHint().height()
+        margins = self.layout().contentsMargins()
+        bar = self.fields_area.verticalScrollBar().sizeHint().width()
+        width = min(fields.width() + bar + margins.left() + margins.right() + 8, room.width())
+        self.resize(width, min(fields.height() + chrome + 8, room.height() - 40))
+        super().showEvent(event)
 
     # ------------------------------------------------------------ reading the form
 

@@ -145,3 +145,23 @@ def test_controls_are_touch_sized(qtbot: QtBot, emitted: list[Any]) -> None:
     for control in controls:
         assert control.height() >= MIN_CONTROL_HEIGHT, control.objectName()
         assert control.font().pixelSize() >= 16 or control.font().pointSizeF() >= 12, control.objectName()
+
+
+def test_save_and_the_reason_are_on_screen_however_short_the_screen(qtbot: QtBot, emitted: list[Any]) -> None:
+    """On a 1366x768 kitchen PC the form is taller than the screen: it scrolls, and Save never leaves the screen
+    (seen under a real X server: the installer could not reach Save on the first start)."""
+    config = AppConfig(server="companion", url="http://hub:8000", anon_key="k", email="grill@kitchen.test")
+    dialog = open_dialog(qtbot, config, emitted)
+    dialog.show_error("Sign in with grill@kitchen.test's password to connect this screen")
+    room = dialog.screen().availableGeometry()
+    assert dialog.frameGeometry().height() <= room.height()
+    fields = dialog.fields_area.widget()
+    assert fields.sizeHint().height() > dialog.fields_area.viewport().height() or room.height() >= 900
+    for widget in (dialog.save_button, dialog.cancel_button, dialog.error_label):
+        top_left = widget.mapTo(dialog, widget.rect().topLeft())
+        bottom = top_left.y() + widget.height()
+        assert widget.isVisible() and top_left.y() >= 0 and bottom <= dialog.height(), widget.objectName()
+    dialog.fields_area.ensureWidgetVisible(dialog.sound_check)
+    click(qtbot, dialog.sound_check)
+    click(qtbot, dialog.save_button)
+    assert len(emitted) == 1
