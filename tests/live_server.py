@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -16,6 +17,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_healthy(proc: subprocess.Popen[bytes], url: str, log: Callable[[], str], timeout_s: float) -> None:
+    """Until `url/health` answers 200; an error naming the log if the process exits or the time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"kds-backend exited {proc.returncode}: {log()}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)  # polling a process that is starting up, with a deadline
+    raise TimeoutError(f"kds-backend not ready: {log()}")
 
 
 class LiveServer:
@@ -39,17 +55,7 @@ class LiveServer:
         )
 
     def wait_ready(self, timeout_s: float = 30) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"kds-backend exited {self.proc.returncode}: {self.log_path.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        raise TimeoutError(f"kds-backend not ready: {self.log_path.read_text()}")
+        wait_healthy(self.proc, self.url, lambda: self.log_path.read_text(), timeout_s)
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from api_client.models import DeviceRole
 from kds_backend.auth.tokens import issue_anon_key, issue_token
-from tests.live_server import free_port
+from tests.live_server import free_port, wait_healthy
 
 from . import checks
 from .chaos_proxy import ChaosProxy
@@ -106,17 +106,7 @@ class Companion:
                 [sys.executable, "-m", "kds_backend.cli", "serve", "--port", str(self.port), "--log-level", "warning"],
                 env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
             )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"kds-backend exited {self.proc.returncode}; see {self.log_path}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        raise TimeoutError(f"kds-backend not ready; see {self.log_path}")
+        wait_healthy(self.proc, self.url, lambda: f"see {self.log_path}", timeout_s)
 
     def stop(self, how: str = "term") -> None:
         proc, self.proc = self.proc, None
