@@ -124,7 +124,9 @@ class RealtimeConnection:
             rejoin_backoff=rejoin_backoff or (lambda: Backoff(1.0, 10.0)),
         )
         self._tokens = token_provider
-        self._backoff = reconnect_backoff or Backoff(0.5, 30.0)
+        # Capped at 10 s like realtime-js ([1, 2, 5, 10] s): a kitchen's hub that restarts is back in seconds, and
+        # a screen must not wait half a minute after it is; full jitter still spreads a few screens apart.
+        self._backoff = reconnect_backoff or Backoff(0.5, 10.0)
         self._offline_after_s = offline_after_s
         self._open_timeout_s = open_timeout_s
         self._close_timeout_s = close_timeout_s
