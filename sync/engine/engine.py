@@ -20,12 +20,14 @@ from uuid import UUID
 
 from api_client.business_day import DEFAULT_DAY_END_HOUR, day_start, local_zone
 from api_client.client import KdsApiClient
+from api_client.errors import ApiError
 from api_client.models import DeviceRole, Intent, IntentKind, OrderWithItems
 from api_client.prep_time import PrepSummary
 from api_client.token_provider import TokenProvider
 from sync.readpath.catchup import Action, Apply, CatchUp, FetchPage, FetchSnapshot, Live, Resync
 from sync.readpath.coalesce import Coalescer
 from sync.readpath.commit_groups import CommitGroups
+from sync.readpath.merge import DELETIONS
 from sync.realtime.changes import RawChange
 from sync.realtime.connection import ChangeEvent, ConnectionState, Event, LiveAgain, RealtimeConnection
 from sync.realtime.observable import Observable
@@ -137,6 +139,7 @@ class SyncEngine:
         self._tasks: list[asyncio.Task[None]] = []
         self._unsubscribe: list[Callable[[], None]] = []
         self._pending_orders: set[UUID] = set()
+        self._warned_no_deletion_log = False
         self._started = False
         with self.store.snapshot() as conn:
             menu = eighty_sixed(conn)
@@ -462,6 +465,15 @@ class SyncEngine:
 
     # ------------------------------------------------------------ the reader
 
+    def _warn_no_deletion_log(self, exc: ApiError) -> None:
+        if not self._warned_no_deletion_log:
+            self._warned_no_deletion_log = True
+            log.warning(
+                "the server has no deletion log (%s): apply supabase/migrations/20261123000000_deleted_rows.sql; "
+                "until then an order deleted while this screen is away stays on it until its next snapshot",
+                exc,
+            )
+
     async def _read_loop(self) -> None:
         restaurant = self.config.restaurant_id
         while True:
@@ -473,6 +485,15 @@ class SyncEngine:
                     result = await read_snapshot(self.api, restaurant)
                 else:
                     result = list(await read_page(self.api, restaurant, request))
+            except ApiError as exc:
+                if isinstance(request, FetchPage) and request.table == DELETIONS and exc.status == 404:
+                    # A Supabase project without the deletion-log migration: keep the screen working (deletes
+                    # still arrive live and with snapshots), and say what to apply.
+                    self._warn_no_deletion_log(exc)
+                    result = []
+                else:
+                    log.warning("catch-up read failed: %s: %s", type(exc).__name__, exc)
+                    result = None
             except Exception as exc:
                 # Network, auth or a malformed answer: the machine retries the same read with backoff.
                 log.warning("catch-up read failed: %s: %s", type(exc).__name__, exc)

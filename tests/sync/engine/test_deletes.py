@@ -13,11 +13,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from api_client.errors import ApiError
+from sync.engine.engine import SyncEngine
 from sync.readpath.merge import Upsert, flatten
 from sync.store import LocalStore, read_rows, server_rows
 from tests.kds_backend.realtime.support import delete_order
 from tests.live_server import LiveServer
-from tests.sync.engine.test_engine_live import TIMEOUT_S, pos_orders, running, shown, until
+from tests.sync.engine.test_engine_live import TIMEOUT_S, config, pos_orders, running, shown, until
 
 pytestmark = pytest.mark.slow
 
@@ -46,3 +48,25 @@ async def test_an_order_deleted_while_the_screen_was_off_leaves_it_at_restart(
             assert read_rows.apply_changes(conn, [Upsert(r) for r in flatten([stale])]) == set()
         with store.snapshot() as conn:
             assert server_rows.load_order(conn, doomed) is None
+
+
+async def test_a_server_without_the_deletion_log_still_serves_the_screen(
+    live_server: LiveServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Supabase project that has not applied the deletion-log migration answers 404 for `deleted_rows`: the
+    screen keeps catching up and showing orders (it would otherwise retry that page for ever, buffering every
+    push), and says which migration to apply."""
+    engine = SyncEngine(config(live_server.url, tmp_path, "r1-kds-grill-1"))
+    select = engine.api.select
+
+    async def without_log(table: str, params: dict[str, object] | None = None) -> list[dict[str, object]]:
+        if table == "deleted_rows":
+            raise ApiError(404, "PGRST205", "Could not find the table 'public.deleted_rows' in the schema cache")
+        return await select(table, params)
+
+    engine.api.select = without_log  # type: ignore[method-assign]
+    async with engine:
+        await asyncio.wait_for(engine.caught_up.wait_for(True), TIMEOUT_S)
+        (made,) = await pos_orders(live_server.url, ["N1"])
+        await until(engine, lambda: shown(engine, made) is not None)
+    assert "apply supabase/migrations/20261123000000_deleted_rows.sql" in caplog.text
