@@ -21,7 +21,7 @@ from api_client.models import (
     MenuAvailabilityPublic,
 )
 from api_client.order_machine import INTENT_ROLES, Rejection, apply_intent
-from sync.plant import planted
+from api_client.plant import planted
 
 from .db.tables import device_cursors, intent_ledger, menu_availability
 from .db.writer import Writer

@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from api_client.models import DeviceRole, Intent, IntentKind
-from sync.plant import planted
+from api_client.plant import planted
 from sync.store import LocalStore, meta, outbox_rows, server_rows
 from sync.store.outbox_rows import OutboxEntry
 from sync.store.overlay import Overlaid, overlay

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from api_client.errors import AuthError
 from api_client.models import Intent, IntentResult, OrderWithItems
-from sync.plant import planted
+from api_client.plant import planted
 from sync.realtime.backoff import Backoff
 from sync.realtime.observable import Observable
 from sync.store import LocalStore, outbox_rows, read_rows

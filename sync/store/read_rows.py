@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert
 
 from api_client.models import MenuAvailabilityPublic, OrderItemPublic, OrderPublic, OrderWithItems
-from sync.plant import planted
+from api_client.plant import planted
 from sync.readpath.merge import (
     SOURCES,
     Change,

@@ -12,7 +12,7 @@ per answer: `{"op": "tap", "count": n, "seed": s}`, `{"op": "digest"}`, `{"op": 
 Journal: every tap is appended to `<data dir>/journal.jsonl` and fsynced the moment `submit` returned, because
 only then was it acknowledged to the cook. A `kill -9` can lose at most the line of a tap being made.
 
-Planted bugs (`KDS_PLANTED_BUGS`, see tests/faults/README.md) live in the engine itself (`sync.plant.planted`
+Planted bugs (`KDS_PLANTED_BUGS`, see tests/faults/README.md) live in the engine itself (`api_client.plant.planted`
 calls), so they reach the Qt screen as well as the headless ones.
 """
 
