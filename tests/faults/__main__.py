@@ -144,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run schedules")
     show = sub.add_parser("show", help="print a schedule (no processes)")
+    summarize = sub.add_parser("summarize", help="rates over the outcomes saved by one or more runs' --json")
+    summarize.add_argument("json_files", type=Path, nargs="+")
     for p in (run, show):
         p.add_argument("--seed", type=int, action="append", help="repeatable; default: --schedules seeds")
         p.add_argument("--backend", choices=("sqlite", "postgres"), help="default: the seed picks")
@@ -161,6 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    if args.command == "summarize":
+        outcomes = [o for path in args.json_files for o in json.loads(path.read_text())]
+        print(f"{len(outcomes)} schedules from {len(args.json_files)} run(s)")
+        print(rates(outcomes))
+        return 1 if any(failed(o) for o in outcomes) else 0
     if args.seed:
         seeds = args.seed
     else:
