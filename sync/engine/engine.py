@@ -26,7 +26,7 @@ from api_client.prep_time import PrepSummary
 from api_client.token_provider import TokenProvider
 from sync.readpath.catchup import Action, Apply, CatchUp, FetchPage, FetchSnapshot, Live, Resync
 from sync.readpath.coalesce import Coalescer
-from sync.readpath.commit_groups import CommitGroups
+from sync.readpath.commit_groups import CommitGroups, apply_order
 from sync.readpath.merge import DELETIONS
 from sync.realtime.changes import RawChange
 from sync.realtime.connection import ChangeEvent, ConnectionState, Event, LiveAgain, RealtimeConnection
@@ -78,6 +78,11 @@ class EngineConfig:
 
     def __post_init__(self) -> None:
         check_retention(self.retention_days, self.retention_check_s)
+
+
+def _apply_rank(event: ChangeEvent) -> int:
+    change = event.change
+    return 1 if isinstance(change, RawChange) else apply_order(change.table, change.type)
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,18 +354,20 @@ class SyncEngine:
         for item in batch:
             now = self._clock()
             if isinstance(item, ChangeEvent) and not isinstance(item.change, RawChange):
-                for held in self.commit_groups.push(item, item.change.commit_timestamp, now):
-                    actions.extend(self._machine(held, now))
+                actions.extend(self._commit(self.commit_groups.push(item, item.change.commit_timestamp, now), now))
                 continue
             if item is not None:
                 # Nothing may overtake the frames held: they happened before this input.
-                for held in self.commit_groups.release():
-                    actions.extend(self._machine(held, now))
+                actions.extend(self._commit(self.commit_groups.release(), now))
             actions.extend(self._machine(item, now))
         now = self._clock()
-        for held in self.commit_groups.due(now):
-            actions.extend(self._machine(held, now))
+        actions.extend(self._commit(self.commit_groups.due(now), now))
         self._carry_out(actions)
+
+    def _commit(self, group: list[ChangeEvent], now: float) -> list[Action]:
+        """One commit's frames through the machine, orders before their items (see `commit_groups`)."""
+        ordered = sorted(group, key=_apply_rank)
+        return [action for event in ordered for action in self._machine(event, now)]
 
     def _recover(self) -> None:
         """A fresh catch-up machine from the stored cursor (the batch's writes were rolled back, so the old
@@ -425,6 +432,10 @@ class SyncEngine:
                     changed |= read_rows.apply_changes(conn, apply.changes, reset=apply.reset)
                     if apply.cursor is not None:
                         read_rows.save_cursor(conn, apply.cursor)
+                if read_rows.orphaned_pushes(conn, [c for a in applies for c in a.changes]):
+                    # An item pushed before its order (frames reordered across commits): only a catch-up, which
+                    # reads orders with their items, can place it. Now, not at the safety interval.
+                    self.catchup.want()
             self.coalescer.add(changed)
             if any(touches_menu(a.changes, reset=a.reset) for a in applies):
                 self._refresh_menu()

@@ -153,6 +153,10 @@ class CatchUp:
 
     # ------------------------------------------------------------ connection inputs
 
+    def want(self) -> None:
+        """Something arrived that only a catch-up can place (an item pushed before its order): run one now."""
+        self._wanted = True
+
     def subscribing(self) -> list[Action]:
         """The channel is joining: pushes may arrive before it is subscribed, keep them from now on."""
         self._clock += 1

@@ -6,6 +6,10 @@ arrives, when anything else happens (a state change or a REST answer must not ov
 its last frame (no frame says "that was the last one", so the wait is bounded: a few milliseconds). Realtime is
 only a hint: a group lost with a crash during the hold is brought back by the next catch-up.
 
+Within a commit the frames' order means nothing (it was one transaction), and realtime does not promise it:
+`apply_order` sorts a released group so an order's row comes before its items, and deletes come last, items
+before their order.
+
 Sans-I/O: the pump passes the time in and asks `next_release_at()` when to call `due()`.
 """
 
@@ -55,3 +59,11 @@ class CommitGroups(Generic[T]):
 
     def next_release_at(self) -> float | None:
         return self._release_at
+
+
+def apply_order(table: str, change_type: str) -> int:
+    """Where a frame goes when its commit is applied (a stable sort key): order rows, then the rest, then deletes
+    of items, then deletes of orders, so that no item is ever applied before the order that holds it."""
+    if change_type == "DELETE":
+        return 3 if table == "orders" else 2
+    return 0 if table == "orders" else 1

@@ -97,6 +97,24 @@ def save_menu_item(conn: sa.Connection, row: MenuAvailabilityPublic) -> None:
     apply_changes(conn, [Upsert(row)])
 
 
+def orphaned_pushes(conn: sa.Connection, changes: Iterable[Change]) -> set[UUID]:
+    """Orders that pushed items (not REST rows) belong to but this store does not hold, and did not see deleted:
+    their items were not stored, and a catch-up must bring the order with them."""
+    wanted = {
+        c.row.order_id
+        for c in changes
+        if isinstance(c, Upsert) and c.read_at is None and isinstance(c.row, OrderItemPublic)
+    }
+    if not wanted:
+        return set()
+    ids = sorted(str(i) for i in wanted)
+    held = set(conn.execute(sa.select(orders.c.id).where(orders.c.id.in_(ids))).scalars())
+    buried = set(
+        conn.execute(sa.select(tombstones.c.id).where(tombstones.c.tbl == "orders", tombstones.c.id.in_(ids))).scalars()
+    )
+    return {i for i in wanted if str(i) not in held and str(i) not in buried}
+
+
 def max_received(conn: sa.Connection) -> int:
     """The highest logical time a stored tombstone was received at (the catch-up clock resumes above it)."""
     return int(conn.execute(sa.select(sa.func.max(tombstones.c.received))).scalar_one_or_none() or 0)

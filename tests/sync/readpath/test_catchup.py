@@ -249,3 +249,12 @@ def test_pushes_older_than_a_snapshot_are_dropped() -> None:
     assert [c.row.id for c in drained.changes] == [uid(2)]
     assert cu.event(push(order(1, 44))) == []  # live, still older than the snapshot
     assert cu.event(push(order(1, 47))) != []
+
+
+def test_want_runs_a_catch_up_at_once_when_live() -> None:
+    cu = CatchUp("r1", CURSOR)
+    finish_empty_tables(cu, only(cu.subscribed(0.0), FetchPage), 0.0)
+    assert cu.next_deadline() == 60.0
+    cu.want()
+    assert cu.next_deadline() is not None and cu.next_deadline() <= 1.0
+    assert isinstance(only(cu.tick(1.0), FetchPage), FetchPage)

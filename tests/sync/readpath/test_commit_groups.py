@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sync.readpath.commit_groups import CommitGroups
+from sync.readpath.commit_groups import CommitGroups, apply_order
 
 
 def test_a_commit_is_released_whole_when_the_next_one_starts() -> None:
@@ -46,3 +46,21 @@ def test_release_hands_over_everything_in_arrival_order() -> None:
 def test_bad_bounds_are_refused() -> None:
     with pytest.raises(ValueError):
         CommitGroups(hold_s=0.1, max_hold_s=0.05)
+
+
+def test_a_commit_applies_orders_before_their_items_and_deletes_last() -> None:
+    frames = [
+        ("order_items", "INSERT"),
+        ("orders", "DELETE"),
+        ("order_items", "DELETE"),
+        ("orders", "INSERT"),
+        ("menu_availability", "UPDATE"),
+    ]
+    ordered = sorted(frames, key=lambda f: apply_order(*f))
+    assert ordered == [
+        ("orders", "INSERT"),
+        ("order_items", "INSERT"),
+        ("menu_availability", "UPDATE"),
+        ("order_items", "DELETE"),
+        ("orders", "DELETE"),
+    ]
