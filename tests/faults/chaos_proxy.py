@@ -159,9 +159,10 @@ class ChaosProxy:
         try:
             await asyncio.gather(*conn.tasks, return_exceptions=True)
         finally:
+            # Both pumps have ended, so the connection is over even if it was silenced: close its sockets (a
+            # blackholed one left open here was never closed at all, and its ResourceWarning failed a test).
             self._conns.discard(conn)
-            if not conn.dead:
-                conn.abort()
+            conn.abort()
 
     async def _send(self, conn: _Conn, sink: asyncio.StreamWriter, data: bytes) -> None:
         if self.delay_s:
