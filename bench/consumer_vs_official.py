@@ -69,7 +69,9 @@ def free_port() -> int:
 
 
 def token(role: DeviceRole, device: str, stations: list[str] | None = None) -> str:
-    return issue_token(SECRET, restaurant_id=RESTAURANT, device_role=role, subject=device, stations=stations, ttl_s=7200)
+    return issue_token(
+        SECRET, restaurant_id=RESTAURANT, device_role=role, subject=device, stations=stations, ttl_s=7200
+    )
 
 
 def updated_at(record: Any) -> float:
@@ -149,7 +151,9 @@ async def run_official(url: str, rec: Recorder, profile: bool) -> None:
 
     channel = client.channel(f"kds-{RESTAURANT}")
     for table in TABLES:
-        channel.on_postgres_changes("*", on_change, table=table, schema="public", filter=f"restaurant_id=eq.{RESTAURANT}")
+        channel.on_postgres_changes(
+            "*", on_change, table=table, schema="public", filter=f"restaurant_id=eq.{RESTAURANT}"
+        )
     channel.on_system(on_system)
     try:
         await channel.subscribe()
@@ -349,11 +353,11 @@ def one_run(contender: str, rnd: int, args: argparse.Namespace, profile: Path | 
 def spread(values: list[float], fmt: str = "{:.2f}") -> str:
     if len(values) == 1:
         return fmt.format(values[0])
-    return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}–{fmt.format(max(values))})"
+    return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}-{fmt.format(max(values))})"
 
 
 def summarize(runs: list[Run], contenders: list[str]) -> str:
-    lines = ["", "| contender | CPU µs/event | p50 ms | p99 ms | CPU × official | p50 × official | p99 × official |"]
+    lines = ["", "| contender | CPU µs/event | p50 ms | p99 ms | CPU x official | p50 x official | p99 x official |"]
     lines.append("|---|---:|---:|---:|---:|---:|---:|")
     by_round: dict[int, dict[str, Run]] = defaultdict(dict)
     for r in runs:
@@ -371,11 +375,11 @@ def summarize(runs: list[Run], contenders: list[str]) -> str:
             spread([r.cpu_us_per_event for r in mine], "{:.0f}"),
             spread([r.p50 for r in mine], "{:.1f}"),
             spread([r.p99 for r in mine], "{:.1f}"),
-            *(spread(ratios[k]) + "×" if ratios[k] else "–" for k in ("cpu", "p50", "p99")),
+            *(spread(ratios[k]) + "x" if ratios[k] else "-" for k in ("cpu", "p50", "p99")),
         ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines.append("")
-    lines.append("Medians over the rounds, (min–max) in brackets; ratios are taken within each round.")
+    lines.append("Medians over the rounds, (min-max) in brackets; ratios are taken within each round.")
     return "\n".join(lines) + "\n"
 
 
