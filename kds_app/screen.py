@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, Signal
 
 from api_client.models import IntentKind, ItemStatus, OrderWithItems, Priority
 from api_client.order_machine import next_held_course
+from sync import trace as _trace
 from sync.engine.engine import SyncEngine
 from sync.store.outbox_rows import OutboxEntry
 
@@ -103,6 +104,8 @@ class Screen(QObject):
                     bisect.insort(tickets, Ticket(order, station), key=sort_key)
         self._listed = stations
         new = self.model.set_tickets(tickets, announce=self._announce)
+        if _trace.on:
+            _trace.mark("model", changed if changed is not None else [t.order.id for t in tickets])
         if new:
             self.new_tickets.emit(new)
         if not tapped:  # a tap adds no rejection: only the server's answer does

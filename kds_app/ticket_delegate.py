@@ -10,6 +10,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPixmap, 
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
 from api_client.models import ItemStatus
+from sync import trace as _trace
 
 from . import theme
 from .card_layout import (
@@ -116,6 +117,8 @@ class TicketDelegate(QStyledItemDelegate):
         if self.paint_region is not None and not self.paint_region.intersects(option.rect):
             return
         layout = self.layout_for(ticket)
+        if _trace.on:
+            _trace.painted(ticket.order.id, ticket.station, len(layout.items))
         age_s: float = index.data(Role.AGE_S)
         fill, ink = age_colours(age_s, self.thresholds(ticket.station))
         state = (

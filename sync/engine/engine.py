@@ -24,6 +24,7 @@ from api_client.errors import ApiError
 from api_client.models import DeviceRole, Intent, IntentKind, OrderWithItems
 from api_client.prep_time import PrepSummary
 from api_client.token_provider import TokenProvider
+from sync import trace as _trace
 from sync.readpath.catchup import Action, Apply, CatchUp, FetchPage, FetchSnapshot, Live, Resync
 from sync.readpath.coalesce import Coalescer
 from sync.readpath.commit_groups import CommitGroups, apply_order
@@ -436,6 +437,8 @@ class SyncEngine:
                     # An item pushed before its order (frames reordered across commits): only a catch-up, which
                     # reads orders with their items, can place it. Now, not at the safety interval.
                     self.catchup.want()
+            if _trace.on:
+                _trace.mark("store", changed)
             self.coalescer.add(changed)
             if any(touches_menu(a.changes, reset=a.reset) for a in applies):
                 self._refresh_menu()
@@ -451,6 +454,8 @@ class SyncEngine:
         ids = self.coalescer.flush(self._clock())
         if not ids:
             return
+        if _trace.on:
+            _trace.mark("notify", ids)
         for callback in list(self._listeners.callbacks):
             try:
                 callback(ids)

@@ -19,6 +19,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
 from api_client.token_provider import TokenProvider
+from sync import trace as _trace
 
 from .backoff import Backoff
 from .changes import ParsedChange, RawChange, parse_change
@@ -278,6 +279,8 @@ class RealtimeConnection:
                 if self._core.connected:
                     self.state.set(ConnectionState.JOINING)
             elif isinstance(out, Change):
+                if _trace.on:
+                    _trace.frame(out.data)
                 self._deliver(ChangeEvent(out.topic, parse_change(out.data), out.bindings))
             elif isinstance(out, Unreadable):
                 # Realtime is a hint: what we could not read, the REST catch-up will tell.
