@@ -22,7 +22,7 @@ from api_client.models import TokenClaims
 
 from ..auth.tokens import device_metadata
 from .auth import TokenProblem, Verifier, expired
-from .bindings import Binding, BindingError, binding_id, parse_binding
+from .bindings import Binding, BindingError, binding_id, intern_bindings, parse_binding
 from .config import RealtimeConfig
 from .payloads import PreparedChange
 from .protocol import (
@@ -145,6 +145,20 @@ class _TokenBucket:
         return True
 
 
+SharedFrames = dict[tuple[int, str, str, int], Send | None]
+"""Frames of one publish, by (index of the change, serializer, topic, `id()` of the channel's interned bindings):
+None where nothing matched. `id()` is safe within one publish: every channel, and so its bindings tuple, lives
+through it, so no two live tuples share an id; equal bindings are one tuple (`intern_bindings`) and share frames."""
+
+
+def _change_frame(vsn: Vsn, topic: str, bindings: tuple[Binding, ...], change: PreparedChange) -> Send | None:
+    ids = [b.id for b in bindings if b.matches(change)]
+    if not ids:
+        return None
+    payload = f'{{"ids":{dumps(list(dict.fromkeys(ids)))},"data":{change.data_json}}}'
+    return Send(encode_raw(vsn, None, None, topic, "postgres_changes", payload))
+
+
 def restaurant_of(claims: TokenClaims) -> str | None:
     meta = device_metadata(claims)
     return None if meta is None else meta.restaurant_id
@@ -160,6 +174,7 @@ class Connection:
         config: RealtimeConfig | None = None,
     ) -> None:
         self.vsn = vsn
+        self._vsn_key = str(vsn)  # a plain str hashes in C; the enum's hash is Python code, on the fan-out path
         self.socket_token = socket_token
         self.config = config or RealtimeConfig()
         self.channels: dict[str, Channel] = {}
@@ -209,18 +224,25 @@ class Connection:
 
     # ------------------------------------------------------------ what the router fans out
 
-    def push_changes(self, changes: Sequence[PreparedChange]) -> list[Send]:
+    def push_changes(self, changes: Sequence[PreparedChange], shared: SharedFrames | None = None) -> list[Send]:
+        """The `postgres_changes` frames for this socket. `shared`: one dict for every socket the same `changes`
+        go to (the router's publish), so a frame is matched and encoded once per serializer, topic and bindings,
+        not once per socket; the frames differ between sockets only in those."""
+        frames: SharedFrames = {} if shared is None else shared
         out: list[Send] = []
-        for change in changes:
+        for index, change in enumerate(changes):
             if change.restaurant_id is None:
                 continue
             for channel in self.channels.values():
                 if channel.restaurant_id != change.restaurant_id or not channel.bindings:
                     continue
-                ids = [b.id for b in channel.bindings if b.matches(change)]
-                if ids:
-                    payload = f'{{"ids":{dumps(list(dict.fromkeys(ids)))},"data":{change.data_json}}}'
-                    out.append(Send(encode_raw(self.vsn, None, None, channel.topic, "postgres_changes", payload)))
+                key = (index, self._vsn_key, channel.topic, id(channel.bindings))
+                try:
+                    send = frames[key]
+                except KeyError:
+                    send = frames[key] = _change_frame(self.vsn, channel.topic, channel.bindings, change)
+                if send is not None:
+                    out.append(send)
         return out
 
     def push_presence_state(self, topic: str, state: dict[str, Any]) -> list[Send]:
@@ -348,7 +370,7 @@ class Connection:
             token=token,
             claims=claims,
             restaurant_id=restaurant_of(claims),
-            bindings=tuple(bindings),
+            bindings=intern_bindings(tuple(bindings)),
             presence_key=key if isinstance(key, str) and key else str(uuid.uuid4()),
             presence_enabled=presence.get("enabled") is True,
             broadcast_self=broadcast.get("self") is True,

@@ -15,6 +15,7 @@ from .channel_state import (
     Connection,
     Effect,
     Send,
+    SharedFrames,
     Subscribe,
     SyncPresence,
     TopicKey,
@@ -59,8 +60,9 @@ class Router:
         if not changes:
             return []
         out: Outbox = []
+        shared: SharedFrames = {}  # each distinct frame is matched and encoded once for all sockets
         for conn_id, connection in self.connections.items():
-            out.extend((conn_id, send) for send in connection.push_changes(changes))
+            out.extend((conn_id, send) for send in connection.push_changes(changes, shared))
         return out
 
     def members(self, key: TopicKey) -> list[tuple[int, str]]:

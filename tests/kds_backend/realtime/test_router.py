@@ -99,3 +99,35 @@ def test_changes_fan_out_per_restaurant_and_a_closed_socket_is_forgotten() -> No
     assert any(cid == b and isinstance(item, CloseSocket) for cid, item in out)
     assert router.publish([prepare(RowChange("menu_availability", "UPDATE", row, {"id": row["id"]}, at, 8))]) == []
     assert router.receive(a, frame(Vsn.V1, "phoenix", "heartbeat", {}, "5"), NOW)  # the other socket carries on
+
+
+def test_a_change_is_encoded_once_per_serializer_topic_and_bindings() -> None:
+    router, ids = setup(("r1", Vsn.V1), ("r1", Vsn.V1), ("r1", Vsn.V2), ("r1", Vsn.V1), ("r1", Vsn.V1))
+    same, twin, v2, other_filter, other_topic = ids
+    screens = [{"event": "*", "schema": "public", "table": "menu_availability", "filter": "restaurant_id=eq.r1"}]
+    for conn_id, vsn in ((same, Vsn.V1), (twin, Vsn.V1), (v2, Vsn.V2)):
+        join(router, conn_id, vsn, postgres_changes=screens)
+    join(router, other_filter, Vsn.V1, postgres_changes=[{"event": "INSERT", "schema": "public"}, *screens])
+    payload = join_payload(None, postgres_changes=screens)
+    router.receive(other_topic, frame(Vsn.V1, "realtime:expo", "phx_join", payload, "1", "1"), NOW)
+    at = datetime.now(UTC)
+    rows = [
+        {"id": uuid4(), "restaurant_id": "r1", "item_name": name, "available": False, "reason": None}
+        | {"updated_by": "d1", "updated_at": at, "version": 1, "change_seq": seq}
+        for seq, name in ((7, "Fries"), (8, "Shake"))
+    ]
+    changes = [prepare(RowChange("menu_availability", "INSERT", r, None, at, r["change_seq"])) for r in rows]
+    out = router.publish(changes)
+    sends = {cid: [item for c, item in out if c == cid] for cid in ids}
+    # Sockets with the same serializer, topic and bindings share each frame object: encoded once for all.
+    assert all(s is t for s, t in zip(sends[same], sends[twin], strict=True))
+    for cid in (v2, other_filter, other_topic):
+        assert all(s is not t for s, t in zip(sends[same], sends[cid], strict=True))
+    # ...and every socket still gets its own dialect: its topic, its serializer, its binding ids, in commit order.
+    for cid in ids:
+        pushes = frames_for(out, cid)
+        assert [p["payload"]["data"]["record"]["item_name"] for p in pushes] == ["Fries", "Shake"]
+        assert {p["topic"] for p in pushes} == {"realtime:expo" if cid == other_topic else TOPIC}
+    assert len(frames_for(out, other_filter)[0]["payload"]["ids"]) == 2
+    assert frames_for(out, same)[0]["payload"]["ids"] == frames_for(out, v2)[0]["payload"]["ids"]
+    assert isinstance(json.loads(sends[v2][0].frame), list) and isinstance(json.loads(sends[same][0].frame), dict)
