@@ -46,6 +46,14 @@ def load_orders(conn: sa.Connection, restaurant_id: str, ids: Iterable[UUID]) ->
     return {oid: OrderWithItems.model_validate(row) for oid, row in by_id.items()}
 
 
+def as_loaded(order: OrderWithItems) -> OrderWithItems:
+    """`order` as `load_orders` would read it back: its items by (created_at, change_seq)."""
+    items = sorted(order.order_items, key=lambda i: (i.created_at, i.change_seq))
+    if all(a is b for a, b in zip(items, order.order_items, strict=True)):
+        return order
+    return order.model_copy(update={"order_items": items})
+
+
 def load_order(conn: sa.Connection, restaurant_id: str, order_id: UUID) -> OrderWithItems | None:
     return load_orders(conn, restaurant_id, [order_id]).get(order_id)
 
@@ -154,8 +162,11 @@ def _done_at(old_row: dict[str, Any], status: str, now: datetime) -> datetime | 
     return now
 
 
-def save_order(w: Writer, before: OrderWithItems, after: OrderWithItems) -> OrderWithItems:
-    """Write the rows of `after` that differ from `before`, each with a new version and change_seq."""
+def save_order(w: Writer, before: OrderWithItems, after: OrderWithItems, *, defer: bool = False) -> OrderWithItems:
+    """Write the rows of `after` that differ from `before`, each with a new version and change_seq.
+
+    With `defer`, the rows are written at the writer's next `flush()` (see `Writer.update`).
+    """
     items_before = {i.id: i for i in before.order_items}
     saved_items = []
     for item in after.order_items:
@@ -166,9 +177,9 @@ def save_order(w: Writer, before: OrderWithItems, after: OrderWithItems) -> Orde
         old_row = _enum_values(_row(old, _ITEM_COLUMNS))
         new_row["done_at"] = _done_at(old_row, new_row["status"], w.now)
         diff = {k: v for k, v in new_row.items() if k not in _SERVER_OWNED and old_row[k] != v}
-        saved_items.append(w.update(order_items, old_row, diff) if diff else old_row)
+        saved_items.append(w.update(order_items, old_row, diff, defer=defer) if diff else old_row)
     old_order = _enum_values(_row(before, _ORDER_COLUMNS))
     new_order = _enum_values(_row(after, _ORDER_COLUMNS))
     diff = {k: v for k, v in new_order.items() if k not in _SERVER_OWNED and old_order[k] != v}
-    order_row = w.update(orders, old_order, diff) if diff else old_order
+    order_row = w.update(orders, old_order, diff, defer=defer) if diff else old_order
     return OrderWithItems.model_validate({**order_row, "order_items": saved_items})

@@ -41,6 +41,28 @@ class RowChange:
     """The change_seq this change took (commit order, server-wide)."""
 
 
+def _update_by_id(table: sa.Table) -> sa.Update:
+    """`UPDATE table SET ... WHERE id = :row_id`, built once per table: the SET columns come from the
+    parameters, so one statement object (and its cached compiled forms) serves every update."""
+    stmt = _UPDATES.get(table.name)
+    if stmt is None:
+        stmt = _UPDATES[table.name] = table.update().where(table.c.id == sa.bindparam("row_id"))
+    return stmt
+
+
+_UPDATES: dict[str, sa.Update] = {}
+_LOCK_COUNTER = sa.select(change_counter.c.value).where(change_counter.c.id == 1).with_for_update()
+_SET_COUNTER = change_counter.update().where(change_counter.c.id == 1)
+
+
+@dataclass(frozen=True)
+class WriterMark:
+    """Where a Writer was (see `Writer.mark`): its changes and sequence, to roll back to with a savepoint."""
+
+    changes: int
+    seq: int
+
+
 @dataclass
 class Writer:
     """One write transaction. Use `write_transaction()` to get one."""
@@ -49,38 +71,84 @@ class Writer:
     now: datetime
     changes: list[RowChange] = field(default_factory=list)
     _seq: int = 0
+    # Deferred writes (`insert(..., defer=True)`, `update(..., defer=True)`), executed by `flush()`: rows to
+    # insert per table in the order given, and the last state of each updated row, keyed by (table, id).
+    _inserts: dict[str, tuple[sa.Table, list[dict[str, Any]]]] = field(default_factory=dict)
+    _updates: dict[tuple[str, Any], tuple[sa.Table, dict[str, Any]]] = field(default_factory=dict)
 
     def _lock(self) -> None:
-        query = sa.select(change_counter.c.value).where(change_counter.c.id == 1).with_for_update()
-        self._seq = self.conn.execute(query).scalar_one()
+        self._seq = self.conn.execute(_LOCK_COUNTER).scalar_one()
 
     def next_seq(self) -> int:
         self._seq += 1
         return self._seq
 
     def _flush_counter(self) -> None:
-        self.conn.execute(change_counter.update().where(change_counter.c.id == 1), {"value": self._seq})
+        self.conn.execute(_SET_COUNTER, {"value": self._seq})
 
-    def insert(self, table: sa.Table, values: dict[str, Any]) -> dict[str, Any]:
+    def insert(self, table: sa.Table, values: dict[str, Any], *, defer: bool = False) -> dict[str, Any]:
+        """Insert a row (version 1, a new change_seq). With `defer`, the INSERT waits for `flush()`, which
+        writes all deferred rows of a table with one executemany; the change is recorded now either way."""
         row = {**values, "version": 1, "change_seq": self.next_seq()}
         if "updated_at" in table.c:
             row["updated_at"] = self.now
-        # Values go as parameters, not into the statement, so its compiled form is cached.
-        self.conn.execute(table.insert(), row)
+        if defer:
+            self._inserts.setdefault(table.name, (table, []))[1].append(row)
+        else:
+            self._flush_pending()  # statements keep the order of the calls
+            # Values go as parameters, not into the statement, so its compiled form is cached.
+            self.conn.execute(table.insert(), row)
         self.changes.append(RowChange(table.name, "INSERT", row, None, self.now, row["change_seq"]))
         return row
 
-    def update(self, table: sa.Table, before: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-        """Write `values` over the row `before` (matched by `id`), bumping its version."""
+    def update(
+        self, table: sa.Table, before: dict[str, Any], values: dict[str, Any], *, defer: bool = False
+    ) -> dict[str, Any]:
+        """Write `values` over the row `before` (matched by `id`), bumping its version.
+
+        With `defer`, `before` must be the whole row; only its last state is written, by `flush()` (a row
+        updated three times in a batch is written once), while each update still takes its own change_seq
+        and publishes its own change.
+        """
         row = {**before, **values, "version": before["version"] + 1, "change_seq": self.next_seq()}
         if "updated_at" in table.c:
             row["updated_at"] = self.now
-        changed = {k: row[k] for k in (*values, "version", "change_seq", "updated_at") if k in table.c}
-        self.conn.execute(
-            table.update().where(table.c.id == sa.bindparam("row_id")), {**changed, "row_id": before["id"]}
-        )
+        if defer:
+            self._updates[(table.name, before["id"])] = (table, row)
+        else:
+            self._flush_pending()
+            changed = {k: row[k] for k in (*values, "version", "change_seq", "updated_at") if k in table.c}
+            self.conn.execute(_update_by_id(table), {**changed, "row_id": before["id"]})
         self.changes.append(RowChange(table.name, "UPDATE", row, {"id": before["id"]}, self.now, row["change_seq"]))
         return row
+
+    def flush(self) -> None:
+        """Execute the deferred writes: inserts first (in the order their tables were first written, so an
+        order goes before its items), then each updated row's last state, one executemany per table."""
+        inserts, updates = self._inserts, self._updates
+        self._inserts, self._updates = {}, {}
+        for table, rows in inserts.values():
+            self.conn.execute(table.insert(), rows)
+        by_table: dict[str, tuple[sa.Table, list[dict[str, Any]]]] = {}
+        for table, row in updates.values():
+            params = {c.name: row[c.name] for c in table.c if c.name != "id"}
+            params["row_id"] = row["id"]
+            by_table.setdefault(table.name, (table, []))[1].append(params)
+        for table, params_list in by_table.values():
+            self.conn.execute(_update_by_id(table), params_list)
+
+    def _flush_pending(self) -> None:
+        if self._inserts or self._updates:
+            self.flush()
+
+    def mark(self) -> WriterMark:
+        """Where this writer is now; `rollback_to` returns to it (after a savepoint's rollback)."""
+        return WriterMark(len(self.changes), self._seq)
+
+    def rollback_to(self, mark: WriterMark) -> None:
+        del self.changes[mark.changes :]
+        self._seq = mark.seq
+        self._inserts, self._updates = {}, {}
 
     def delete(self, table: sa.Table, before: dict[str, Any]) -> None:
         """Delete the row `before` (matched by `id`); the change takes a change_seq like any other.
@@ -92,6 +160,7 @@ class Writer:
         if table.name not in EXPOSED_TABLES:
             raise ValueError(f"Writer.delete is for the exposed tables, not {table.name}")
         seq = self.next_seq()
+        self._flush_pending()
         self.conn.execute(table.delete().where(table.c.id == sa.bindparam("row_id")), {"row_id": before["id"]})
         order_id = {"orders": before["id"], "order_items": before.get("order_id")}.get(table.name)
         self.conn.execute(
@@ -115,6 +184,7 @@ def write_transaction(engine: Engine) -> Iterator[Writer]:
         writer = Writer(conn, datetime.now(UTC))
         writer._lock()
         yield writer
+        writer.flush()
         writer._flush_counter()
         if writer.changes and conn.dialect.name == "postgresql":
             # Other companion instances on this database publish these too (realtime/pg_listener.py).
