@@ -10,6 +10,7 @@ the write itself, so it bounds commit → received from above.
     .venv/bin/python bench/realtime_fanout.py                    # N = 1, 10, 100; 200 orders at 20/s each
     .venv/bin/python bench/realtime_fanout.py --subscribers 8 --orders 500 --rate 50
     .venv/bin/python bench/realtime_fanout.py --database-url postgresql://user@127.0.0.1:5432/kds
+    .venv/bin/python bench/realtime_fanout.py --subscribers 100 --profile-server /tmp/fanout.prof   # cProfile
 """
 
 from __future__ import annotations
@@ -51,12 +52,26 @@ def token(role: DeviceRole, device: str) -> str:
     return issue_token(SECRET, restaurant_id="r1", device_role=role, subject=device, ttl_s=3600)
 
 
-def start_server(data_dir: Path, database_url: str | None) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    data_dir: Path, database_url: str | None, profile: Path | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "KDS_DATA_DIR": str(data_dir), "KDS_JWT_SECRET": SECRET, "KDS_RATE_LIMIT": "100000"}
     env["KDS_RATE_BURST"] = "100000"
     env["KDS_DATABASE_URL"] = database_url or f"sqlite:///{data_dir / 'companion.db'}"
     cmd = [sys.executable, "-m", "kds_backend.cli", "serve", "--port", str(port), "--log-level", "warning"]
+    if profile is not None:
+        # uvicorn restores the SIGTERM handler it found, then raises the signal again: that handler saves the stats.
+        code = (
+            "import cProfile, signal, sys\n"
+            "p = cProfile.Profile()\n"
+            f"def stop(*_):\n    p.disable(); p.dump_stats({str(profile)!r}); sys.exit(0)\n"
+            "signal.signal(signal.SIGTERM, stop)\n"
+            "sys.argv = ['kds-backend', *sys.argv[1:]]\n"
+            "from kds_backend.cli import main\n"
+            "p.enable(); main(); stop()\n"
+        )
+        cmd = [sys.executable, "-c", code, *cmd[3:]]
     log = (data_dir / "server.log").open("wb")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
@@ -129,6 +144,7 @@ def main() -> None:
     parser.add_argument("--database-url", help="default: a fresh SQLite file in --data-dir")
     parser.add_argument("--data-dir", help="where the SQLite file goes (e.g. /dev/shm to leave out fsync)")
     parser.add_argument("--no-deflate", action="store_true", help="subscribers refuse permessage-deflate")
+    parser.add_argument("--profile-server", help="run the companion under cProfile; stats go to PATH.<subscribers>")
     args = parser.parse_args()
     out = sys.stdout
     out.write(
@@ -139,7 +155,8 @@ def main() -> None:
     out.write("| subscribers | events | p50 ms | p99 ms | max ms |\n|---:|---:|---:|---:|---:|\n")
     for n in args.subscribers:
         with tempfile.TemporaryDirectory(dir=args.data_dir) as tmp:
-            proc, url = start_server(Path(tmp), args.database_url)
+            profile = Path(f"{args.profile_server}.{n}").resolve() if args.profile_server else None
+            proc, url = start_server(Path(tmp), args.database_url, profile)
             try:
                 lat = asyncio.run(run(url, n, args.orders, args.rate, not args.no_deflate))
             finally:
