@@ -2,9 +2,9 @@
 
 A hook at a stage point is `if trace.on: trace.mark(stage, order_ids)`: disabled, it costs one attribute check.
 Enabled, each mark is buffered as `{"stage", "t": time.time(), "m": time.monotonic(), "ids": [...], ...}` and
-written as JSON lines (appended to `KDS_TRACE_FILE`) every `FLUSH_EVERY` records, when `KDS_TRACE_FLUSH_S`
-seconds passed since the last write (checked at the next mark), and at exit. Wall time compares across processes
-on one machine; the monotonic time orders marks within one process.
+written as JSON lines (appended to `KDS_TRACE_FILE`) every `FLUSH_EVERY` records, every `KDS_TRACE_FLUSH_S`
+seconds (a daemon thread, so the last marks before an idle spell are not held back), and at exit. Wall time
+compares across processes on one machine; the monotonic time orders marks within one process.
 """
 
 from __future__ import annotations
@@ -28,13 +28,15 @@ class Tracer:
         self.flush_s = flush_s
         self._buffer: list[dict[str, Any]] = []
         self._painted: set[tuple[str, str | None, int]] = set()
-        self._lock = threading.Lock()
-        self._last_flush = time.monotonic()
+        self._lock = threading.Lock()  # the buffer
+        self._write_lock = threading.Lock()  # the file: one writer at a time, records in order
 
     def mark(self, stage: str, ids: Iterable[object], **extra: Any) -> None:
-        m = time.monotonic()
-        self._buffer.append({"stage": stage, "t": time.time(), "m": m, "ids": [str(i) for i in ids], **extra})
-        if len(self._buffer) >= FLUSH_EVERY or m - self._last_flush >= self.flush_s:
+        record = {"stage": stage, "t": time.time(), "m": time.monotonic(), "ids": [str(i) for i in ids], **extra}
+        with self._lock:
+            self._buffer.append(record)
+            full = len(self._buffer) >= FLUSH_EVERY
+        if full:
             self.flush()
 
     def painted(self, order_id: object, station: str | None, items: int) -> None:
@@ -45,12 +47,18 @@ class Tracer:
             self.mark("paint", (key[0],), station=station, items=items)
 
     def flush(self) -> None:
-        with self._lock:
-            records, self._buffer = self._buffer, []
-            self._last_flush = time.monotonic()
+        with self._write_lock:
+            with self._lock:
+                records, self._buffer = self._buffer, []
             if records:
                 with open(self.path, "a", encoding="utf-8") as f:
                     f.write("".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records))
+
+    def flush_every(self) -> None:
+        """Run in a daemon thread: write what was marked every `flush_s` seconds."""
+        while True:
+            time.sleep(self.flush_s)
+            self.flush()
 
 
 def _frame_fields(data: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
@@ -73,6 +81,7 @@ def _start() -> None:
         _tracer = Tracer(path, float(os.environ.get("KDS_TRACE_FLUSH_S", "1.0")))
         on = True
         atexit.register(_tracer.flush)
+        threading.Thread(target=_tracer.flush_every, name="kds-trace", daemon=True).start()
 
 
 def mark(stage: str, ids: Iterable[object], **extra: Any) -> None:
