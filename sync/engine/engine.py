@@ -63,10 +63,13 @@ class EngineConfig:
     data_path: Path
     stations: tuple[str, ...] = ()
     safety_interval_s: float = 60.0
-    coalesce_s: float = 0.05
+    # Change notifications are handed over at once after a quiet spell, then at most once per `coalesce_s`
+    # (a frame at 60 Hz): a steady stream of orders is painted as it comes, a burst in a few repaints.
+    coalesce_s: float = 0.016
     # Frames of one commit (an order and its items) are held together this long after the last one, at most
     # `group_max_hold_s` from the first: tickets are applied and painted whole (sync/readpath/commit_groups.py).
-    group_hold_s: float = 0.005
+    # A commit's frames usually arrive within 0.5 ms of each other on a LAN (bench/RESULTS.md, e2e).
+    group_hold_s: float = 0.002
     group_max_hold_s: float = 0.05
     offline_after_s: float = 5.0
     # A server that vanishes without closing the socket (a pulled cable, a dead switch) is noticed when a
@@ -84,6 +87,18 @@ class EngineConfig:
 def _apply_rank(event: ChangeEvent) -> int:
     change = event.change
     return 1 if isinstance(change, RawChange) else apply_order(change.table, change.type)
+
+
+def _runs(applies: list[Apply]) -> list[list[Apply]]:
+    """Consecutive applies merged into runs that start at a reset (a snapshot) or at the first: each run's
+    changes are applied by one call, which reads what they need from the file in a few queries."""
+    runs: list[list[Apply]] = []
+    for apply in applies:
+        if apply.reset or not runs:
+            runs.append([apply])
+        else:
+            runs[-1].append(apply)
+    return runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,11 +443,12 @@ class SyncEngine:
         applies = [a for a in actions if isinstance(a, Apply)]
         if applies:
             changed: set[UUID] = set()
-            with self.store.transaction() as conn:
-                for apply in applies:
-                    changed |= read_rows.apply_changes(conn, apply.changes, reset=apply.reset)
-                    if apply.cursor is not None:
-                        read_rows.save_cursor(conn, apply.cursor)
+            with self.store.refetchable() as conn:
+                for run in _runs(applies):
+                    changed |= read_rows.apply_changes(conn, [c for a in run for c in a.changes], reset=run[0].reset)
+                    for apply in run:
+                        if apply.cursor is not None:
+                            read_rows.save_cursor(conn, apply.cursor)
                 if read_rows.orphaned_pushes(conn, [c for a in applies for c in a.changes]):
                     # An item pushed before its order (frames reordered across commits): only a catch-up, which
                     # reads orders with their items, can place it. Now, not at the safety interval.

@@ -10,6 +10,13 @@ import sqlalchemy as sa
 READ_ONLY = "kds_local_read_only"
 """Execution option: begin a deferred (read) transaction instead of an immediate (write) one."""
 
+REFETCHABLE = "kds_local_refetchable"
+"""Execution option: the transaction writes only what the server can send again (its rows, tombstones and the
+catch-up cursor, all in the same transaction), so its commit need not wait for fsync (`synchronous=NORMAL`).
+A kill -9 loses none of it (WAL); a power cut may roll back the last such commits, cursor included, and catch-up
+reads them again. Taps and the server's answers to them stay `FULL`: only the server has those after a loss."""
+_SYNCHRONOUS = "kds_synchronous"  # the level last set on a DBAPI connection (its record's `info`)
+
 
 def open_engine(path: Path) -> sa.Engine:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -31,7 +38,14 @@ def open_engine(path: Path) -> sa.Engine:
     def _on_begin(conn: sa.Connection) -> None:
         # IMMEDIATE takes the write lock up front, so read-then-write (next device_seq) cannot interleave;
         # a read-only snapshot needs no lock (WAL readers never block the writer).
-        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        options = conn.get_execution_options()
+        read_only = options.get(READ_ONLY, False)
+        if not read_only:
+            # Set between transactions (SQLite refuses inside one), and only when it changes.
+            level = "NORMAL" if options.get(REFETCHABLE, False) else "FULL"
+            if conn.connection.info.get(_SYNCHRONOUS, "FULL") != level:
+                conn.exec_driver_sql(f"PRAGMA synchronous={level}")
+                conn.connection.info[_SYNCHRONOUS] = level
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine

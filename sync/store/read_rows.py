@@ -8,8 +8,10 @@ deleted row is buried, before and after a restart. The per-table catch-up cursor
 
 from __future__ import annotations
 
+import sqlite3
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import NamedTuple
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -36,22 +38,6 @@ from .tables import menu_availability, order_items, orders, sync_cursor, tombsto
 _TABLES: dict[Table, sa.Table] = {"orders": orders, "order_items": order_items, "menu_availability": menu_availability}
 
 
-def _upsert_statement(table: sa.Table) -> sa.Insert:
-    # Built once per table and executed with parameters, so SQLAlchemy compiles it once (not per row).
-    stmt = insert(table)
-    columns = [c.name for c in table.columns if c.name != "id"]
-    return stmt.on_conflict_do_update(index_elements=[table.c.id], set_={c: stmt.excluded[c] for c in columns})
-
-
-_UPSERT = {name: _upsert_statement(table) for name, table in _TABLES.items()}
-_TOMBSTONE = (
-    lambda s: s.on_conflict_do_update(
-        index_elements=[tombstones.c.tbl, tombstones.c.id],
-        set_={"seq": s.excluded.seq, "received": s.excluded.received, "at": s.excluded.at},
-    )
-)(insert(tombstones))
-
-
 def load_cursor(conn: sa.Connection) -> dict[Source, int] | None:
     """The stored cursor, or None when the file has never been caught up (a snapshot comes first)."""
     stored = {r.tbl: r.seq for r in conn.execute(sa.select(sync_cursor))}
@@ -73,18 +59,22 @@ def apply_changes(
     server row first (a snapshot): what it held counts as changed, so closed tickets leave the screen.
     Tombstones survive a reset: a snapshot read before a DELETE we already know of must not bring the row back.
     `now` (wall clock) dates new tombstones, for pruning."""
+    changes = list(changes)
     touched: set[UUID] = set()
     if reset:
         touched.update(UUID(i) for i in conn.execute(sa.select(orders.c.id)).scalars())
         # Items first: they reference orders.
         for table in (order_items, orders, menu_availability):
             conn.execute(table.delete())
+    if not changes:
+        return touched
     at = time.time() if now is None else now
+    batch = _Batch(_cursor(conn), changes)
     for change in changes:
         if isinstance(change, Delete):
-            touched.update(_delete(conn, change, at))
+            touched.update(batch.delete(change, at))
         else:
-            touched.update(_upsert(conn, change))
+            touched.update(batch.upsert(change))
     return touched
 
 
@@ -108,10 +98,15 @@ def orphaned_pushes(conn: sa.Connection, changes: Iterable[Change]) -> set[UUID]
     if not wanted:
         return set()
     ids = sorted(str(i) for i in wanted)
-    held = set(conn.execute(sa.select(orders.c.id).where(orders.c.id.in_(ids))).scalars())
-    buried = set(
-        conn.execute(sa.select(tombstones.c.id).where(tombstones.c.tbl == "orders", tombstones.c.id.in_(ids))).scalars()
-    )
+    cur = _cursor(conn)
+    held: set[str] = set()
+    buried: set[str] = set()
+    for chunk in _chunks(ids):
+        marks = ", ".join("?" * len(chunk))
+        held.update(r[0] for r in cur.execute(f"SELECT id FROM orders WHERE id IN ({marks})", chunk))
+        buried.update(
+            r[0] for r in cur.execute(f"SELECT id FROM tombstones WHERE tbl = 'orders' AND id IN ({marks})", chunk)
+        )
     return {i for i in wanted if str(i) not in held and str(i) not in buried}
 
 
@@ -125,69 +120,133 @@ def prune_tombstones(conn: sa.Connection, before: float) -> int:
     return conn.execute(tombstones.delete().where(tombstones.c.at < before)).rowcount
 
 
-def _tombstone(conn: sa.Connection, table: Table, row_id: UUID) -> Tombstone | None:
-    found = conn.execute(
-        sa.select(tombstones.c.seq, tombstones.c.received).where(
-            tombstones.c.tbl == table, tombstones.c.id == str(row_id)
-        )
-    ).first()
-    return None if found is None else Tombstone(int(found.seq), int(found.received))
+def _cursor(conn: sa.Connection) -> sqlite3.Cursor:
+    # The hot path of every push: plain SQL on the DBAPI connection of the same transaction, because building and
+    # compiling a SQLAlchemy expression per row cost more than the row's whole write (issue 15's profile).
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    return driver.cursor()
 
 
-def _upsert(conn: sa.Connection, change: Upsert) -> set[UUID]:
-    row = change.row
-    name = table_of(row)
-    assert name in _TABLES
-    table = _TABLES[name]
-    local = conn.execute(sa.select(table.c.change_seq).where(table.c.id == str(row.id))).scalar_one_or_none()
-    tombstone = _tombstone(conn, name, row.id) if local is None else None
-    if not decide(local, tombstone, row.change_seq, change.read_at).changed:
-        return set()
-    if isinstance(row, OrderItemPublic):
-        held = conn.execute(sa.select(orders.c.id).where(orders.c.id == str(row.order_id))).first()
-        if held is None:
+def _upsert_sql(table: sa.Table) -> str:
+    names = [c.name for c in table.columns]
+    updates = ", ".join(f"{n} = excluded.{n}" for n in names if n != "id")
+    return (
+        f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)}) "
+        f"ON CONFLICT (id) DO UPDATE SET {updates}"
+    )
+
+
+_UPSERT_SQL = {name: _upsert_sql(table) for name, table in _TABLES.items()}
+_TOMBSTONE_SQL = (
+    "INSERT INTO tombstones (tbl, id, seq, received, at) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (tbl, id) DO UPDATE SET seq = excluded.seq, received = excluded.received, at = excluded.at"
+)
+_CHUNK = 500  # ids per IN (...): well under SQLite's limit on bound variables
+
+
+class _Held(NamedTuple):
+    change_seq: int
+    order_id: str | None  # an item's order
+
+
+class _Batch:
+    """What a batch of changes needs from the file (held rows, tombstones), read in a few queries up front and
+    kept current as the batch writes, so each change costs its one write and no reads."""
+
+    def __init__(self, cur: sqlite3.Cursor, changes: list[Change]) -> None:
+        self.cur = cur
+        ids: dict[Table, set[str]] = {name: set() for name in _TABLES}
+        for change in changes:
+            if isinstance(change, Delete):
+                ids[change.table].add(str(change.id))
+                continue
+            row = change.row
+            ids[table_of(row)].add(str(row.id))  # type: ignore[index]
+            if isinstance(row, OrderItemPublic):
+                ids["orders"].add(str(row.order_id))
+        self.held: dict[tuple[Table, str], _Held | None] = {}
+        self.tombstones: dict[tuple[Table, str], Tombstone | None] = {}
+        for name, wanted in ids.items():
+            order_id = "order_id" if name == "order_items" else "NULL"
+            for chunk in _chunks(sorted(wanted)):
+                marks = ", ".join("?" * len(chunk))
+                self.held.update({(name, i): None for i in chunk})
+                self.tombstones.update({(name, i): None for i in chunk})
+                for row_id, seq, parent in cur.execute(
+                    f"SELECT id, change_seq, {order_id} FROM {name} WHERE id IN ({marks})", chunk
+                ):
+                    self.held[(name, row_id)] = _Held(int(seq), parent)
+                for row_id, seq, received in cur.execute(
+                    f"SELECT id, seq, received FROM tombstones WHERE tbl = ? AND id IN ({marks})", [name, *chunk]
+                ):
+                    self.tombstones[(name, row_id)] = Tombstone(int(seq), int(received))
+
+    def upsert(self, change: Upsert) -> set[UUID]:
+        row = change.row
+        name = table_of(row)
+        assert name in _TABLES
+        key = (name, str(row.id))
+        local = self.held[key]
+        tombstone = self.tombstones[key] if local is None else None
+        if not decide(None if local is None else local.change_seq, tombstone, row.change_seq, change.read_at).changed:
+            return set()
+        parent = str(row.order_id) if isinstance(row, OrderItemPublic) else None
+        if parent is not None and self.held[("orders", parent)] is None:
             # An item of an order this screen does not hold (closed before we looked, or deleted): nothing shows it.
             return set()
-    conn.execute(_UPSERT[name], _values(row))
-    if tombstone is not None:
-        # A newer incarnation (a REST read after the delete saw it): the tombstone is behind it now.
-        conn.execute(tombstones.delete().where(tombstones.c.tbl == name, tombstones.c.id == str(row.id)))
-    if isinstance(row, OrderPublic):
-        return {row.id}
-    if isinstance(row, OrderItemPublic):
-        return {row.order_id}
-    return set()
+        self.cur.execute(_UPSERT_SQL[name], _values(row))
+        self.held[key] = _Held(row.change_seq, parent)
+        if tombstone is not None:
+            # A newer incarnation (a REST read after the delete saw it): the tombstone is behind it now.
+            self.cur.execute("DELETE FROM tombstones WHERE tbl = ? AND id = ?", key)
+            self.tombstones[key] = None
+        if isinstance(row, OrderPublic):
+            return {row.id}
+        if isinstance(row, OrderItemPublic):
+            return {row.order_id}
+        return set()
 
-
-def _delete(conn: sa.Connection, change: Delete, at: float) -> set[UUID]:
-    if planted("ignore_deletes"):
-        return set()  # planted bug (fault harness): a deleted row stays on this screen
-    table = _TABLES[change.table]
-    held = conn.execute(sa.select(table).where(table.c.id == str(change.id))).mappings().first()
-    if held is not None and change.exact and held["change_seq"] > change.after_seq:
-        return set()  # the log's delete is older than the row we hold: a later incarnation, it stays
-    touched: set[UUID] = set()
-    if held is not None:
-        if change.table == "orders":
-            conn.execute(order_items.delete().where(order_items.c.order_id == str(change.id)))
-            touched.add(change.id)
-        elif change.table == "order_items":
-            touched.add(UUID(held["order_id"]))
-        conn.execute(table.delete().where(table.c.id == str(change.id)))
-    if planted("drop_tombstones"):
+    def delete(self, change: Delete, at: float) -> set[UUID]:
+        if planted("ignore_deletes"):
+            return set()  # planted bug (fault harness): a deleted row stays on this screen
+        key = (change.table, str(change.id))
+        held = self.held[key]
+        if held is not None and change.exact and held.change_seq > change.after_seq:
+            return set()  # the log's delete is older than the row we hold: a later incarnation, it stays
+        touched: set[UUID] = set()
+        if held is not None:
+            if change.table == "orders":
+                self.cur.execute("DELETE FROM order_items WHERE order_id = ?", (key[1],))
+                for other, item in self.held.items():
+                    if other[0] == "order_items" and item is not None and item.order_id == key[1]:
+                        self.held[other] = None
+                touched.add(change.id)
+            elif change.table == "order_items":
+                assert held.order_id is not None
+                touched.add(UUID(held.order_id))
+            self.cur.execute(f"DELETE FROM {change.table} WHERE id = ?", (key[1],))
+            self.held[key] = None
+        if planted("drop_tombstones"):
+            return touched
+        old = self.tombstones[key]
+        seq = max(change.after_seq, held.change_seq if held is not None else 0, old.seq if old else 0)
+        received = max(change.received, old.received if old else 0)
+        self.cur.execute(_TOMBSTONE_SQL, (*key, seq, received, at))
+        self.tombstones[key] = Tombstone(seq, received)
         return touched
-    old = _tombstone(conn, change.table, change.id)
-    seq = max(change.after_seq, held["change_seq"] if held is not None else 0, old.seq if old else 0)
-    received = max(change.received, old.received if old else 0)
-    conn.execute(_TOMBSTONE, {"tbl": change.table, "id": str(change.id), "seq": seq, "received": received, "at": at})
-    return touched
+
+
+def _chunks(ids: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]
 
 
 def _values(row: Row) -> dict[str, object]:
     common = {"id": str(row.id), "version": row.version, "change_seq": row.change_seq}
     if isinstance(row, OrderPublic):
         # Stored without embedded items: each item is its own row, merged on its own.
-        data = OrderPublic.model_validate(row.model_dump(exclude={"order_items"})).model_dump_json()
+        data = row.model_dump_json(exclude={"order_items"})
         return {
             **common,
             "restaurant_id": row.restaurant_id,

@@ -12,7 +12,7 @@ import platformdirs
 import sqlalchemy as sa
 
 from . import meta
-from .db import READ_ONLY, open_engine
+from .db import READ_ONLY, REFETCHABLE, open_engine
 from .migrations import migrate
 
 APP_NAME = "kds"
@@ -68,6 +68,12 @@ class LocalStore:
     def transaction(self) -> Iterator[sa.Connection]:
         """One write transaction (BEGIN IMMEDIATE ... COMMIT, fsynced); rolled back if the block raises."""
         with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def refetchable(self) -> Iterator[sa.Connection]:
+        """A write transaction of server rows only (see `db.REFETCHABLE`): committed without waiting for fsync."""
+        with self.engine.connect().execution_options(**{REFETCHABLE: True}) as conn, conn.begin():
             yield conn
 
     @contextmanager

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from api_client.models import DeletedRowPublic
 from sync.readpath.merge import Delete, Upsert, deletion, flatten
@@ -142,3 +144,77 @@ def test_pushed_items_of_an_order_not_held_are_reported_unless_the_order_was_del
         read_rows.apply_changes(conn, pushes)
         assert read_rows.orphaned_pushes(conn, pushes) == {uid(2)}
         assert read_rows.orphaned_pushes(conn, [Upsert(item(20, 2, seq=7), read_at=4)]) == set()
+
+
+_seq = st.integers(1, 12)
+_read_at = st.none() | st.integers(1, 12)
+# Few ids, so one batch often upserts, deletes and revives the same rows (an order and its items).
+_change = st.one_of(
+    st.builds(lambda n, seq, read: Upsert(order(n, seq=seq), read_at=read), st.sampled_from([1, 2]), _seq, _read_at),
+    st.builds(
+        lambda n, parent, seq, read: Upsert(item(n, parent, seq=seq), read_at=read),
+        st.sampled_from([3, 4]),
+        st.sampled_from([1, 1, 2]),
+        _seq,
+        _read_at,
+    ),
+    st.builds(
+        lambda n, seq, received, exact: Delete("orders", uid(n), seq, received, exact=exact),
+        st.sampled_from([1, 2]),
+        st.integers(0, 12),
+        st.integers(0, 12),
+        st.booleans(),
+    ),
+    st.builds(
+        lambda n, seq, received, exact: Delete("order_items", uid(n), seq, received, exact=exact),
+        st.sampled_from([3, 4]),
+        st.integers(0, 12),
+        st.integers(0, 12),
+        st.booleans(),
+    ),
+)
+
+
+def _dump(store: LocalStore) -> tuple[object, ...]:
+    with store.snapshot() as conn:
+        return tuple(
+            sorted(map(tuple, conn.exec_driver_sql(f"SELECT {columns} FROM {table}").all()))
+            for table, columns in (
+                ("orders", "id, change_seq, data"),
+                ("order_items", "id, order_id, change_seq, data"),
+                ("tombstones", "tbl, id, seq, received"),
+            )
+        )
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(_change, max_size=12), max_size=4))
+@example(  # an order and its item stored, the order deleted (its items go with it), then the item's own delete
+    [
+        [
+            Upsert(order(1, seq=1)),
+            Upsert(item(3, 1, seq=2)),
+            Delete("orders", uid(1), 3, 1),
+            Delete("order_items", uid(3), 0, 1),
+        ]
+    ]
+)
+def test_a_batch_in_one_call_ends_as_its_changes_one_by_one(
+    tmp_path_factory: pytest.TempPathFactory, batches: list[list[Upsert | Delete]]
+) -> None:
+    """The engine hands a whole batch of frames to one call, which reads what it needs up front: the rows and
+    tombstones it ends with, and the orders it reports, are those of applying each change on its own."""
+    folder = tmp_path_factory.mktemp("batch")
+    with (
+        LocalStore(folder / "batched.db", device_id="a") as batched,
+        LocalStore(folder / "single.db", device_id="b") as single,
+    ):
+        for batch in batches:
+            with batched.refetchable() as conn:
+                together = read_rows.apply_changes(conn, batch, now=1.0)
+            one_by_one: set[object] = set()
+            with single.refetchable() as conn:
+                for change in batch:
+                    one_by_one |= read_rows.apply_changes(conn, [change], now=1.0)
+            assert together == one_by_one
+            assert _dump(batched) == _dump(single)

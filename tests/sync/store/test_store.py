@@ -19,7 +19,7 @@ from sync.store import LocalStore, default_path, meta, outbox_rows, read_rows, s
 from sync.store.db import open_engine
 from sync.store.migrations import LATEST, migrate
 from sync.store.overlay import overlay
-from sync.store.tables import order_items
+from sync.store.tables import order_items, orders
 from tests.sync.store.support import NOW, intent, order
 
 REPO = Path(__file__).resolve().parents[3]
@@ -220,6 +220,53 @@ def test_kill_9_while_tapping_loses_nothing_committed(tmp_path: Path) -> None:
     seqs = [e.intent.device_seq for e in entries]
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "no gaps and no reuse"
     assert next_seq == seqs[-1] + 1
+
+
+@pytest.mark.slow
+def test_kill_9_loses_neither_taps_nor_server_rows_committed_without_fsync(tmp_path: Path) -> None:
+    path = tmp_path / "killed.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.sync.store.writer_proc", str(path), "100000", "mixed"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert proc.stdout is not None
+    taps: list[uuid.UUID] = []
+    pushed: list[str] = []
+    try:
+        while len(taps) < 200:
+            line = proc.stdout.readline().decode().split()
+            assert line, f"writer exited early with {proc.poll()}"
+            if line[0] == "order":
+                pushed.append(line[1])
+            else:
+                taps.append(uuid.UUID(line[0]))
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+        proc.stdout.close()
+
+    with LocalStore(path) as store:
+        assert store.integrity_check() == "ok"
+        with store.snapshot() as conn:
+            ids = [e.intent.id for e in outbox_rows.unsettled(conn)]
+            held = set(conn.execute(sa.select(orders.c.id)).scalars())
+            items = conn.execute(sa.select(sa.func.count()).select_from(order_items)).scalar_one()
+    assert ids[: len(taps)] == taps
+    assert set(pushed) <= held, "every server order committed before the kill is there"
+    assert items >= 2 * len(pushed), "with their items"
+
+
+def test_server_rows_commit_without_fsync_and_taps_with_it(store: LocalStore) -> None:
+    """The read path's transactions run at synchronous=NORMAL, every other write at FULL, on the same pool."""
+    levels = []
+    for _ in range(2):
+        with store.refetchable() as conn:
+            levels.append(conn.exec_driver_sql("PRAGMA synchronous").scalar())
+        with store.transaction() as conn:
+            levels.append(conn.exec_driver_sql("PRAGMA synchronous").scalar())
+    assert levels == [1, 2, 1, 2]  # NORMAL, FULL
 
 
 def test_a_snapshot_reads_while_another_connection_holds_the_write_lock(store: LocalStore) -> None:

@@ -1,6 +1,8 @@
-"""A screen tapping as fast as it can: `python -m tests.sync.store.writer_proc DB N`.
+"""A screen tapping as fast as it can: `python -m tests.sync.store.writer_proc DB N [mixed]`.
 
 Prints each intent's id only after `submit` returned (committed), so the parent knows what must survive a kill.
+`mixed`: every tap follows a server order stored the way the read path stores it (`LocalStore.refetchable`,
+committed without fsync), printed as `order <id>` once committed.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from pathlib import Path
 
 from api_client.models import DeviceRole
 from sync.engine.outbox import Outbox
-from sync.store import LocalStore
+from sync.readpath.merge import Upsert, flatten
+from sync.store import LocalStore, read_rows
+from tests.sync.store.support import order
 
 
 def main() -> None:
@@ -19,7 +23,13 @@ def main() -> None:
     store = LocalStore(path, device_id="r1-kds-kill")
     outbox = Outbox(store, DeviceRole.kds)
     order_id = uuid.uuid4()
+    mixed = sys.argv[3:] == ["mixed"]
     for i in range(count):
+        if mixed:
+            pushed = order(f"P{i}")
+            with store.refetchable() as conn:
+                read_rows.apply_changes(conn, [Upsert(r) for r in flatten([pushed])])
+            print("order", pushed.id, flush=True)
         intent = outbox.submit("bump_ticket", order_id=order_id, station="grill", args={"n": i})
         print(intent.id, flush=True)
     store.close()
