@@ -216,8 +216,21 @@ def add_devices(url: str, anon: str, n: int, expo: bool) -> list[str]:
     return emails
 
 
+PROFILED_APP = """
+import cProfile, runpy, sys, time
+out = sys.argv.pop(1)
+profiler = cProfile.Profile(time.thread_time)
+profiler.enable()
+try:
+    runpy.run_module("kds_app", run_name="__main__", alter_sys=True)
+finally:
+    profiler.disable()
+    profiler.dump_stats(out)
+"""
+
+
 def start_screen(procs: Procs, work: Path, i: int, url: str, anon: str, email: str, expo: bool,
-                 display: Path) -> tuple[subprocess.Popen[bytes], Path]:
+                 display: Path, profile: bool = False) -> tuple[subprocess.Popen[bytes], Path]:
     """The real app as a cook configures it: config.json (companion, email, view) and the device password."""
     data = work / f"screen{i}"
     data.mkdir()
@@ -229,8 +242,11 @@ def start_screen(procs: Procs, work: Path, i: int, url: str, anon: str, email: s
     env = {k: v for k, v in os.environ.items() if not k.startswith("KDS_")}
     env.update(QT_QPA_PLATFORM=f"offscreen:configfile={display}", KDS_TRACE_FILE=str(trace),
                KDS_TRACE_FLUSH_S="0.02", PYTHONPATH=str(ROOT))
-    cmd = [sys.executable, "-m", "kds_app", "--config", str(data / "config.json"), "--data-dir", str(data),
-           "--fullscreen"]
+    # --profile: the main thread's CPU time (not wall time: a loaded machine and the GIL would dominate) under
+    # cProfile, written at the app's orderly exit (SIGTERM) to screenN/app.prof.
+    args = ["--config", str(data / "config.json"), "--data-dir", str(data), "--fullscreen"]
+    cmd = [sys.executable, "-c", PROFILED_APP, str(data / "app.prof"), *args] if profile else [
+        sys.executable, "-m", "kds_app", *args]
     return procs.start(f"screen{i}", cmd, env, data / "app.log"), trace
 
 
@@ -618,7 +634,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         emails = add_devices(url, anon, args.screens, args.expo)
         screens, tails = [], []
         for i, email in enumerate(emails):
-            proc, trace = start_screen(procs, work, i, url, anon, email, args.expo, display)
+            proc, trace = start_screen(procs, work, i, url, anon, email, args.expo, display, args.profile)
             screens.append(proc)
             tails.append(Tail(trace))
         pids = {"companion": companion.pid, **{f"screen{i}": p.pid for i, p in enumerate(screens)}}
@@ -655,6 +671,7 @@ def main() -> None:
     parser.add_argument("--start-timeout", type=float, default=120.0, help="s for every screen to paint warm-up")
     parser.add_argument("--drain-timeout", type=float, default=30.0, help="s after posting for the last paint")
     parser.add_argument("--json", type=Path, help="write the summary here")
+    parser.add_argument("--profile", action="store_true", help="screens run under cProfile (with --keep: app.prof)")
     parser.add_argument("--keep", type=Path, help="work in this (new) directory and keep it: logs, traces")
     args = parser.parse_args()
     if args.keep is not None:

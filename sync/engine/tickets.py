@@ -8,10 +8,12 @@ pending intents"; the displayed state decides in the end.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -48,12 +50,11 @@ def open_tickets(
     it still has work or an unacknowledged change, with only its items (voided ones included).
 
     `among`: only these orders (a screen redrawing what a change touched); keep it to a few hundred ids."""
-    where = _candidates(OPEN, station)
-    if among is not None:
-        where = sa.and_(orders.c.id.in_(sorted(str(i) for i in among)), where)
     shown = [
         ticket
-        for displayed in _load_displayed(conn, role, where)
+        for displayed in _load_displayed(
+            conn, role, _Listing(OPEN, station is not None, among is not None), station, among
+        )
         if (ticket := _open_view(displayed.order, station)) is not None
     ]
     shown.sort(key=ticket_sort_key)
@@ -72,7 +73,7 @@ def recently_bumped(
     statuses = _AFTER_WORK if station is not None else frozenset({OrderStatus.served})
     bumped = [
         found
-        for displayed in _load_displayed(conn, role, _candidates(statuses, station))
+        for displayed in _load_displayed(conn, role, _Listing(statuses, station is not None, False), station, None)
         if (found := _bumped_view(displayed, station)) is not None and found[1] >= since
     ]
     bumped.sort(key=lambda b: (b[1], str(b[0].id)), reverse=True)
@@ -154,26 +155,50 @@ def _bumped_view(displayed: _Displayed, station: str | None) -> tuple[OrderWithI
 # ---------------------------------------------------------------- loading, in a constant number of queries
 
 
-def _candidates(statuses: frozenset[OrderStatus], station: str | None) -> sa.ColumnElement[bool]:
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """The shape of a listing: its statements are built and compiled once per shape, then only executed with the
+    station and the ids as parameters (building them per call cost more than running them)."""
+
+    statuses: frozenset[OrderStatus]
+    by_station: bool
+    among: bool
+
+
+def _candidates(listing: _Listing) -> sa.ColumnElement[bool]:
     """Orders worth loading: the server's status is one of `statuses`, or a pending intent may have changed it."""
     wanted = sa.and_(
         orders.c.cleared == sa.false(),  # day-end archive: months of it must never be loaded for a listing
         sa.or_(
-            orders.c.status.in_(sorted(s.value for s in statuses)),
+            orders.c.status.in_(sorted(s.value for s in listing.statuses)),
             orders.c.id.in_(outbox_rows.unsettled_order_ids()),
         ),
     )
-    if station is None:
+    if listing.among:
+        wanted = sa.and_(orders.c.id.in_(sa.bindparam("among", expanding=True)), wanted)
+    if not listing.by_station:
         return wanted
     # Intents never move items between stations, so the server's rows decide this part exactly. Correlated
     # to `orders` only: this condition is also nested inside a query on order_items.
     at_station = (
         sa.select(order_items.c.id)
-        .where(order_items.c.order_id == orders.c.id, order_items.c.station == station)
+        .where(order_items.c.order_id == orders.c.id, order_items.c.station == sa.bindparam("station"))
         .correlate(orders)
         .exists()
     )
     return sa.and_(wanted, at_station)
+
+
+@functools.cache
+def _statements(listing: _Listing) -> tuple[sa.Select[Any], sa.Select[Any], sa.Select[Any]]:
+    """The listing's three queries: its orders, their items, their unanswered intents."""
+    where = _candidates(listing)
+    matching = sa.select(orders.c.id).where(where)
+    return (
+        sa.select(orders.c.id, orders.c.data).where(where),
+        sa.select(order_items.c.order_id, order_items.c.data).where(order_items.c.order_id.in_(matching)),
+        outbox_rows.unsettled_query(matching),
+    )
 
 
 def _item_key(item: OrderItemPublic) -> tuple[datetime, str]:
@@ -181,23 +206,28 @@ def _item_key(item: OrderItemPublic) -> tuple[datetime, str]:
     return (item.created_at, str(item.id))
 
 
-def _load_displayed(conn: sa.Connection, role: DeviceRole, where: sa.ColumnElement[bool]) -> list[_Displayed]:
-    """The orders matching `where`, as displayed: three queries however many match.
+def _load_displayed(
+    conn: sa.Connection, role: DeviceRole, listing: _Listing, station: str | None, among: Collection[UUID] | None
+) -> list[_Displayed]:
+    """The orders of `listing` (at `station`, among the ids `among`), as displayed: three queries however many
+    match.
 
     Orders are selected by a subquery rather than a list of ids, so no statement grows with the number of
     orders (SQLite caps bound parameters).
     """
-    order_rows = conn.execute(sa.select(orders.c.id, orders.c.data).where(where)).all()
+    order_query, item_query, pending_query = _statements(listing)
+    params: dict[str, object] = {}
+    if listing.by_station:
+        params["station"] = station
+    if listing.among:
+        params["among"] = sorted(str(i) for i in among or ())
+    order_rows = conn.execute(order_query, params).all()
     if not order_rows:
         return []
-    matching = sa.select(orders.c.id).where(where)
     items: dict[str, list[OrderItemPublic]] = {}
-    item_rows = conn.execute(
-        sa.select(order_items.c.order_id, order_items.c.data).where(order_items.c.order_id.in_(matching))
-    )
-    for order_id, data in item_rows:
+    for order_id, data in conn.execute(item_query, params):
         items.setdefault(order_id, []).append(OrderItemPublic.model_validate_json(data))
-    pending = outbox_rows.unsettled_by_order(conn, matching)
+    pending = outbox_rows.unsettled_grouped(conn, pending_query, params)
     shown: list[_Displayed] = []
     for order_id, data in order_rows:
         lines = sorted(items.get(order_id, ()), key=_item_key)

@@ -7,8 +7,9 @@ Nothing here skips an entry: batches are always the oldest unsettled entries, in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -141,11 +142,22 @@ def unsettled_by_order(
     `order_ids` is a subquery of order ids to restrict to (a subquery, not a list of values, so the statement's
     size and bound parameters stay the same however many orders a screen has).
     """
+    return unsettled_grouped(conn, unsettled_query(order_ids))
+
+
+def unsettled_query(order_ids: sa.Select[tuple[str]] | None = None) -> sa.Select[Any]:
+    """The statement of `unsettled_by_order`, to build once and run many times (`unsettled_grouped`)."""
     query = sa.select(outbox).where(outbox.c.state.in_(UNSETTLED), outbox.c.order_id.is_not(None))
     if order_ids is not None:
         query = query.where(outbox.c.order_id.in_(order_ids))
+    return query.order_by(outbox.c.seq)
+
+
+def unsettled_grouped(
+    conn: sa.Connection, query: sa.Select[Any], params: Mapping[str, object] | None = None
+) -> dict[UUID, list[OutboxEntry]]:
     grouped: dict[UUID, list[OutboxEntry]] = {}
-    for row in conn.execute(query.order_by(outbox.c.seq)):
+    for row in conn.execute(query, dict(params or {})):
         grouped.setdefault(UUID(row.order_id), []).append(_entry(row))
     return grouped
 
