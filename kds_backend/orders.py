@@ -58,10 +58,6 @@ def load_order(conn: sa.Connection, restaurant_id: str, order_id: UUID) -> Order
     return load_orders(conn, restaurant_id, [order_id]).get(order_id)
 
 
-def order_exists(conn: sa.Connection, order_id: UUID) -> bool:
-    return conn.execute(sa.select(orders.c.id).where(orders.c.id == order_id)).first() is not None
-
-
 def item_values(
     restaurant_id: str,
     order_id: UUID,
@@ -89,8 +85,11 @@ def item_values(
     }
 
 
-def create_order(w: Writer, restaurant_id: str, intake: OrderIntake, routes: dict[str, str]) -> OrderWithItems:
-    """Insert an order and its items. The caller has checked that the id is free."""
+def create_order(
+    w: Writer, restaurant_id: str, intake: OrderIntake, routes: dict[str, str], *, defer: bool = False
+) -> OrderWithItems:
+    """Insert an order and its items. The caller has checked that the id is free. With `defer`, the rows
+    are written at the writer's next `flush()` (see `Writer.insert`)."""
     order_id = intake.id or uuid4()
     order_row = w.insert(
         orders,
@@ -110,11 +109,13 @@ def create_order(w: Writer, restaurant_id: str, intake: OrderIntake, routes: dic
             "created_at": intake.created_at or w.now,
             "due_at": intake.due_at,
         },
+        defer=defer,
     )
     items = [
         w.insert(
             order_items,
             item_values(restaurant_id, order_id, item, routes, changed_after_send=False, created_at=w.now),
+            defer=defer,
         )
         for item in intake.items
     ]

@@ -8,12 +8,13 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic_core import to_json
 
 from api_client.models import DeviceRole, OrderIntake, OrderItemsAddition, OrderWithItems
 
 from ..auth.deps import CurrentCaller, require_roles
 from ..errors import bad_request
-from ..intake import StoredResponse, intake_items, intake_order
+from ..intake import OrderRequest, StoredResponse, intake_items, intake_orders, request_fingerprint
 from ..routing import DEFAULT_ROUTES, replace_routes, restaurant_routes
 
 router = APIRouter(prefix="/api/v1", tags=["POS intake"])
@@ -68,9 +69,17 @@ def _key(value: str | None) -> str:
     return value.strip()
 
 
+class _FastJSONResponse(JSONResponse):
+    """JSONResponse rendered by pydantic-core: the same bytes as Starlette's compact `json.dumps` for these
+    bodies (strings, integers, booleans, nulls, lists and objects), for a fraction of the CPU."""
+
+    def render(self, content: Any) -> bytes:
+        return to_json(content)
+
+
 def _respond(stored: StoredResponse) -> JSONResponse:
     headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
-    return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
+    return _FastJSONResponse(stored.body, status_code=stored.status_code, headers=headers)
 
 
 @router.post(
@@ -83,8 +92,9 @@ def _respond(stored: StoredResponse) -> JSONResponse:
 async def create_order(body: OrderIntake, request: Request, caller: CurrentCaller) -> JSONResponse:
     require_roles(caller, INTAKE_ROLES, "create orders")
     key = _key(request.headers.get("Idempotency-Key"))
-    db = request.app.state.db
-    stored = await db.awrite(lambda w: intake_order(w, caller.restaurant_id, key, body, request.url.path))
+    order = OrderRequest(caller.restaurant_id, key, body, request_fingerprint(request.url.path, body))
+    # Group commit: written together with the orders that arrive while the current write runs.
+    stored = await request.app.state.db.awrite_many(intake_orders, order)
     return _respond(stored)
 
 
@@ -101,7 +111,9 @@ async def add_order_items(
     require_roles(caller, INTAKE_ROLES, "add items to orders")
     key = _key(request.headers.get("Idempotency-Key"))
     db = request.app.state.db
-    stored = await db.awrite(lambda w: intake_items(w, caller.restaurant_id, key, order_id, body, request.url.path))
+    stored = await db.awrite(
+        lambda w: intake_items(w, caller.restaurant_id, key, order_id, body, request.url.path), group=True
+    )
     return _respond(stored)
 
 

@@ -37,4 +37,5 @@ async def apply_intents_rpc(body: ApplyIntentsRequest, request: Request, caller:
                 hint=f"This token belongs to device {caller.device_id!r}.",
             )
     db = request.app.state.db
-    return await db.awrite(lambda w: apply_intents(w, caller.restaurant_id, caller.role, body.intents))
+    # Grouped: several screens' batches share a commit, each in a savepoint of its own.
+    return await db.awrite(lambda w: apply_intents(w, caller.restaurant_id, caller.role, body.intents), group=True)
