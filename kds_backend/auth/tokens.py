@@ -58,8 +58,35 @@ def issue_anon_key(secret: str, *, now: float | None = None) -> str:
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
+_VERIFIED: dict[tuple[str, str, int], tuple[TokenClaims, int, int | None, int | None]] = {}
+"""Tokens already verified, with their exp, nbf and iat: a device sends the same two tokens (API key and
+bearer) with every request, and checking the signature and claims again each time was a tenth of the
+companion's CPU per order. Only the clock can change a verified token's answer, and it is checked again."""
+_VERIFIED_MAX = 4096
+
+
 def verify_token(secret: str, token: str, *, leeway_s: int = 0) -> TokenClaims:
-    """The claims of a valid token; `InvalidToken` for anything else."""
+    """The claims of a valid token; `InvalidToken` for anything else. The claims are shared: do not modify."""
+    key = (secret, token, leeway_s)
+    known = _VERIFIED.get(key)
+    if known is not None:
+        claims, exp, nbf, iat = known
+        now = time.time()
+        # The checks PyJWT makes against the clock; anything else about the token cannot have changed.
+        if exp > now - leeway_s and (nbf is None or nbf <= now + leeway_s) and (iat is None or iat <= now + leeway_s):
+            return claims
+    claims, raw = _verify(secret, token, leeway_s)
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        del _VERIFIED[next(iter(_VERIFIED))]  # the oldest entry
+    _VERIFIED[key] = (claims, int(raw["exp"]), _int_or_none(raw.get("nbf")), _int_or_none(raw.get("iat")))
+    return claims
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _verify(secret: str, token: str, leeway_s: int) -> tuple[TokenClaims, dict[str, Any]]:
     try:
         raw = jwt.decode(
             token,
@@ -75,7 +102,7 @@ def verify_token(secret: str, token: str, *, leeway_s: int = 0) -> TokenClaims:
     except jwt.InvalidTokenError as exc:
         raise InvalidToken("JWT could not be verified") from exc
     try:
-        return TokenClaims.model_validate(raw)
+        return TokenClaims.model_validate(raw), raw
     except ValidationError as exc:
         raise InvalidToken("JWT claims are not in the expected shape") from exc
 
