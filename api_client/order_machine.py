@@ -132,9 +132,7 @@ def _with_items(
         else:
             items.append(new)
             changed += 1
-    new_order = order.model_copy(update={"order_items": items})
-    new_order = new_order.model_copy(update={"status": derive_status(order.status, items)})
-    return new_order, changed
+    return order.model_copy(update={"order_items": items, "status": derive_status(order.status, items)}), changed
 
 
 def _set_status(order: OrderWithItems, targets: set[object], status: ItemStatus) -> OrderWithItems:

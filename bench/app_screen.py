@@ -337,6 +337,7 @@ async def _tap(tickets: int, samples: int, gap_s: float) -> dict[str, Any]:
             results["outbox_pending"] = session.engine.queue_depth.value
             # One full relayout of every card (what a scheduled layout costs the UI thread), for reference.
             grid.delegate._cache.clear()
+            grid.delegate._sizes.clear()
             t0 = time.perf_counter()
             grid.doItemsLayout()
             results["relayout_cold_ms"] = (time.perf_counter() - t0) * 1000

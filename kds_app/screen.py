@@ -98,7 +98,9 @@ class Screen(QObject):
         else:
             touched = set(changed)
             # The rows kept are in order already: the fresh ones are slotted in, not the whole rail re-sorted.
-            tickets = [t for t in self.model.tickets() if t.order.id not in touched]
+            # Matched by the cached string id: hashing a UUID is a Python call per row.
+            touched_ids = {str(i) for i in touched}
+            tickets = [t for t in self.model.tickets() if t.order_id not in touched_ids]
             for station in stations:
                 for order in self.engine.open_tickets(station, touched):
                     bisect.insort(tickets, Ticket(order, station), key=sort_key)

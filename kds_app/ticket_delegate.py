@@ -57,6 +57,7 @@ class TicketDelegate(QStyledItemDelegate):
         self.thresholds = thresholds
         self.card_width = self.fonts.card_width()
         self._cache: dict[str, tuple[Ticket, CardLayout]] = {}
+        self._sizes: dict[str, tuple[Ticket, QSize]] = {}  # the layouts' sizes, as Qt asks for them
         self.paint_region: QRegion | None = None  # set by the grid while it paints: what Qt is repainting
         self.painted_size: dict[str, tuple[int, int]] = {}  # key -> the card's size when last drawn
         self._pixmaps: OrderedDict[str, tuple[Ticket, CardLayout, tuple[object, ...], QPixmap]] = OrderedDict()
@@ -70,12 +71,14 @@ class TicketDelegate(QStyledItemDelegate):
             return False
         self.eighty_sixed = wanted
         self._cache.clear()
+        self._sizes.clear()
         return True
 
     def set_font_size(self, font_pt: int) -> None:
         self.fonts = CardFonts(font_pt)
         self.card_width = self.fonts.card_width()
         self._cache.clear()
+        self._sizes.clear()
 
     def fit_width(self, available: int, gap: int) -> bool:
         """Stretch the cards so whole columns fill `available` pixels; True if the width changed."""
@@ -86,6 +89,7 @@ class TicketDelegate(QStyledItemDelegate):
             return False
         self.card_width = width
         self._cache.clear()
+        self._sizes.clear()
         return True
 
     def layout_for(self, ticket: Ticket) -> CardLayout:
@@ -103,9 +107,17 @@ class TicketDelegate(QStyledItemDelegate):
         return layout
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        # Asked of every row at every relayout (a bump, a new ticket): the common case is two dict lookups.
         ticket: Ticket = index.data(Role.TICKET)
+        cached = self._sizes.get(ticket.key)
+        if cached is not None and cached[0] is ticket:
+            return cached[1]
         layout = self.layout_for(ticket)
-        return QSize(layout.width, layout.height)
+        size = QSize(layout.width, layout.height)
+        if len(self._sizes) > 2000:
+            self._sizes.clear()
+        self._sizes[ticket.key] = (ticket, size)
+        return size
 
     # ------------------------------------------------------------ painting
 

@@ -43,9 +43,13 @@ class Ticket:
     station: str | None
 
     @cached_property
+    def order_id(self) -> str:
+        return str(self.order.id)
+
+    @cached_property
     def key(self) -> str:
         # Cached: every redraw matches hundreds of rows by key, and formatting a UUID is not free.
-        return ticket_key(self.order.id, self.station)
+        return ticket_key(self.order_id, self.station)
 
     @cached_property
     def on_hold(self) -> bool:
@@ -77,12 +81,12 @@ class TicketModel(QAbstractListModel):
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
         ticket = self._rows[index.row()]
+        if role == Role.TICKET:  # first: every layout asks it of every row (the card's size)
+            return ticket
         if role == Qt.ItemDataRole.DisplayRole:
             return f"#{ticket.order.number}"
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"Order {ticket.order.number}, {len(ticket.order.order_items)} items"
-        if role == Role.TICKET:
-            return ticket
         if role == Role.KEY:
             return ticket.key
         if role == Role.AGE_S:
@@ -146,7 +150,7 @@ class TicketModel(QAbstractListModel):
         now = self._monotonic()
         for row, ticket in enumerate(tickets):
             if row < len(self._rows) and self._rows[row].key == ticket.key:
-                if self._rows[row] != ticket:
+                if self._rows[row] is not ticket and self._rows[row] != ticket:
                     self._rows[row] = ticket
                     idx = self.index(row)
                     self.dataChanged.emit(idx, idx, [Role.TICKET, Qt.ItemDataRole.DisplayRole])
