@@ -108,6 +108,11 @@ class Database:
     async def aread(self, fn: Callable[[sa.Connection], T]) -> T:
         return await asyncio.to_thread(self.read, fn)
 
+    def queue_depth(self) -> int:
+        """Writes waiting for the writer thread (not counting the group it is writing)."""
+        with self._cond:
+            return len(self._queue)
+
     # ---------------------------------------------------------------- the queue
 
     def _enqueue(self, job: _Job) -> None:
