@@ -188,6 +188,7 @@ class EmbeddedCompanion:
                 host=HOST,
                 port=self._port,
                 ws="websockets-sansio",
+                ws_per_message_deflate=False,  # as Supabase: frames are small, and the screen is on this machine
                 log_level="warning",
                 log_config=None,  # leave the app's logging alone; warnings propagate to its root logger
                 lifespan="on",

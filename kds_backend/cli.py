@@ -31,7 +31,14 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"KDS companion on http://{args.host}:{args.port}  (database: {_safe_url(settings.database_url)})")
     print(f"anon key: {issue_anon_key(settings.jwt_secret)}")
     sys.stdout.flush()
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level, ws="websockets-sansio")
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        ws="websockets-sansio",
+        ws_per_message_deflate=settings.ws_compression,
+    )
     return 0
 
 

@@ -50,6 +50,10 @@ class Settings:
     """`KDS_REFRESH_REUSE_WINDOW`: seconds during which a used refresh token presented again (its answer was
     lost, the screen then offline) gets the same, still unused successor back. GoTrue's is 10 s; 10 makes the
     companion as strict (a screen then signs itself in again with its stored password)."""
+    ws_compression: bool = False
+    """`KDS_WS_COMPRESSION=1`: offer permessage-deflate on Realtime websockets. Off, as on Supabase (Phoenix's
+    `compress` default): deflating costs the server a context per socket and every screen an inflate per frame,
+    for JSON frames of a few hundred bytes on a LAN."""
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -68,7 +72,17 @@ class Settings:
             day_end_hour=_day_end_hour(os.environ.get("KDS_DAY_END_HOUR", "4")),
             timezone=_timezone(os.environ.get("KDS_TIMEZONE") or None),
             refresh_reuse_window_s=_reuse_window(os.environ.get("KDS_REFRESH_REUSE_WINDOW", "86400")),
+            ws_compression=_flag("KDS_WS_COMPRESSION", os.environ.get("KDS_WS_COMPRESSION", "0")),
         )
+
+
+def _flag(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), not {raw!r}")
 
 
 def _reuse_window(raw: str) -> float:

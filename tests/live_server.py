@@ -35,8 +35,16 @@ def wait_healthy(proc: subprocess.Popen[bytes], url: str, log: Callable[[], str]
 
 
 class LiveServer:
-    def __init__(self, data_dir: Path, database_url: str, jwt_secret: str, port: int | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        database_url: str,
+        jwt_secret: str,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.data_dir, self.database_url, self.jwt_secret = data_dir, database_url, jwt_secret
+        self.extra_env = dict(env or {})
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir / "server.log"
@@ -45,6 +53,7 @@ class LiveServer:
             "KDS_DATA_DIR": str(data_dir),
             "KDS_DATABASE_URL": database_url,
             "KDS_JWT_SECRET": jwt_secret,
+            **self.extra_env,
         }
         self._log = self.log_path.open("ab")  # appended: a restarted server keeps the first log
         self.proc = subprocess.Popen(
@@ -76,4 +85,4 @@ class LiveServer:
 
     def restarted(self) -> LiveServer:
         """A new process on the same port and database (call `stop()` or `kill()` on this one first)."""
-        return LiveServer(self.data_dir, self.database_url, self.jwt_secret, port=self.port)
+        return LiveServer(self.data_dir, self.database_url, self.jwt_secret, port=self.port, env=self.extra_env)

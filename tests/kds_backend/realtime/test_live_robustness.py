@@ -17,6 +17,7 @@ import pytest
 import websockets
 from realtime import AsyncRealtimeClient, RealtimeSubscribeStates
 
+from kds_backend.settings import Settings
 from tests.conftest import JWT_SECRET, auth_headers, token_for
 from tests.kds_backend.realtime.support import TIMEOUT_S, Inbox, create_order, order_body
 from tests.live_server import LiveServer
@@ -190,3 +191,39 @@ async def test_a_stuck_subscriber_is_cut_off_and_delays_no_one(ticking_server: L
     finally:
         await client.close()
         stuck.transport.abort()
+
+
+async def test_websockets_are_not_compressed_unless_asked_as_on_supabase(
+    ticking_server: LiveServer, tmp_path: Path
+) -> None:
+    """Supabase's endpoint never negotiates permessage-deflate (Phoenix's default), and neither does the companion
+    unless `KDS_WS_COMPRESSION=1`: a client offering it (websockets does by default) gets plain frames."""
+    async with websockets.connect(ws_url(ticking_server, token_for("kds"))) as ws:
+        assert ws.response is not None
+        assert "Sec-WebSocket-Extensions" not in ws.response.headers
+    compressing = LiveServer(
+        tmp_path, f"sqlite:///{tmp_path / 'compressing.db'}", JWT_SECRET, env={"KDS_WS_COMPRESSION": "1"}
+    )
+    try:
+        compressing.wait_ready()
+        async with websockets.connect(ws_url(compressing, token_for("kds"))) as ws:
+            assert ws.response is not None
+            assert "permessage-deflate" in ws.response.headers.get("Sec-WebSocket-Extensions", "")
+    finally:
+        compressing.stop()
+
+
+@pytest.mark.parametrize(("raw", "on"), [("1", True), ("on", True), ("0", False), ("no", False)])
+def test_the_compression_setting_reads_a_flag(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, raw: str, on: bool
+) -> None:
+    monkeypatch.setenv("KDS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("KDS_WS_COMPRESSION", raw)
+    assert Settings.from_env().ws_compression is on
+
+
+def test_a_bad_compression_setting_stops_the_server_naming_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("KDS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("KDS_WS_COMPRESSION", "maybe")
+    with pytest.raises(ValueError, match="KDS_WS_COMPRESSION must be 1 or 0"):
+        Settings.from_env()

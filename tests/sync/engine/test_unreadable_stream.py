@@ -1,7 +1,7 @@
 """A realtime stream that turns unreadable must not pass for a live one (found by the fault harness, seed 100006).
 
-The companion and Supabase compress websocket frames (permessage-deflate, one context for the whole connection).
-If one compressed frame is repeated, every later frame inflates to garbage: the screen used to drop each as
+A server that compresses websocket frames (permessage-deflate, one context for the whole connection: the
+companion with KDS_WS_COMPRESSION=1, or any proxy in between that negotiates it) breaks this way: if one compressed frame is repeated, every later frame inflates to garbage: the screen used to drop each as
 malformed and stay "live", caught up, missing every order for as long as the heartbeat replies still decoded,
 up to the minute of the safety catch-up. Now an unreadable frame starts a catch-up at once, and a run of them
 reconnects.
@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sync.engine.engine import SyncEngine
+from tests.conftest import JWT_SECRET
 from tests.faults.chaos_proxy import ChaosProxy
 from tests.live_server import LiveServer
 from tests.sync.engine.test_engine_live import config, pos_orders, shown, until
@@ -26,7 +28,20 @@ pytestmark = pytest.mark.slow
 RECOVERY_S = 10.0
 
 
-async def test_orders_after_a_corrupted_stream_still_reach_the_screen(live_server: LiveServer, tmp_path: Path) -> None:
+@pytest.fixture
+def compressing_server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
+    server = LiveServer(tmp_path, database_url, JWT_SECRET, env={"KDS_WS_COMPRESSION": "1"})
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_orders_after_a_corrupted_stream_still_reach_the_screen(
+    compressing_server: LiveServer, tmp_path: Path
+) -> None:
+    live_server = compressing_server
     proxy = ChaosProxy(int(live_server.url.rsplit(":", 1)[1]), seed=1, strip_compression=False)
     await proxy.start()
     engine = SyncEngine(dataclasses.replace(config(proxy.url, tmp_path, "r1-kds-grill-1"), safety_interval_s=600.0))
