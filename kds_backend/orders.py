@@ -145,8 +145,18 @@ _SERVER_OWNED = {"version", "change_seq", "updated_at"}
 
 
 def _row(model: Any, columns: list[str]) -> dict[str, Any]:
-    data = model.model_dump(mode="python")
+    data = model.model_dump(mode="python", exclude=_NOT_COLUMNS)
     return {c: data[c] for c in columns}
+
+
+_NOT_COLUMNS = {"order_items"}
+"""An order's items are rows of their own: never dumped with the order's row."""
+
+
+def _unchanged(item: OrderItemPublic, old: OrderItemPublic | None) -> bool:
+    """`item` is `old` itself (the state machine left it alone) and saving it would write nothing: its
+    done time only changes when its status does (see `_done_at`)."""
+    return item is old and (old.status is ItemStatus.done or old.done_at is None)
 
 
 def _enum_values(row: dict[str, Any]) -> dict[str, Any]:
@@ -172,6 +182,9 @@ def save_order(w: Writer, before: OrderWithItems, after: OrderWithItems, *, defe
     saved_items = []
     for item in after.order_items:
         old = items_before.get(item.id)
+        if _unchanged(item, old):
+            saved_items.append(item)
+            continue
         new_row = _enum_values(_row(item, _ITEM_COLUMNS))
         if old is None:
             raise ValueError("save_order cannot insert items; use add_items")
