@@ -27,7 +27,7 @@ from .card_layout import (
     is_rush,
 )
 from .card_layout import layout_card as compute_layout
-from .ticket_model import Role, Ticket
+from .ticket_model import CardState, Role, Ticket
 
 Thresholds = Callable[[str | None], tuple[int, int]]
 MAX_CACHED_CARDS = 24
@@ -122,7 +122,8 @@ class TicketDelegate(QStyledItemDelegate):
     # ------------------------------------------------------------ painting
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        ticket: Ticket = index.data(Role.TICKET)
+        card: CardState = index.data(Role.CARD)
+        ticket = card.ticket
         if len(self.painted_size) > 2000:
             self.painted_size.clear()
         self.painted_size[ticket.key] = (option.rect.width(), option.rect.height())
@@ -131,12 +132,9 @@ class TicketDelegate(QStyledItemDelegate):
         layout = self.layout_for(ticket)
         if _trace.on:
             _trace.painted(ticket.order.id, ticket.station, len(layout.items))
-        age_s: float = index.data(Role.AGE_S)
+        age_s = card.age_s
         fill, ink = age_colours(age_s, self.thresholds(ticket.station))
-        state = (
-            fill.rgba(), bool(index.data(Role.HIGHLIGHT)), bool(index.data(Role.ARMED)),
-            index.data(Role.ARMED_CONTROL), bool(index.data(Role.SELECTED)),
-        )
+        state = (fill.rgba(), card.highlight, card.armed, card.armed_control, card.selected)
         painter.drawPixmap(option.rect.topLeft(), self._card_pixmap(ticket, layout, state, painter, age_s))
         # The age ticks every second: drawn live over the cached card, the rest of the card is a blit.
         painter.save()
