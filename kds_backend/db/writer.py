@@ -55,6 +55,13 @@ _LOCK_COUNTER = sa.select(change_counter.c.value).where(change_counter.c.id == 1
 _SET_COUNTER = change_counter.update().where(change_counter.c.id == 1)
 
 
+def _plain_keys(row: dict[str, Any]) -> dict[str, Any]:
+    """`row` keyed by plain `str`. Column names from SQLAlchemy (`c.name`, a row's mapping keys) are
+    `quoted_name`, a `str` subclass; as the keys of a change's record they made pydantic-core's JSON
+    conversion (realtime's `prepare`) take ~200 us per change instead of ~20."""
+    return {str(k): v for k, v in row.items()}
+
+
 @dataclass(frozen=True)
 class WriterMark:
     """Where a Writer was (see `Writer.mark`): its changes and sequence, to roll back to with a savepoint."""
@@ -89,7 +96,7 @@ class Writer:
     def insert(self, table: sa.Table, values: dict[str, Any], *, defer: bool = False) -> dict[str, Any]:
         """Insert a row (version 1, a new change_seq). With `defer`, the INSERT waits for `flush()`, which
         writes all deferred rows of a table with one executemany; the change is recorded now either way."""
-        row = {**values, "version": 1, "change_seq": self.next_seq()}
+        row = {**_plain_keys(values), "version": 1, "change_seq": self.next_seq()}
         if "updated_at" in table.c:
             row["updated_at"] = self.now
         if defer:
@@ -110,7 +117,8 @@ class Writer:
         updated three times in a batch is written once), while each update still takes its own change_seq
         and publishes its own change.
         """
-        row = {**before, **values, "version": before["version"] + 1, "change_seq": self.next_seq()}
+        row = {**_plain_keys(before), **_plain_keys(values), "version": before["version"] + 1}
+        row["change_seq"] = self.next_seq()
         if "updated_at" in table.c:
             row["updated_at"] = self.now
         if defer:
@@ -174,7 +182,7 @@ class Writer:
                 "deleted_at": self.now,
             },
         )
-        self.changes.append(RowChange(table.name, "DELETE", None, dict(before), self.now, seq))
+        self.changes.append(RowChange(table.name, "DELETE", None, _plain_keys(before), self.now, seq))
 
 
 @contextmanager
