@@ -63,9 +63,10 @@ class EngineConfig:
     data_path: Path
     stations: tuple[str, ...] = ()
     safety_interval_s: float = 60.0
-    # Change notifications are handed over at once after a quiet spell, then at most once per `coalesce_s`
-    # (a frame at 60 Hz): a steady stream of orders is painted as it comes, a burst in a few repaints.
-    coalesce_s: float = 0.016
+    # Change notifications at most once per `coalesce_s`. 0: at once. The driver coalesces on its own: listeners
+    # run synchronously (the app redraws in them), and whatever arrived meanwhile is applied and announced as one
+    # batch, so a burst costs as many redraws as the app has time for and a quiet stream is painted as it comes.
+    coalesce_s: float = 0.0
     # Frames of one commit (an order and its items) are held together this long after the last one, at most
     # `group_max_hold_s` from the first: tickets are applied and painted whole (sync/readpath/commit_groups.py).
     # A commit's frames usually arrive within 0.5 ms of each other on a LAN (bench/RESULTS.md, e2e).
