@@ -179,7 +179,7 @@ def save_order(w: Writer, before: OrderWithItems, after: OrderWithItems, *, defe
     With `defer`, the rows are written at the writer's next `flush()` (see `Writer.update`).
     """
     items_before = {i.id: i for i in before.order_items}
-    saved_items = []
+    saved_items: list[OrderItemPublic] = []
     for item in after.order_items:
         old = items_before.get(item.id)
         if _unchanged(item, old):
@@ -191,9 +191,26 @@ def save_order(w: Writer, before: OrderWithItems, after: OrderWithItems, *, defe
         old_row = _enum_values(_row(old, _ITEM_COLUMNS))
         new_row["done_at"] = _done_at(old_row, new_row["status"], w.now)
         diff = {k: v for k, v in new_row.items() if k not in _SERVER_OWNED and old_row[k] != v}
-        saved_items.append(w.update(order_items, old_row, diff, defer=defer) if diff else old_row)
+        if not diff:
+            saved_items.append(old)
+            continue
+        written = w.update(order_items, old_row, diff, defer=defer)
+        saved_items.append(_saved(old, item, diff, written))
     old_order = _enum_values(_row(before, _ORDER_COLUMNS))
     new_order = _enum_values(_row(after, _ORDER_COLUMNS))
     diff = {k: v for k, v in new_order.items() if k not in _SERVER_OWNED and old_order[k] != v}
-    order_row = w.update(orders, old_order, diff, defer=defer) if diff else old_order
-    return OrderWithItems.model_validate({**order_row, "order_items": saved_items})
+    if not diff:
+        return before.model_copy(update={"order_items": saved_items})
+    written = w.update(orders, old_order, diff, defer=defer)
+    return _saved(before, after, diff, written, order_items=saved_items)
+
+
+def _saved(old: Any, new: Any, diff: dict[str, Any], written: dict[str, Any], **more: Any) -> Any:
+    """The model of a row as written: `old` with the changed fields of `new` (the model's own values, not
+    the row's plain ones), the server's done time and the new version, change_seq and updated_at. The same
+    as validating the written row, without validating it again."""
+    update = {k: getattr(new, k) for k in diff if k != "done_at"}
+    update.update({k: written[k] for k in ("version", "change_seq", "updated_at")}, **more)
+    if "done_at" in written:
+        update["done_at"] = written["done_at"]
+    return old.model_copy(update=update)
