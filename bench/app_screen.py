@@ -352,6 +352,63 @@ async def _tap(tickets: int, samples: int, gap_s: float) -> dict[str, Any]:
     return results
 
 
+async def _push(tickets: int, samples: int, front: bool) -> dict[str, Any]:
+    """A pushed order through the screen's read path without a network: the frames as the engine receives them
+    (one order and its items), applied by `SyncEngine._carry_out`'s store code, announced to `Screen.refresh`,
+    then laid out and painted. Main-thread CPU time (`time.thread_time`) per stage, per order."""
+    from api_client.models import OrderItemPublic, OrderPublic
+    from sync.readpath.merge import Upsert
+    from sync.store import read_rows
+
+    with _app_gc([]), tempfile.TemporaryDirectory(prefix="kds-bench-app-") as tmp:
+        data_path = Path(tmp) / "screen.sqlite3"
+        populate(data_path, open_tickets=tickets, history=0)
+        session = _session(data_path)
+        screen, grid, engine = session.screen, session.window.grid, session.engine
+        # The pushes: rows for `samples` more orders, made like the open ones (not timed).
+        now = datetime.now(UTC) - (timedelta(hours=2) if front else timedelta(0))
+        o_rows, i_rows, _ = _rows(samples, first_number=10_000, seq=10**6, now=now, spread_s=0.0, served=False,
+                                  seed=7)
+        items_of: dict[str, list[Any]] = {}
+        for row in i_rows:
+            items_of.setdefault(row["order_id"], []).append(OrderItemPublic.model_validate_json(row["data"]))
+        pushes = [[Upsert(OrderPublic.model_validate_json(o["data"])), *(Upsert(i) for i in items_of[o["id"]])]
+                  for o in o_rows]
+        stages: dict[str, list[float]] = {"store": [], "refresh": [], "layout": [], "paint": [], "total": []}
+        try:
+            await session.start(fullscreen=False)
+            session.window.resize(*SIZE)
+            _paint(session)
+            for changes in pushes:
+                c0 = time.thread_time()
+                with engine.store.refetchable() as conn:
+                    changed = read_rows.apply_changes(conn, changes)
+                c1 = time.thread_time()
+                screen.refresh(changed)
+                c2 = time.thread_time()
+                grid.doItemsLayout()
+                c3 = time.thread_time()
+                grid.viewport().repaint()
+                c4 = time.thread_time()
+                for name, value in zip(stages, (c1 - c0, c2 - c1, c3 - c2, c4 - c3, c4 - c0), strict=True):
+                    stages[name].append(value * 1000)
+                await asyncio.sleep(0)
+            return {"tickets": screen.model.rowCount(), "front": front, "stages": stages}
+        finally:
+            await session.stop()
+
+
+def _report_push(r: dict[str, Any]) -> None:
+    where = "first on the rail (every card moves)" if r["front"] else "last on the rail (nothing on screen moves)"
+    print(f"\n## pushed order → painted, main-thread CPU ms per order ({r['tickets']} tickets at the end, "
+          f"new {where})\n")
+    print("| stage | n | p50 ms | p90 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|")
+    for name, values in r["stages"].items():
+        print(_row(name, values))
+    mean = statistics.mean(r["stages"]["total"])
+    print(f"\nmean {mean:.2f} ms CPU per order: at 50 orders/s {mean * 50 / 10:.1f} % of a core")
+
+
 async def _rss(data_path: Path) -> dict[str, float]:
     with _app_gc([]):
         before = _rss_mb()
@@ -495,7 +552,8 @@ def main() -> None:
         populate(Path(sys.argv[2]), open_tickets=int(sys.argv[3]), history=0)
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("tap", "launch", "rss", "all"))
+    parser.add_argument("what", choices=("tap", "push", "launch", "rss", "all"))
+    parser.add_argument("--front", action="store_true", help="push: new orders sort first (every card moves)")
     parser.add_argument("--tickets", type=int, default=None, help="open tickets (tap: 300, rss: 500)")
     parser.add_argument("--history", type=int, default=100_000)
     parser.add_argument("--open", type=int, default=50, help="open tickets at launch")
@@ -507,12 +565,14 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cpus, Python {sys.version.split()[0]}")
     if args.what in ("launch", "all"):
         _report_launch(_launch(args.history, args.open, args.runs), args.history, args.open)
-    if args.what in ("tap", "rss", "all"):
+    if args.what in ("tap", "push", "rss", "all"):
         import qasync
 
         _qapp()
         if args.what in ("tap", "all"):
             _report_tap(qasync.run(_tap(args.tickets or 300, args.samples, args.gap)))
+        if args.what == "push":
+            _report_push(qasync.run(_push(args.tickets or 100, args.samples, args.front)))
         if args.what in ("rss", "all"):
             if args.what == "all":
                 # A fresh process, so the tap run's allocations do not count.
