@@ -61,6 +61,7 @@ class Screen(QObject):
         self.stations = tuple(stations)
         self.may_rush = expo or allow_rush  # expo always may; a station only where the kitchen allows it
         self._rejected_ids: tuple[UUID, ...] = ()
+        self._rejections_seen: int | None = None  # the engine's rejections_generation when last asked
         self._listed: tuple[str | None, ...] | None = None  # the stations of the last refresh
         # Until the first catch-up completes, arrivals are what was already there: no chime, no highlight.
         self._announce = engine.caught_up.value
@@ -115,6 +116,10 @@ class Screen(QObject):
         self.refreshed.emit()
 
     def _check_rejections(self) -> None:
+        generation = self.engine.rejections_generation
+        if generation == self._rejections_seen:
+            return  # nothing answered or dismissed since: no query on every redraw
+        self._rejections_seen = generation
         rejected = self.engine.rejected()
         ids = tuple(e.intent.id for e in rejected)
         if ids != self._rejected_ids:

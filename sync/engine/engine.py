@@ -162,6 +162,7 @@ class SyncEngine:
         self._unsubscribe: list[Callable[[], None]] = []
         self._pending_orders: set[UUID] = set()
         self._warned_no_deletion_log = False
+        self._dismissed = 0
         self._started = False
         with self.store.snapshot() as conn:
             menu = eighty_sixed(conn)
@@ -289,10 +290,16 @@ class SyncEngine:
         """Intents the server refused, with its reasons: shown until the cook dismisses them."""
         return self.outbox.rejected()
 
+    @property
+    def rejections_generation(self) -> int:
+        """Changes whenever `rejected()` may have: a rejection recorded or one dismissed (cheap to poll)."""
+        return self.uploader.rejections_recorded + self._dismissed
+
     def dismiss(self, intent_id: UUID) -> bool:
         """The cook has seen a rejection; it leaves the outbox (and the ticket is redrawn)."""
         entry = next((e for e in self.outbox.rejected() if e.intent.id == intent_id), None)
         gone = self.outbox.dismiss(intent_id)
+        self._dismissed += 1
         if gone and entry is not None and entry.intent.kind is IntentKind.eighty_six:
             self._refresh_menu()
         if gone and entry is not None and entry.intent.order_id is not None:

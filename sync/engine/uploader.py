@@ -77,6 +77,8 @@ class Uploader:
         self.oldest_pending_at: Observable[float | None] = Observable(None)
         self.last_error: Observable[str | None] = Observable(None)
         self.batches_sent = 0
+        self.rejections_recorded = 0
+        """Grows whenever an answer records a rejection: a redraw asks the store for rejections only then."""
         self._kick = asyncio.Event()
         self._retry_now = asyncio.Event()
         self._abandon = asyncio.Event()
@@ -221,6 +223,7 @@ class Uploader:
         confirmed: list[UUID] = []
         latest: dict[UUID, OrderWithItems] = {}
         settled = set()
+        rejected = 0
         with self.store.transaction() as conn:
             for action in decision.settle:
                 settled.add(action.intent_id)
@@ -230,6 +233,7 @@ class Uploader:
                         read_rows.save_menu_item(conn, action.menu_item)
                 elif isinstance(action, Reject):
                     outbox_rows.reject(conn, action.intent_id, action.reason)
+                    rejected += 1
                 if action.order is not None:
                     # Many intents of a batch touch the same order: only its newest version needs writing.
                     seen = latest.get(action.order.id)
@@ -243,6 +247,7 @@ class Uploader:
                 error = decision.retry.error if decision.retry else "not answered"
                 delay = decision.retry.delay_s if decision.retry else 0.0
                 outbox_rows.note_failure(conn, rest, error, self.store.clock() + delay)
+        self.rejections_recorded += rejected  # once committed
 
     async def _sleep(self, seconds: float, *, wake_on_kick: bool) -> None:
         events = [self._stop, self._kick if wake_on_kick else self._retry_now]

@@ -59,8 +59,9 @@ def test_redrawing_only_the_touched_orders_shows_what_a_full_reload_shows(
     rng = random.Random(5)
     orders = [order(f"{n}", ("Burger", "grill"), ("Fries", "fry"), age_s=900 - n) for n in range(30)]
     save(engine, *orders)
-    screen = Screen(engine, TicketModel(), expo=role is DeviceRole.expo, stations=() if role is DeviceRole.expo
-                    else STATIONS)
+    screen = Screen(
+        engine, TicketModel(), expo=role is DeviceRole.expo, stations=() if role is DeviceRole.expo else STATIONS
+    )
     screen.refresh()
     assert len(screen.model.tickets()) == (30 if role is DeviceRole.expo else 60)
     by_id = {o.id: o for o in orders}
@@ -84,3 +85,41 @@ def test_redrawing_only_the_touched_orders_shows_what_a_full_reload_shows(
         full = screen.current_tickets()
         assert [(t.key, t.order) for t in screen.model.tickets()] == [(t.key, t.order) for t in full], step
     assert engine.queue_depth.value > 0  # the taps really went through the outbox
+
+
+def test_rejections_are_read_only_when_one_was_recorded_or_dismissed(
+    qapp: object, engine: SyncEngine, role: DeviceRole, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every redraw used to query the outbox for rejections; now only an answer with a rejection, or a dismissal,
+    makes the next redraw ask, and the banner still follows both."""
+    from api_client.models import IntentKind
+    from sync.engine.upload_policy import Decision, Reject
+
+    first = order("1", ("Burger", "grill"), ("Fries", "fry"), age_s=60)
+    save(engine, first)
+    screen = Screen(engine, TicketModel(), expo=role is DeviceRole.expo, stations=STATIONS)
+    shown: list[list[object]] = []
+    screen.rejections_changed.connect(shown.append)
+    asked = 0
+    ask = engine.rejected
+
+    def counting() -> list[object]:
+        nonlocal asked
+        asked += 1
+        return ask()
+
+    monkeypatch.setattr(engine, "rejected", counting)
+    screen.refresh()
+    assert asked == 1  # the first redraw asks (rejections from before a restart)
+    for _ in range(5):
+        screen.refresh({first.id})
+    assert asked == 1
+    kind = IntentKind.serve if role is DeviceRole.expo else IntentKind.bump_ticket
+    intent = engine.submit(kind, first.id, station=None if role is DeviceRole.expo else "grill")
+    engine.uploader._record([intent], Decision(settle=[Reject(intent.id, "Order 1 was voided")]))
+    screen.refresh({first.id})
+    assert asked == 2 and [e.reason for e in shown[-1]] == ["Order 1 was voided"]
+    screen.refresh({first.id})
+    assert asked == 2
+    screen.dismiss(shown[-1][0])
+    assert asked == 3 and shown[-1] == []
