@@ -42,6 +42,12 @@ SECRET = JWT_SECRET  # the POS helper signs with the test secret
 DEVICE = "bench-grill-1"
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--intents", type=int, default=10_000)
@@ -74,10 +80,13 @@ async def main() -> None:
                 tap_ms = (time.perf_counter() - tap_start) / args.intents * 1000
 
                 uploader = Uploader(store, api, batch_size=args.batch, backoff=Backoff(0.05, 0.5), watchdog_s=0.5)
+                server_cpu, client_cpu = cpu_seconds(server.proc.pid), time.process_time()
                 start = time.perf_counter()
                 await uploader.start()
                 await asyncio.wait_for(uploader.queue_depth.wait_for(0), 600)
                 drain_s = time.perf_counter() - start
+                server_cpu = cpu_seconds(server.proc.pid) - server_cpu
+                client_cpu = time.process_time() - client_cpu
                 await uploader.stop()
         finally:
             store.close()
@@ -102,6 +111,10 @@ async def main() -> None:
     print(
         f"drain: {args.intents} intents in {drain_s:.2f} s = {args.intents / drain_s:.0f} intents/s "
         f"(batches of {args.batch}); server ledger: {by_status}"
+    )
+    print(
+        f"CPU during the drain: companion {server_cpu:.2f} s, this process (screen engine) {client_cpu:.2f} s "
+        f"({server_cpu / args.intents * 1e6:.0f} / {client_cpu / args.intents * 1e6:.0f} us per intent)"
     )
     lost = args.intents - sum(by_status.values())
     print(f"lost: {lost}; rejected: {by_status.get('rejected', 0)}; items whose version is off: {wrong_versions}")
