@@ -1,10 +1,10 @@
 """A realtime stream that turns unreadable must not pass for a live one (found by the fault harness, seed 100006).
 
 A server that compresses websocket frames (permessage-deflate, one context for the whole connection: the
-companion with KDS_WS_COMPRESSION=1, or any proxy in between that negotiates it) breaks this way: if one compressed frame is repeated, every later frame inflates to garbage: the screen used to drop each as
-malformed and stay "live", caught up, missing every order for as long as the heartbeat replies still decoded,
-up to the minute of the safety catch-up. Now an unreadable frame starts a catch-up at once, and a run of them
-reconnects.
+companion with KDS_WS_COMPRESSION=1, or a proxy in between that negotiates it) breaks this way: if one compressed
+frame is repeated, every later frame inflates to garbage. The screen used to drop each as malformed and stay
+"live", caught up, missing every order for as long as the heartbeat replies still decoded, up to the minute of
+the safety catch-up. Now an unreadable frame starts a catch-up at once, and a run of them reconnects.
 """
 
 from __future__ import annotations
