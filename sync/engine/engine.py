@@ -63,10 +63,11 @@ class EngineConfig:
     data_path: Path
     stations: tuple[str, ...] = ()
     safety_interval_s: float = 60.0
-    # Change notifications at most once per `coalesce_s`. 0: at once. The driver coalesces on its own: listeners
-    # run synchronously (the app redraws in them), and whatever arrived meanwhile is applied and announced as one
-    # batch, so a burst costs as many redraws as the app has time for and a quiet stream is painted as it comes.
-    coalesce_s: float = 0.0
+    # Change notifications at once after a quiet spell, then at most once per `coalesce_s` (a frame at 60 Hz).
+    # Listeners run synchronously (the app redraws in them), so the driver also coalesces whatever arrives while
+    # they run. 0 halves the engine's own latency (bench/RESULTS.md, consumer vs official) but costs a screen
+    # a relayout per frame batch: at 50 orders/s end to end it was slower (e2e: 18 vs 13 ms of CPU per order).
+    coalesce_s: float = 0.016
     # Frames of one commit (an order and its items) are held together this long after the last one, at most
     # `group_max_hold_s` from the first: tickets are applied and painted whole (sync/readpath/commit_groups.py).
     # A commit's frames usually arrive within 0.5 ms of each other on a LAN (bench/RESULTS.md, e2e).
