@@ -31,7 +31,6 @@ import json
 import os
 import platform
 import pstats
-import socket
 import statistics
 import subprocess
 import sys
@@ -52,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 
 from api_client.models import DeviceRole  # noqa: E402
 from kds_backend.auth.tokens import issue_anon_key, issue_token  # noqa: E402
+from tests.live_server import free_port, wait_healthy  # noqa: E402
 
 SECRET = "bench-secret-bench-secret-bench-secret-0123456789"
 RESTAURANT = "r1"
@@ -60,12 +60,6 @@ CONTENDERS = ("official", "consumer", "engine")
 ITEM_NAMES = (("Burger", "grill"), ("Fries", "fryer"), ("Shake", "bar"), ("Salad", "cold"))
 IDLE_S = 15.0
 """A contender that has heard nothing for this long after the stream ended stops and reports what it got."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def token(role: DeviceRole, device: str, stations: list[str] | None = None) -> str:
@@ -271,16 +265,12 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     log = (data_dir / "server.log").open("wb")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("server did not start")
+    try:
+        wait_healthy(proc, url, (data_dir / "server.log").read_text, 30)
+    except (RuntimeError, TimeoutError):
+        proc.kill()
+        raise
+    return proc, url
 
 
 async def post_orders(url: str, orders: int, items: int, rate: float) -> None:

@@ -159,15 +159,8 @@ _change = st.one_of(
         _read_at,
     ),
     st.builds(
-        lambda n, seq, received, exact: Delete("orders", uid(n), seq, received, exact=exact),
-        st.sampled_from([1, 2]),
-        st.integers(0, 12),
-        st.integers(0, 12),
-        st.booleans(),
-    ),
-    st.builds(
-        lambda n, seq, received, exact: Delete("order_items", uid(n), seq, received, exact=exact),
-        st.sampled_from([3, 4]),
+        lambda row, seq, received, exact: Delete(row[0], uid(row[1]), seq, received, exact=exact),
+        st.sampled_from([("orders", 1), ("orders", 2), ("order_items", 3), ("order_items", 4)]),
         st.integers(0, 12),
         st.integers(0, 12),
         st.booleans(),
