@@ -261,6 +261,7 @@ class Tail:
         self.path = path
         self.offset = 0
         self.lines: list[bytes] = []
+        self.unreadable = 0
 
     def read(self) -> list[dict[str, Any]]:
         """New paint records; every new line is kept (raw) for the analysis at the end."""
@@ -278,7 +279,20 @@ class Tail:
 
     @property
     def records(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.lines if line]
+        """Every record; a line that does not parse is skipped and counted (`unreadable`), not fatal: one run of
+        2,000 orders once ended on a mangled line, and lost the whole run's figures with it."""
+        out: list[dict[str, Any]] = []
+        self.unreadable = 0
+        for line in self.lines:
+            if not line:
+                continue
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                self.unreadable += 1
+        if self.unreadable:
+            print(f"# {self.path}: {self.unreadable} unreadable trace line(s) skipped", file=sys.stderr)
+        return out
 
 
 @dataclass
