@@ -48,6 +48,16 @@ class CardState(NamedTuple):
     selected: bool
 
 
+_CARD_FIELDS = {
+    Role.AGE_S: "age_s",
+    Role.HIGHLIGHT: "highlight",
+    Role.ARMED: "armed",
+    Role.ARMED_CONTROL: "armed_control",
+    Role.SELECTED: "selected",
+}
+"""The roles that read one field of a card's state (tests and accessibility ask them one at a time)."""
+
+
 @dataclass(frozen=True)
 class Ticket:
     """An order as one station sees it (`station` None: the whole order, for expo)."""
@@ -97,34 +107,29 @@ class TicketModel(QAbstractListModel):
         if role == Role.TICKET:  # first: every layout asks it of every row (the card's size)
             return ticket
         if role == Role.CARD:
-            key = ticket.key
-            armed_control = self._armed_controls.get(key)
-            return CardState(
-                ticket,
-                max(0.0, self._clock() - ticket.order.created_at.timestamp()),
-                key in self._arrived,
-                key in self._armed,
-                None if armed_control is None else armed_control[0],
-                key == self._selected,
-            )
+            return self._card(ticket)
         if role == Qt.ItemDataRole.DisplayRole:
             return f"#{ticket.order.number}"
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"Order {ticket.order.number}, {len(ticket.order.order_items)} items"
         if role == Role.KEY:
             return ticket.key
-        if role == Role.AGE_S:
-            return max(0.0, self._clock() - ticket.order.created_at.timestamp())
-        if role == Role.HIGHLIGHT:
-            return ticket.key in self._arrived
-        if role == Role.ARMED:
-            return ticket.key in self._armed
-        if role == Role.ARMED_CONTROL:
-            armed = self._armed_controls.get(ticket.key)
-            return None if armed is None else armed[0]
-        if role == Role.SELECTED:
-            return ticket.key == self._selected
+        field = _CARD_FIELDS.get(role)
+        if field is not None:
+            return getattr(self._card(ticket), field)
         return None
+
+    def _card(self, ticket: Ticket) -> CardState:
+        key = ticket.key
+        armed_control = self._armed_controls.get(key)
+        return CardState(
+            ticket,
+            max(0.0, self._clock() - ticket.order.created_at.timestamp()),
+            key in self._arrived,
+            key in self._armed,
+            None if armed_control is None else armed_control[0],
+            key == self._selected,
+        )
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():

@@ -52,9 +52,7 @@ def open_tickets(
     `among`: only these orders (a screen redrawing what a change touched); keep it to a few hundred ids."""
     shown = [
         ticket
-        for displayed in _load_displayed(
-            conn, role, _Listing(OPEN, station is not None, among is not None), station, among
-        )
+        for displayed in _load_displayed(conn, role, OPEN, station, among)
         if (ticket := _open_view(displayed.order, station)) is not None
     ]
     shown.sort(key=ticket_sort_key)
@@ -73,7 +71,7 @@ def recently_bumped(
     statuses = _AFTER_WORK if station is not None else frozenset({OrderStatus.served})
     bumped = [
         found
-        for displayed in _load_displayed(conn, role, _Listing(statuses, station is not None, False), station, None)
+        for displayed in _load_displayed(conn, role, statuses, station)
         if (found := _bumped_view(displayed, station)) is not None and found[1] >= since
     ]
     bumped.sort(key=lambda b: (b[1], str(b[0].id)), reverse=True)
@@ -207,20 +205,24 @@ def _item_key(item: OrderItemPublic) -> tuple[datetime, str]:
 
 
 def _load_displayed(
-    conn: sa.Connection, role: DeviceRole, listing: _Listing, station: str | None, among: Collection[UUID] | None
+    conn: sa.Connection,
+    role: DeviceRole,
+    statuses: frozenset[OrderStatus],
+    station: str | None,
+    among: Collection[UUID] | None = None,
 ) -> list[_Displayed]:
-    """The orders of `listing` (at `station`, among the ids `among`), as displayed: three queries however many
-    match.
+    """The candidate orders (`_candidates`: by status, at `station`, among the ids `among`), as displayed: three
+    queries however many match.
 
     Orders are selected by a subquery rather than a list of ids, so no statement grows with the number of
     orders (SQLite caps bound parameters).
     """
-    order_query, item_query, pending_query = _statements(listing)
+    order_query, item_query, pending_query = _statements(_Listing(statuses, station is not None, among is not None))
     params: dict[str, object] = {}
-    if listing.by_station:
+    if station is not None:
         params["station"] = station
-    if listing.among:
-        params["among"] = sorted(str(i) for i in among or ())
+    if among is not None:
+        params["among"] = sorted(str(i) for i in among)
     order_rows = conn.execute(order_query, params).all()
     if not order_rows:
         return []
