@@ -209,10 +209,23 @@ def _unbump_item(order: OrderWithItems, intent: Intent, _role: DeviceRole) -> Or
 
 
 def _bump_ticket(order: OrderWithItems, intent: Intent, _role: DeviceRole) -> OrderWithItems | Rejection:
-    todo = [i for i in order.order_items if _at_station(i, intent.station) and _is_open(i) and not i.held]
+    """Finishes the station's open items and acknowledges every change on its ticket (added, voided, held or
+    not): the cook bumped the card with those changes on it. A change left flagged would keep a bumped ticket
+    on the rail with nothing to bump."""
+    todo = {i.id for i in order.order_items if _at_station(i, intent.station) and _is_open(i) and not i.held}
     if not todo:
         return Rejection(f"Nothing left to bump{_where(intent.station)} on order {order.number}")
-    return _set_status(order, {i.id for i in todo}, ItemStatus.done)
+
+    def bumped(i: OrderItemPublic) -> OrderItemPublic | None:
+        update: dict[str, object] = {}
+        if i.id in todo:
+            update["status"] = ItemStatus.done
+        if i.changed_after_send and _at_station(i, intent.station):
+            update["changed_after_send"] = False
+        return i.model_copy(update=update) if update else None
+
+    new, _ = _with_items(order, bumped)
+    return new
 
 
 def _recall(order: OrderWithItems, intent: Intent, _role: DeviceRole) -> OrderWithItems | Rejection:

@@ -278,6 +278,36 @@ SCENARIOS: list[Scenario] = [
         Final("in_progress", 1, {"Burger": BUMPED_ONCE_DONE, "Cake": ItemState("new", bumps=1)}),
         items=[BURGER, Item("Cake", "pastry", course=2, held=True)],
     ),
+    scenario(
+        "bump_ticket_acknowledges_the_station_changes",
+        "bumping a station's ticket acknowledges every change on it (added, voided, held) in the same write, and "
+        "no other station's",
+        [
+            s("bump_ticket", ok("in_progress"), station="grill"),
+            s("ack_change", no("No changes to acknowledge at grill on order A17"), station="grill"),
+        ],
+        Final("in_progress", 1, {
+            "Burger": BUMPED_ONCE_DONE,
+            "Steak": BUMPED_ONCE_DONE,
+            "Salad": ItemState("voided", bumps=1),
+            "Ribs": ItemState("new", held=True, bumps=1),
+            "Fries": ItemState("new", changed_after_send=True),
+        }),
+        items=[BURGER, Item("Steak", "grill"), Item("Salad", "grill"), Item("Ribs", "grill", course=2, held=True),
+               FRIES],
+        setup=Setup(voided=["Salad"], changed=["Steak", "Salad", "Ribs", "Fries"]),
+    ),
+    scenario(
+        "bump_ticket_with_only_changes_is_rejected",
+        "a ticket with only a change on it has nothing to bump: the bump is rejected and changes nothing, "
+        "acknowledging clears it",
+        [
+            s("bump_ticket", no("Nothing left to bump at fry on order A17"), by=FRY, station="fry"),
+            s("ack_change", ok("new"), by=FRY, station="fry"),
+        ],
+        Final("new", 0, {"Burger": NEW, "Fries": ItemState("voided", bumps=1)}),
+        setup=Setup(voided=["Fries"], changed=["Fries"]),
+    ),
     # ------------------------------------------------------------ recall
     scenario(
         "recall_station",

@@ -276,6 +276,29 @@ def test_null_course_means_every_course() -> None:
     assert statuses(applied(o, intent("start", o, args={"course": None}))) == {"Soup": "cooking", "Steak": "cooking"}
 
 
+def test_bump_ticket_acknowledges_the_changes_on_its_ticket() -> None:
+    o = order(
+        item("Burger", "grill", C),
+        item("Steak", "grill", changed=True),
+        item("Salad", "grill", V, changed=True),
+        item("Ribs", "grill", course=2, held=True, changed=True),
+        item("Fries", "fry", changed=True),
+    )
+    grill = applied(o, intent("bump_ticket", o, station="grill"))
+    assert statuses(grill) == {"Burger": "done", "Steak": "done", "Salad": "voided", "Ribs": "new", "Fries": "new"}
+    assert {i.name: i.changed_after_send for i in grill.order_items} == {
+        "Burger": False, "Steak": False, "Salad": False, "Ribs": False, "Fries": True,  # the fryer's is the fryer's
+    }
+    assert next(i for i in grill.order_items if i.name == "Ribs").held, "acknowledged, still held"
+    everything = applied(o, intent("bump_ticket", o), DeviceRole.expo)
+    assert not any(i.changed_after_send for i in everything.order_items)
+    # Nothing to bump: rejected, and the change stays for the cook to acknowledge.
+    only_a_void = order(item("Burger", "grill", D), item("Salad", "grill", V, changed=True))
+    assert rejected(only_a_void, intent("bump_ticket", only_a_void, station="grill")) == (
+        "Nothing left to bump at grill on order A17"
+    )
+
+
 def test_ack_change() -> None:
     o = order(item("Burger", "grill", changed=True), item("Fries", "fry", changed=True))
     fry = applied(o, intent("ack_change", o, station="fry"))
