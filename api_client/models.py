@@ -12,7 +12,9 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from .storable import in_range, json_problem, storable_text
 
 SCHEMA_VERSION = 1
 """Version of the wire contract. Bumped only for a change that is not backward compatible."""
@@ -25,11 +27,17 @@ def _aware(value: datetime) -> datetime:
 
 
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+InstantDatetime = Annotated[datetime, AfterValidator(_aware), AfterValidator(in_range)]
+"""An aware timestamp every backend can store and every screen can show (intake and intents)."""
+Storable = AfterValidator(storable_text)
+"""Text without NUL or lone surrogates, which PostgreSQL (and UTF-8) cannot hold: refused with the field named."""
 RestaurantId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Station = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_-]+$")]
-ShortText = Annotated[str, Field(max_length=200)]
-LongText = Annotated[str, Field(max_length=2000)]
-TagList = Annotated[list[Annotated[str, Field(min_length=1, max_length=120)]], Field(max_length=40)]
+ShortText = Annotated[str, Field(max_length=200), Storable]
+LongText = Annotated[str, Field(max_length=2000), Storable]
+TagList = Annotated[list[Annotated[str, Field(min_length=1, max_length=120), Storable]], Field(max_length=40)]
+MAX_ARGS_DEPTH = 8
+"""Arrays and objects nested in an intent's `args`; the kinds use flat args, so this is only a guard."""
 
 
 class OrderSource(StrEnum):
@@ -205,9 +213,9 @@ class OrderItemIntake(_Wire):
     """One line of a POS order. `category` routes it to a station unless `station` is given."""
 
     id: UUID | None = None
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[str, Field(min_length=1, max_length=200), Storable]
     quantity: Annotated[int, Field(ge=1, le=999)] = 1
-    category: Annotated[str, Field(min_length=1, max_length=60)] | None = None
+    category: Annotated[str, Field(min_length=1, max_length=60), Storable] | None = None
     station: Station | None = None
     modifiers: TagList = []
     notes: LongText | None = None
@@ -220,7 +228,7 @@ class OrderIntake(_Wire):
     """An order as a POS, online shop or delivery integration sends it."""
 
     id: UUID | None = None
-    number: Annotated[str, Field(min_length=1, max_length=40)]
+    number: Annotated[str, Field(min_length=1, max_length=40), Storable]
     source: OrderSource = OrderSource.pos
     type: OrderType = OrderType.dine_in
     table_label: ShortText | None = None
@@ -229,8 +237,8 @@ class OrderIntake(_Wire):
     customer_name: ShortText | None = None
     notes: LongText | None = None
     priority: Priority = Priority.normal
-    created_at: AwareDatetime | None = None
-    due_at: AwareDatetime | None = None
+    created_at: InstantDatetime | None = None
+    due_at: InstantDatetime | None = None
     items: Annotated[list[OrderItemIntake], Field(min_length=1, max_length=200)]
 
 
@@ -322,9 +330,18 @@ class Intent(_Wire):
     item_id: UUID | None = None
     station: Station | None = None
     args: dict[str, Any] = {}
-    created_at: AwareDatetime | None = None
+    created_at: InstantDatetime | None = None
     """Device time: informational only, never used for ordering."""
     schema_version: Annotated[int, Field(ge=1, le=SCHEMA_VERSION)] = SCHEMA_VERSION
+
+    @field_validator("args")
+    @classmethod
+    def _storable_args(cls, args: dict[str, Any]) -> dict[str, Any]:
+        # Kinds read strings from args into rows (eighty_six's item_name, reason): refuse what no backend stores.
+        problem = json_problem(args, MAX_ARGS_DEPTH)
+        if problem is not None:
+            raise ValueError(problem)
+        return args
 
 
 class ApplyIntentsRequest(_Wire):

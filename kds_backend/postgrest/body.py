@@ -11,24 +11,26 @@
   `detail` as the POS intake gives it;
 - on PATCH, null for a NOT NULL column → 400 23502, PostgreSQL's not-null violation;
 - text PostgreSQL cannot store (NUL, lone surrogates) → 400 22021, and a timestamp with no UTC instant
-  (`0001-01-01T00:00:00+01:00`) → 400 22008, on SQLite too, rather than a driver error (500).
+  (`0001-01-01T00:00:00+01:00`) → 400 22008, on SQLite too, rather than a driver error (500);
+- JSON nested more than `MAX_JSON_DEPTH` levels → 400 54001 (PostgreSQL's "stack depth limit exceeded").
 """
 
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from api_client.models import OrderInsert, OrderItemInsert, OrderItemUpdate, OrderUpdate
+from api_client.storable import json_problem
 
 from ..db.tables import EXPOSED_TABLES
 from ..errors import ApiError, validation_details
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+MAX_JSON_DEPTH = 32
+"""Arrays and objects nested in a write body (a real one nests 3 deep); deeper is 400 54001, never a 500."""
 MAX_INSERT_ROWS = 1000
 """Rows per insert request: a whole day's orders fit; a runaway integration does not hold the write lock."""
 INSERT_MODELS: dict[str, type[BaseModel]] = {"orders": OrderInsert, "order_items": OrderItemInsert}
@@ -39,25 +41,19 @@ def _invalid_json(details: str) -> ApiError:
     return ApiError(400, "PGRST102", "Empty or invalid json", details=details)
 
 
-def _check_text(value: Any) -> None:
-    """Refuse text PostgreSQL cannot store (NUL, lone surrogates), on SQLite too, before it reaches a driver."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _check_text(key)
-            _check_text(item)
-    elif isinstance(value, list):
-        for item in value:
-            _check_text(item)
-    elif isinstance(value, str) and ("\x00" in value or _SURROGATE.search(value)):
-        raise ApiError(400, "22021", 'invalid byte sequence for encoding "UTF8"')
-
-
 def _load(raw: bytes) -> Any:
     try:
         data = json.loads(raw)
+    except RecursionError:  # `[[[[...` deeper than the parser's own stack: hostile, not a crash
+        raise ApiError(400, "54001", f"JSON nested more than {MAX_JSON_DEPTH} levels deep") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise _invalid_json(str(exc)) from None
-    _check_text(data)
+    problem = json_problem(data, MAX_JSON_DEPTH)
+    if problem is not None:
+        # Refuse text PostgreSQL cannot store (NUL, lone surrogates), on SQLite too, before it reaches a driver.
+        if problem.startswith("JSON nested"):
+            raise ApiError(400, "54001", problem)
+        raise ApiError(400, "22021", 'invalid byte sequence for encoding "UTF8"', details=problem)
     return data
 
 

@@ -46,6 +46,15 @@ _SQL_SYMBOL = {Op.eq: "=", Op.neq: "<>", Op.gt: ">", Op.gte: ">=", Op.lt: "<", O
 _IS_VALUES: dict[str, bool | None] = {"null": None, "true": True, "false": False}
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_IN_LIST = 1000
+MAX_FILTERS = 200
+"""Filters in one request, counting each term of `or`/`and` trees and embedded filters. More would reach the
+backends' own limits (SQLite's expression depth of 1000) and come back as a database error, not a 400."""
+MAX_LOGIC_DEPTH = 16
+"""`or(and(or(...)))` nesting; parsing and SQL building recurse, so a deep tree is refused before either."""
+MAX_BOUND_VALUES = 10_000
+"""Values bound into one statement (filters plus every `in` list); SQLite takes 32766 at most."""
+MAX_SELECT_FIELDS = 200
+MAX_ORDER_TERMS = 50
 NOT_FILTERS = frozenset({"select", "columns", "on_conflict", "apikey"})
 """Query parameters that are not about which rows (`apikey` is the key itself, sent as a parameter)."""
 _LOGIC_KEYS: dict[str, tuple[Literal["or", "and"], bool]] = {
@@ -121,6 +130,15 @@ class ReadQuery:
 
 def parse_error(message: str, details: str | None = None) -> ApiError:
     return ApiError(400, "PGRST100", message, details=details)
+
+
+def too_many(what: str, count: int, limit: int) -> ApiError:
+    return ApiError(
+        400,
+        "54000",
+        f"too many {what}: {count} (at most {limit})",
+        hint="Split the request, or use an in list (`column=in.(a,b,c)`) instead of many `eq` filters.",
+    )
 
 
 def not_implemented(feature: str) -> ApiError:
@@ -250,8 +268,12 @@ def parse_filter(table: TableSchema, column: str, text: str, *, in_tree: bool = 
     return Filter(column, op, _value(table, column, op, raw, text), negated)
 
 
-def parse_logic(table: TableSchema, op: Literal["or", "and"], text: str, negated: bool = False) -> Logic:
+def parse_logic(
+    table: TableSchema, op: Literal["or", "and"], text: str, negated: bool = False, depth: int = 1
+) -> Logic:
     """A logic tree such as `(status.eq.new,and(priority.eq.rush,guests.gt.4))`."""
+    if depth > MAX_LOGIC_DEPTH:
+        raise ApiError(400, "54001", f"logic tree nested more than {MAX_LOGIC_DEPTH} levels deep")
     if not (text.startswith("(") and text.endswith(")")) or len(text) < 3:
         raise parse_error(f"failed to parse logic tree ({text})", 'expecting "(" and ")" around the conditions')
     conditions: list[Condition] = []
@@ -260,7 +282,7 @@ def parse_logic(table: TableSchema, op: Literal["or", "and"], text: str, negated
         nested = re.fullmatch(r"(not\.)?(and|or)(\(.*\))", part, re.DOTALL)
         if nested:
             kind: Literal["or", "and"] = "or" if nested.group(2) == "or" else "and"
-            conditions.append(parse_logic(table, kind, nested.group(3), nested.group(1) is not None))
+            conditions.append(parse_logic(table, kind, nested.group(3), nested.group(1) is not None, depth + 1))
             continue
         column, dot, rest = part.partition(".")
         if not dot:
@@ -340,7 +362,10 @@ def parse_select(schema: Schema, table: TableSchema, raw: str | None) -> tuple[t
 
 def parse_order(table: TableSchema, raw: str) -> tuple[OrderTerm, ...]:
     terms: list[OrderTerm] = []
-    for part in raw.split(","):
+    parts = raw.split(",")
+    if len(parts) > MAX_ORDER_TERMS:
+        raise too_many("order terms", len(parts), MAX_ORDER_TERMS)
+    for part in parts:
         pieces = part.strip().split(".")
         if not pieces[0]:
             raise parse_error(f"failed to parse order ({raw})", "unexpected empty column name")
@@ -432,7 +457,37 @@ def parse_query(table_name: str, params: Iterable[tuple[str, str]], schema: Sche
         )
         for e in embeds
     )
-    return ReadQuery(table.name, fields, embeds, tuple(top.conditions), top.order, top.limit, top.offset)
+    query = ReadQuery(table.name, fields, embeds, tuple(top.conditions), top.order, top.limit, top.offset)
+    _check_size(query)
+    return query
+
+
+def _count(conditions: Iterable[Condition]) -> tuple[int, int]:
+    """(filters, bound values) in `conditions`; trees are at most MAX_LOGIC_DEPTH deep, so recursion is safe."""
+    filters = values = 0
+    for condition in conditions:
+        if isinstance(condition, Logic):
+            f, v = _count(condition.conditions)
+            filters, values = filters + f, values + v
+        else:
+            filters += 1
+            values += len(condition.value) if isinstance(condition.value, tuple) else 1
+    return filters, values
+
+
+def _check_size(query: ReadQuery) -> None:
+    """Refuse a query too big for the backends (see MAX_FILTERS) with a 400, before any SQL is built."""
+    filters, values = _count(query.conditions)
+    fields = len(query.fields)
+    for embed in query.embeds:
+        f, v = _count(embed.conditions)
+        filters, values, fields = filters + f, values + v, fields + len(embed.fields)
+    if filters > MAX_FILTERS:
+        raise too_many("filters", filters, MAX_FILTERS)
+    if values > MAX_BOUND_VALUES:
+        raise too_many("filter values", values, MAX_BOUND_VALUES)
+    if fields > MAX_SELECT_FIELDS:
+        raise too_many("selected columns", fields, MAX_SELECT_FIELDS)
 
 
 def parse_columns(table_name: str, raw: str, schema: Schema = SCHEMA) -> tuple[str, ...]:

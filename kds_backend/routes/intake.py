@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic_core import to_json
 
 from api_client.models import DeviceRole, OrderIntake, OrderItemsAddition, OrderWithItems
+from api_client.storable import text_problem
 
 from ..auth.deps import CurrentCaller, require_roles
 from ..errors import bad_request
@@ -131,7 +132,7 @@ async def put_station_routes(
     """Replace the restaurant's category → station map (admin)."""
     require_roles(caller, {DeviceRole.admin}, "change station routing")
     for category, station in body.items():
-        if not category.strip() or len(category) > 60:
+        if not category.strip() or len(category) > 60 or not category.isprintable() or text_problem(category):
             raise bad_request("KDS400", f"Invalid category {category!r}")
         if not STATION_NAME.fullmatch(station):
             raise bad_request("KDS400", f"Invalid station {station!r}", hint="Stations are lower-case, like 'grill'.")
