@@ -104,6 +104,7 @@ class CardLayout:
     controls: tuple[Control, ...] = field(default=())
     on_hold: bool = False  # station: only held items left, drawn greyed; not work until fired
     held_course: int | None = None  # the next course waiting to be fired, if any
+    acknowledge: bool = False  # station: nothing to bump, only changes to acknowledge; the action zone does that
 
     def hit(self, pos: QPoint) -> Hit | None:
         if self.action.contains(pos):
@@ -298,6 +299,7 @@ def layout_card(
         controls=controls,
         on_hold=mode is CardMode.STATION and station_on_hold(list(order.order_items)),
         held_course=next_held_course(order),
+        acknowledge=mode is CardMode.STATION and not ready and has_changes(order),
     )
 
 
@@ -308,6 +310,11 @@ def action_state(order: OrderWithItems, mode: CardMode) -> tuple[bool, tuple[str
         waiting = tuple(sorted(cooking))
         return order.status is OrderStatus.ready, waiting
     return any(i.status in (ItemStatus.new, ItemStatus.cooking) and not i.held for i in order.order_items), ()
+
+
+def has_changes(order: OrderWithItems) -> bool:
+    """An item on the card was added or voided after the order reached the kitchen and nobody acknowledged it."""
+    return any(i.changed_after_send for i in order.order_items)
 
 
 def is_rush(order: OrderWithItems) -> bool:

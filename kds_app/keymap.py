@@ -2,8 +2,9 @@
 validation that turns a bad `keymap` setting into a clear error. (`kds_app.keys` applies it to a window.)
 
 The defaults work with an ordinary keyboard and with the cheapest "bump bar" there is, a USB numeric keypad:
-digits select the nth visible ticket, Enter bumps, + and - page, * recalls the last bumped ticket, / shows
-the all-day counts; arrows move the selection. Programmable bump bars are set to send these codes, or the
+digits select the nth visible ticket, Enter bumps, . acknowledges the selected ticket's changes (items added
+or voided after it was sent), + and - page, * recalls the last bumped ticket, / shows the all-day counts;
+arrows move the selection. Programmable bump bars are set to send these codes, or the
 map is changed in the settings file.
 """
 
@@ -33,6 +34,7 @@ class Action(StrEnum):
     UP = "up"
     DOWN = "down"
     BUMP = "bump"
+    ACKNOWLEDGE = "acknowledge"
     RECALL = "recall"
     PAGE_UP = "page_up"
     PAGE_DOWN = "page_down"
@@ -48,6 +50,7 @@ DEFAULT_KEYMAP: dict[Action, tuple[str, ...]] = {
     Action.UP: ("Up",),
     Action.DOWN: ("Down",),
     Action.BUMP: ("Return", "Enter"),  # Return on a keyboard, Enter on a keypad
+    Action.ACKNOWLEDGE: ("Period", "K"),  # the keypad's "." beside 0; K for "OK" on a keyboard
     Action.RECALL: ("Asterisk", "R"),
     Action.PAGE_UP: ("Minus", "PageUp"),
     Action.PAGE_DOWN: ("Plus", "PageDown"),

@@ -7,6 +7,10 @@ physical key is already deliberate, and the second tap exists because a splash o
 What a key cannot tell apart is a bounce or a held key, so auto-repeat is ignored and a second bump within
 `BUMP_DEBOUNCE_S` is dropped (after a bump the selection moves to the next ticket, so a bounce would
 otherwise bump that one too). With nothing selected, the bump key only selects the first ticket.
+
+The bump key does what the card's action zone says: BUMP (which also acknowledges the ticket's changes), SERVE
+on expo, or ACKNOWLEDGE on a ticket that is on the rail only for an added or voided item. The acknowledge key
+marks the selected ticket's changes seen without bumping it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from PySide6.QtCore import QEvent, QObject, QRect
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QAbstractSlider
 
+from .card_layout import has_changes
 from .keymap import SELECT, Action, action_for
 from .ticket_model import TicketModel
 
@@ -66,6 +71,8 @@ class BumpBarKeys(QObject):
             self._vertical(-1 if action is Action.UP else 1)
         elif action is Action.BUMP:
             self.bump()
+        elif action is Action.ACKNOWLEDGE:
+            self.acknowledge()
         elif action is Action.RECALL:
             self.recall_last()
         elif action in (Action.PAGE_UP, Action.PAGE_DOWN):
@@ -148,6 +155,24 @@ class BumpBarKeys(QObject):
             self.select(tickets[min(row, len(tickets) - 1)].key)
         else:
             self.select(None)
+
+    def acknowledge(self) -> None:
+        """The selected ticket's changes are seen. With nothing selected, it selects the first ticket on screen
+        with a change (acknowledging nothing): the cook sees which one the next press clears."""
+        key = self._model.selected_key()
+        if key is None:
+            tickets = self._model.tickets()
+            changed = [t.key for t in tickets if has_changes(t.order)]
+            visible = [k for k in self.visible_keys() if k in changed]
+            if changed:
+                self.select((visible or changed)[0])
+            return
+        row = self._model.row_of(key)
+        if not self.window.screen.acknowledge(key):
+            return
+        if self._model.row_of(key) is None:  # it was only on the rail for its changes: the next one moves up
+            tickets = self._model.tickets()
+            self.select(tickets[min(row or 0, len(tickets) - 1)].key if tickets else None)
 
     def recall_last(self) -> None:
         bumped = self.window.screen.recently_bumped()

@@ -21,7 +21,7 @@ from sync import trace as _trace
 from sync.engine.engine import SyncEngine
 from sync.store.outbox_rows import OutboxEntry
 
-from .card_layout import FIRE, RUSH, CardMode, action_state
+from .card_layout import FIRE, RUSH, CardMode, action_state, has_changes
 from .ticket_model import Ticket, TicketModel
 
 log = logging.getLogger(__name__)
@@ -142,33 +142,42 @@ class Screen(QObject):
         return None if row is None else self.model.tickets()[row]
 
     def action(self, key: str) -> None:
-        """A tap on the card's action zone: the first arms it, a second within the window bumps (or serves)."""
+        """A tap on the card's action zone: the first arms it, a second within the window bumps (or serves, or
+        on a station ticket with only changes left, acknowledges them)."""
         ticket = self.ticket(key)
-        if ticket is None:
-            return
-        mode = CardMode.EXPO if ticket.station is None else CardMode.STATION
-        if not action_state(ticket.order, mode)[0]:
+        if ticket is None or self._card_action(ticket) is None:
             return  # a grey WAITING / ON HOLD zone: nothing to send, so nothing the server could refuse
-        if not self.model.arm(key):
-            return
-        if ticket.station is None:
-            self._submit(IntentKind.serve, ticket.order)
-        else:
-            self._submit(IntentKind.bump_ticket, ticket.order, station=ticket.station)
+        if self.model.arm(key):
+            self.bump(key)
 
     def bump(self, key: str) -> bool:
-        """The bump bar's bump key: bumps (expo: serves) at once, without arming; a key press is deliberate
-        where a touch may not be (kds_app.keys). False when there was nothing to send."""
+        """The card's action at once, without arming: the bump bar's bump key (a key press is deliberate where a
+        touch may not be, kds_app.keys) and a confirmed tap. False when there was nothing to send."""
         ticket = self.ticket(key)
-        if ticket is None:
+        kind = None if ticket is None else self._card_action(ticket)
+        if ticket is None or kind is None:
             return False
-        mode = CardMode.EXPO if ticket.station is None else CardMode.STATION
-        if not action_state(ticket.order, mode)[0]:
-            return False
+        self._submit(kind, ticket.order, station=ticket.station)
+        return True
+
+    @staticmethod
+    def _card_action(ticket: Ticket) -> IntentKind | None:
+        """What the card's action zone sends now. Bumping a ticket acknowledges its changes too (the order
+        machine's rule), so a change never keeps a bumped ticket on the rail; with nothing left to bump, the
+        zone acknowledges the changes still flagged."""
         if ticket.station is None:
-            self._submit(IntentKind.serve, ticket.order)
-        else:
-            self._submit(IntentKind.bump_ticket, ticket.order, station=ticket.station)
+            return IntentKind.serve if action_state(ticket.order, CardMode.EXPO)[0] else None
+        if action_state(ticket.order, CardMode.STATION)[0]:
+            return IntentKind.bump_ticket
+        return IntentKind.ack_change if has_changes(ticket.order) else None
+
+    def acknowledge(self, key: str) -> bool:
+        """The bump bar's acknowledge key: every change flagged on the ticket (expo: on the order) is marked seen,
+        as tapping each would. False when there was none."""
+        ticket = self.ticket(key)
+        if ticket is None or not has_changes(ticket.order):
+            return False
+        self._submit(IntentKind.ack_change, ticket.order, station=ticket.station)
         return True
 
     def item(self, key: str, item_id: UUID) -> None:

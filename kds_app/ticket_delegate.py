@@ -50,6 +50,19 @@ def age_colours(age_s: float, thresholds: tuple[int, int]) -> tuple[QColor, QCol
     return theme.AGE_OK, theme.AGE_OK_TEXT
 
 
+def tag_colours(tag: str, *, changed: bool) -> tuple[QColor, QColor]:
+    """Fill and ink of an item's tag. ADDED and VOID are amber while unacknowledged (the change is news);
+    an acknowledged VOID is quiet grey, struck like a finished item. Red is never a tag's: it means late, 86
+    and offline."""
+    if tag in ("ADDED", "VOID") and changed:
+        return theme.CHANGED, theme.CHANGED_TEXT
+    return {
+        "VOID": (theme.SERVE_WAITING, theme.MUTED),
+        "HOLD": (theme.HELD, theme.TEXT),
+        "86": (theme.EIGHTY_SIX, theme.TEXT),
+    }.get(tag, (theme.SERVE_READY, theme.TEXT))
+
+
 class TicketDelegate(QStyledItemDelegate):
     def __init__(self, font_pt: int, thresholds: Thresholds) -> None:
         super().__init__()
@@ -320,19 +333,20 @@ class TicketDelegate(QStyledItemDelegate):
             painter.setPen(colour)
             painter.drawText(line.rect, WRAP, line.text)
         if block.tag:
-            fm = QFontMetrics(self.fonts.tag)
-            w = fm.horizontalAdvance(block.tag) + 16
-            rect = QRect(width - PAD - w, block.rect.top() + 10, w, fm.height() + 6)
-            fill, ink = {
-                "VOID": (theme.ALLERGEN, theme.ALLERGEN_TEXT),
-                "ADDED": (theme.CHANGED, theme.CHANGED_TEXT),
-                "HOLD": (theme.HELD, theme.TEXT),
-                "86": (theme.EIGHTY_SIX, theme.TEXT),
-            }.get(block.tag, (theme.SERVE_READY, theme.TEXT))
-            self._pill(painter, rect, block.tag, fill, ink, self.fonts.tag)
+            fill, ink = tag_colours(block.tag, changed=item.changed_after_send)
+            self._pill(painter, self.tag_rect(block, width), block.tag, fill, ink, self.fonts.tag)
+
+    def tag_rect(self, block: ItemBlock, width: int) -> QRect:
+        """Where an item's tag pill (VOID, ADDED, HOLD, 86, ✓) is drawn on its card: top right of the row."""
+        fm = QFontMetrics(self.fonts.tag)
+        w = fm.horizontalAdvance(block.tag or "") + 16
+        return QRect(width - PAD - w, block.rect.top() + 10, w, fm.height() + 6)
 
     def _action(self, painter: QPainter, ticket: Ticket, layout: CardLayout, *, armed: bool) -> None:
         expo = ticket.station is None
+        if layout.acknowledge:
+            self._acknowledge_zone(painter, layout, armed=armed)
+            return
         if not layout.action_ready:
             fill, ink = theme.SERVE_WAITING, theme.MUTED
             text = ("WAITING: " + ", ".join(s.upper() for s in layout.waiting_on)) if expo else "ON HOLD"
@@ -360,11 +374,29 @@ class TicketDelegate(QStyledItemDelegate):
         painter.drawText(layout.action, int(Qt.AlignmentFlag.AlignCenter),
                          QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, room))
 
+    def _acknowledge_zone(self, painter: QPainter, layout: CardLayout, *, armed: bool) -> None:
+        """Only changes keep this ticket on the rail: the zone acknowledges them, outlined in the changes' amber
+        (solid amber once armed, as BUMP does)."""
+        zone = layout.action.adjusted(2, 2, -2, -2)
+        if armed:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(theme.BUMP_ARMED)
+            ink, text = theme.BUMP_ARMED_TEXT, "TAP AGAIN"
+        else:
+            painter.setPen(QPen(theme.CHANGED, 4))
+            painter.setBrush(theme.SERVE_WAITING)
+            ink, text = theme.CHANGED, "ACKNOWLEDGE"
+        painter.drawRoundedRect(zone, 10, 10)
+        font = self.fonts.action
+        if QFontMetrics(font).horizontalAdvance(text) > zone.width() - 16:
+            font = self.fonts.station
+        painter.setPen(ink)
+        painter.setFont(font)
+        painter.drawText(zone, int(Qt.AlignmentFlag.AlignCenter),
+                         QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, zone.width() - 16))
+
     @staticmethod
-    def _pill(painter: QPainter, rect: QRect, text: str, fill: QColor, ink: QColor, font: QFont) -> None:
-        fm = QFontMetrics(font)
-        w = fm.horizontalAdvance(text) + 16
-        pill = QRect(rect.right() - w, rect.top(), w, rect.height())
+    def _pill(painter: QPainter, pill: QRect, text: str, fill: QColor, ink: QColor, font: QFont) -> None:
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(fill)
         painter.drawRoundedRect(pill, 6, 6)

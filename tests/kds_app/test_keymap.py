@@ -21,6 +21,7 @@ def test_defaults_serve_a_keyboard_and_a_numeric_keypad() -> None:
     assert keymap[int(Qt.Key.Key_Asterisk)] is Action.RECALL
     assert keymap[int(Qt.Key.Key_Plus)] is Action.PAGE_DOWN and keymap[int(Qt.Key.Key_PageUp)] is Action.PAGE_UP
     assert keymap[int(Qt.Key.Key_Slash)] is Action.ALL_DAY
+    assert keymap[int(Qt.Key.Key_Period)] is Action.ACKNOWLEDGE  # the keypad's "." beside 0
     assert set(DEFAULT_KEYMAP) == set(Action)  # every action has a key out of the box
 
 
