@@ -27,6 +27,7 @@ from .config import RealtimeConfig
 from .payloads import PreparedChange
 from .protocol import (
     CLOSE_POLICY,
+    LoneSurrogate,
     Message,
     ProtocolError,
     UserBroadcast,
@@ -193,6 +194,9 @@ class Connection:
             return self._close(CLOSE_POLICY, "Too many messages per second")
         try:
             msg = decode(data, self.vsn)
+        except LoneSurrogate as exc:
+            # Refused to its sender only: relayed, it would break delivery to every socket on the topic.
+            return [Send(reply(self.vsn, exc.topic, exc.ref, exc.join_ref, "error", {"reason": str(exc)}))]
         except ProtocolError as exc:
             return self._close(exc.close_code, str(exc))
         if isinstance(msg, UserBroadcastPush):

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import partial
@@ -27,6 +28,13 @@ KIND_USER_BROADCAST = 4
 CLOSE_INVALID_DATA = 1007
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+LONE_SURROGATE = (
+    "InvalidPayload: the message holds a lone surrogate (\\ud800-\\udfff), which UTF-8 cannot carry; send valid Unicode"
+)
 
 # Compact separators keep frames small; NaN and Infinity are not JSON, and a JavaScript client would choke on them.
 dumps = partial(json.dumps, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
@@ -56,6 +64,28 @@ class ProtocolError(Exception):
     def __init__(self, message: str, close_code: int = CLOSE_INVALID_DATA) -> None:
         super().__init__(message)
         self.close_code = close_code
+
+
+class LoneSurrogate(Exception):
+    """A well-formed message holding a lone surrogate (`"\\ud800"` is valid JSON; its Python str cannot be
+    UTF-8 encoded, so relayed as it is it would break the send of every socket it reaches). Refused to its
+    sender with an error reply; the socket stays open. Topic and refs are given with the surrogates replaced."""
+
+    def __init__(self, topic: str, ref: str | None, join_ref: str | None) -> None:
+        super().__init__(LONE_SURROGATE)
+        self.topic, self.ref, self.join_ref = _printable(topic), _printable(ref), _printable(join_ref)
+
+
+def _printable(text: str | None) -> Any:
+    return text if text is None else _SURROGATE.sub("\ufffd", text)
+
+
+def _encodable(value: Any) -> bool:
+    try:
+        dumps(value).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,11 +182,23 @@ def decode(data: str | bytes, vsn: Vsn) -> Inbound:
         missing = {"topic", "event", "payload"} - raw.keys()
         if missing:
             raise ProtocolError(f"frame lacks {', '.join(sorted(missing))}")
-        return _message(raw["topic"], raw["event"], raw["payload"], raw.get("ref"), raw.get("join_ref"))
+        return _checked(_message(raw["topic"], raw["event"], raw["payload"], raw.get("ref"), raw.get("join_ref")), data)
     if not isinstance(raw, list) or len(raw) < 5:
         raise ProtocolError("vsn 2.0.0 frames are arrays [join_ref, ref, topic, event, payload]")
     join_ref, ref, topic, event, payload = raw[:5]
-    return _message(topic, event, payload, ref, join_ref)
+    return _checked(_message(topic, event, payload, ref, join_ref), data)
+
+
+def _checked(msg: Message, data: str | bytes) -> Message:
+    """`msg`, unless it holds a lone surrogate (`LoneSurrogate`). Valid UTF-8 frames can only smuggle one in as
+    a `\\udXXX` escape, so frames without one cost a regex scan, no more."""
+    if isinstance(data, str):
+        suspect = _SURROGATE_ESCAPE.search(data) is not None
+    else:
+        suspect = _SURROGATE_ESCAPE_BYTES.search(data) is not None
+    if suspect and not _encodable([msg.topic, msg.event, msg.ref, msg.join_ref, msg.payload]):
+        raise LoneSurrogate(msg.topic, msg.ref, msg.join_ref)
+    return msg
 
 
 def _decode_binary(data: bytes) -> UserBroadcastPush:
@@ -186,8 +228,14 @@ def _decode_binary(data: bytes) -> UserBroadcastPush:
     metadata = _loads(metadata_raw) if metadata_raw else {}
     if not isinstance(metadata, dict):
         raise ProtocolError("binary frame metadata must be a JSON object")
+    if _SURROGATE_ESCAPE.search(metadata_raw) and not _encodable(metadata):
+        raise LoneSurrogate(topic, ref or None, join_ref or None)
     if encoding == 1:
-        _loads(body)  # validated now, so no receiving socket ever gets invalid JSON
+        # Validated now, so no receiving socket ever gets invalid JSON, nor (V1 sockets get it re-encoded as
+        # text) a lone surrogate.
+        parsed = _loads(body)
+        if _SURROGATE_ESCAPE_BYTES.search(body) and not _encodable(parsed):
+            raise LoneSurrogate(topic, ref or None, join_ref or None)
     elif encoding != 0:
         raise ProtocolError(f"unknown payload encoding {encoding}")
     broadcast = UserBroadcast(user_event, "json" if encoding == 1 else "binary", bytes(body), metadata)

@@ -163,7 +163,12 @@ class RealtimeService:
                     await websocket.close(item.code, item.reason)
                     return
                 if isinstance(item, str):
-                    await websocket.send_text(item)
+                    try:
+                        await websocket.send_text(item)
+                    except UnicodeEncodeError:
+                        # Never stop a socket's delivery over one frame: decode refuses lone surrogates on the way
+                        # in, so this is a bug somewhere, not a client's doing. Nothing of the frame was written.
+                        log.warning("realtime socket %s: dropped a frame UTF-8 cannot encode", peer.conn_id)
                 else:
                     await websocket.send_bytes(item)
         except asyncio.CancelledError:
