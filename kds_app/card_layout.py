@@ -105,6 +105,7 @@ class CardLayout:
     on_hold: bool = False  # station: only held items left, drawn greyed; not work until fired
     held_course: int | None = None  # the next course waiting to be fired, if any
     acknowledge: bool = False  # station: nothing to bump, only changes to acknowledge; the action zone does that
+    allergy: TextLine | None = None  # the header's ⚠ ALLERGY flag: an allergy anywhere on the card, seen at the top
 
     def hit(self, pos: QPoint) -> Hit | None:
         if self.action.contains(pos):
@@ -254,6 +255,9 @@ def layout_card(
     top = band.bottom() + 1 if band is not None else 0
     header = QRect(0, top, width, _header_height(fonts))
     y = header.bottom() + 1
+    allergy = _allergy_flag(order, fonts, y + 4, width)
+    if allergy is not None:
+        y = allergy.rect.bottom() + 1
     controls = _controls(order, mode, y + 6, width, rush=rush_control or mode is CardMode.EXPO)
     if controls:
         y = controls[0].rect.bottom() + 1
@@ -300,7 +304,28 @@ def layout_card(
         on_hold=mode is CardMode.STATION and station_on_hold(list(order.order_items)),
         held_course=next_held_course(order),
         acknowledge=mode is CardMode.STATION and not ready and has_changes(order),
+        allergy=allergy,
     )
+
+
+def card_allergens(order: OrderWithItems) -> tuple[str, ...]:
+    """Every allergen of the items on the card, in capitals, each once, in the order the items list them."""
+    return tuple(dict.fromkeys(a.strip().upper() for i in order.order_items for a in i.allergens if a.strip()))
+
+
+ALLERGY_FLAG_PAD = 6  # around the flag's text, inside its band
+
+
+def _allergy_flag(order: OrderWithItems, fonts: CardFonts, top: int, width: int) -> TextLine | None:
+    """The header's allergy flag, a band the full width of the card under the number and age: an allergy on the
+    last item is seen even when the card runs past the bottom of the screen. None when no item has one."""
+    allergens = card_allergens(order)
+    if not allergens:
+        return None
+    text = "⚠ ALLERGY: " + ", ".join(allergens)
+    inner = width - PAD - 2 * ALLERGY_FLAG_PAD
+    h = _text_height(QFontMetrics(fonts.allergen), inner, text) + 2 * ALLERGY_FLAG_PAD
+    return TextLine(QRect(PAD // 2, top, width - PAD, h), text, LineStyle.ALLERGEN)
 
 
 def action_state(order: OrderWithItems, mode: CardMode) -> tuple[bool, tuple[str, ...]]:

@@ -1,8 +1,9 @@
 """Colours of the dark high-contrast theme, shared by the painted cards and the widgets' style sheet.
 
 Chosen to be told apart from two metres under kitchen light: age states differ in hue *and* brightness,
-allergens are the only white-on-red text on a card, and nothing relies on colour alone (states also change
-text: "TAP AGAIN TO BUMP", "VOID", "ADDED").
+allergens have a colour of their own (a light violet, dark text, used for nothing else), red means only late,
+86 and offline, amber means a change to acknowledge, and nothing relies on colour alone (states also change
+text: "TAP AGAIN TO BUMP", "VOID", "ADDED", "⚠ ALLERGY").
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ AGE_OK_TEXT = QColor("#ffffff")
 AGE_WARN_TEXT = QColor("#111111")
 AGE_LATE_TEXT = QColor("#ffffff")
 
-ALLERGEN = QColor("#e53935")
-ALLERGEN_TEXT = QColor("#ffffff")
+# Allergens: violet, not red (late, 86, offline) nor amber (changes) nor orange (rush); bright against the dark
+# card (6.9:1) with near-black text on it (8.1:1), and told from red by hue and brightness, colour-blind too.
+ALLERGEN = QColor("#ea80fc")
+ALLERGEN_TEXT = QColor("#111111")
 CHANGED = QColor("#ffb300")
 CHANGED_TEXT = QColor("#111111")
 HELD = QColor("#546e7a")

@@ -14,6 +14,7 @@ from sync import trace as _trace
 
 from . import theme
 from .card_layout import (
+    ALLERGY_FLAG_PAD,
     PAD,
     RUSH,
     WRAP,
@@ -23,6 +24,7 @@ from .card_layout import (
     Control,
     ItemBlock,
     LineStyle,
+    TextLine,
     header_lines,
     is_rush,
 )
@@ -196,6 +198,8 @@ class TicketDelegate(QStyledItemDelegate):
         if layout.rush_band is not None:
             self._rush_band(painter, layout)
         self._header(painter, ticket, layout, age_s)
+        if layout.allergy is not None:
+            self._allergy_flag(painter, layout.allergy)
         for control in layout.controls:
             self._control(painter, control, armed=armed_control == control.kind)
         if layout.order_note is not None:
@@ -251,6 +255,18 @@ class TicketDelegate(QStyledItemDelegate):
             painter.drawText(line, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
                              fm_meta.elidedText(text, Qt.TextElideMode.ElideRight, line.width()))
             y += fm_meta.height() + 2
+
+    def _allergy_flag(self, painter: QPainter, flag: TextLine) -> None:
+        # Under the number and age, in the allergens' own colour and the allergen lines' type: the card says
+        # ALLERGY at the top, whichever of its items has it and wherever that item is.
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(theme.ALLERGEN)
+        painter.drawRoundedRect(flag.rect, 8, 8)
+        painter.setPen(theme.ALLERGEN_TEXT)
+        painter.setFont(self.fonts.allergen)
+        pad = ALLERGY_FLAG_PAD
+        painter.drawText(flag.rect.adjusted(pad, pad, -pad, -pad),
+                         WRAP | int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), flag.text)
 
     def _rush_band(self, painter: QPainter, layout: CardLayout) -> None:
         # Across the top in the number's size: a rushed ticket is told from two metres, in words and colour.

@@ -1,0 +1,194 @@
+"""What a card paints for allergens and changes (issue 16), read back from the grid's own pixels: allergens in a
+colour of their own with an ALLERGY flag in the header, ADDED and VOID amber until acknowledged."""
+
+from __future__ import annotations
+
+import colorsys
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import QPoint, QRect
+from PySide6.QtGui import QColor, QImage
+from pytestqt.qtbot import QtBot
+
+from api_client.models import ItemStatus, OrderWithItems
+from kds_app import theme
+from kds_app.card_layout import CardFonts, CardMode, LineStyle, layout_card
+from kds_app.config import DEFAULT_THRESHOLDS
+from kds_app.ticket_delegate import TicketDelegate
+from kds_app.ticket_grid import TicketGrid
+from kds_app.ticket_model import Ticket, TicketModel
+from tests.kds_app.factories import NOW, item, order
+
+REDS = {"late": theme.AGE_LATE, "86": theme.EIGHTY_SIX, "offline": QColor("#d32f2f")}  # offline: resources/theme.qss
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = NOW.timestamp()
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def grid(qtbot: QtBot, clock: Clock) -> Iterator[TicketGrid]:
+    view = TicketGrid(TicketModel(clock=clock), TicketDelegate(20, lambda _station: DEFAULT_THRESHOLDS))
+    qtbot.addWidget(view)
+    view.resize(1366, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    yield view
+
+
+def show(grid: TicketGrid, *orders: OrderWithItems, station: str | None = "grill") -> list[Ticket]:
+    tickets = [Ticket(o, station) for o in orders]
+    grid.ticket_model().set_tickets(tickets, announce=False)
+    return tickets
+
+
+def painted(grid: TicketGrid) -> QImage:
+    grid.doItemsLayout()
+    return grid.viewport().grab().toImage()
+
+
+def card_rect(grid: TicketGrid, ticket: Ticket) -> QRect:
+    row = grid.ticket_model().row_of(ticket.key)
+    assert row is not None
+    return grid.visualRect(grid.ticket_model().index(row))
+
+
+def near(actual: QColor, expected: QColor, tolerance: int = 10) -> bool:
+    return all(abs(a - b) <= tolerance for a, b in zip(actual.getRgb()[:3], expected.getRgb()[:3], strict=True))
+
+
+def luminance(c: QColor) -> float:
+    def channel(v: int) -> float:
+        s = v / 255
+        return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * channel(c.red()) + 0.7152 * channel(c.green()) + 0.0722 * channel(c.blue())
+
+
+def contrast(a: QColor, b: QColor) -> float:
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def hue_degrees(c: QColor) -> float:
+    return colorsys.rgb_to_hsv(c.redF(), c.greenF(), c.blueF())[0] * 360
+
+
+def hue_gap(a: QColor, b: QColor) -> float:
+    gap = abs(hue_degrees(a) - hue_degrees(b)) % 360
+    return min(gap, 360 - gap)
+
+
+# ---------------------------------------------------------------- allergens
+
+
+def test_allergens_have_a_colour_of_their_own_that_reads_on_the_dark_theme() -> None:
+    assert contrast(theme.ALLERGEN_TEXT, theme.ALLERGEN) >= 7, "AAA for the band's text"
+    assert contrast(theme.ALLERGEN, theme.CARD) >= 4.5, "the band stands out from the card"
+    for name, red in REDS.items():
+        assert hue_gap(theme.ALLERGEN, red) >= 45 and contrast(theme.ALLERGEN, red) >= 1.8, name
+    for other in (theme.CHANGED, theme.RUSH, theme.AGE_WARN, theme.BUMP, theme.NEW_HIGHLIGHT, theme.HELD):
+        assert hue_gap(theme.ALLERGEN, other) >= 45 or contrast(theme.ALLERGEN, other) >= 2
+
+
+def test_an_allergy_on_the_last_item_is_flagged_in_the_header_even_below_the_fold(grid: TicketGrid) -> None:
+    long = order("41")
+    lines = [item(long.id, f"Dish {n}", modifiers=("no salt", "extra sauce")) for n in range(9)]
+    lines.append(item(long.id, "Satay", allergens=("peanut", " sesame", "Peanut")))
+    long = long.model_copy(update={"order_items": lines})
+    plain = order("42", ("Burger", "grill"))
+    tickets = show(grid, long, plain)
+    image = painted(grid)
+
+    layout = grid.delegate.layout_for(tickets[0])
+    origin = card_rect(grid, tickets[0]).topLeft()
+    satay = next(b for b in layout.items if b.item.name == "Satay")
+    assert satay.rect.translated(origin).top() > grid.viewport().height(), "the allergic dish is below the fold"
+    flag = layout.allergy
+    assert flag is not None and flag.text == "⚠ ALLERGY: PEANUT, SESAME"  # each once, in capitals
+    assert flag.rect.top() > layout.header.bottom() and flag.rect.bottom() < layout.items[0].rect.top()
+    assert flag.rect.width() >= layout.width * 0.9
+    shown = flag.rect.translated(origin)
+    assert grid.viewport().rect().contains(shown)
+    assert near(image.pixelColor(QPoint(shown.right() - 4, shown.center().y())), theme.ALLERGEN)
+
+    # A card without allergens has no flag: its first item follows the header.
+    no_flag = grid.delegate.layout_for(tickets[1])
+    assert no_flag.allergy is None
+    top = card_rect(grid, tickets[1]).topLeft()
+    assert not near(image.pixelColor(top + QPoint(shown.right() - origin.x() - 4, shown.center().y() - origin.y())),
+                    theme.ALLERGEN)
+
+
+def test_an_item_s_allergen_band_is_violet_with_dark_text_never_red(grid: TicketGrid) -> None:
+    made = order("43", ("Satay", "grill"), allergens=("peanut",))
+    [ticket] = show(grid, made)
+    image = painted(grid)
+    layout = grid.delegate.layout_for(ticket)
+    origin = card_rect(grid, ticket).topLeft()
+    [band] = [line for line in layout.items[0].lines if line.style is LineStyle.ALLERGEN]
+    fill = image.pixelColor(origin + QPoint(band.rect.right() - 4, band.rect.center().y()))
+    assert near(fill, theme.ALLERGEN), fill.name()
+    assert not any(near(fill, red, 40) for red in REDS.values())
+    # Its text is drawn in the band's ink: the darkest pixels across the band are the text's.
+    row = [image.pixelColor(origin + QPoint(x, band.rect.center().y())) for x in range(band.rect.left() + 8,
+                                                                                       band.rect.right() - 8)]
+    assert min(luminance(c) for c in row) < 0.05
+
+
+def test_expo_flags_an_allergy_at_any_station(qapp) -> None:
+    made = order("44", ("Fries", "fry"), ("Satay", "grill"))
+    satay = made.order_items[1].model_copy(update={"allergens": ["peanut"]})
+    made = made.model_copy(update={"order_items": [made.order_items[0], satay]})
+    expo = layout_card(made, CardFonts(20), CardMode.EXPO)
+    assert expo.allergy is not None and expo.allergy.text == "⚠ ALLERGY: PEANUT"
+    fry_only = made.model_copy(update={"order_items": [made.order_items[0]]})  # the fryer's ticket
+    assert layout_card(fry_only, CardFonts(20), CardMode.STATION).allergy is None
+
+
+# ---------------------------------------------------------------- ADDED and VOID
+
+
+def test_added_and_void_are_amber_until_acknowledged_then_void_is_grey(grid: TicketGrid) -> None:
+    made = order("45")
+    made = made.model_copy(update={"order_items": [
+        item(made.id, "Burger"),
+        item(made.id, "Steak", changed=True),
+        item(made.id, "Salad", status=ItemStatus.voided, changed=True),
+        item(made.id, "Rings", status=ItemStatus.voided),
+    ]})
+    [ticket] = show(grid, made)
+    image = painted(grid)
+    layout = grid.delegate.layout_for(ticket)
+    origin = card_rect(grid, ticket).topLeft()
+    fills = {}
+    for block in layout.items[1:]:
+        pill = grid.delegate.tag_rect(block, layout.width).translated(origin)
+        fills[(block.item.name, block.tag)] = image.pixelColor(QPoint(pill.right() - 3, pill.center().y()))
+    assert set(fills) == {("Steak", "ADDED"), ("Salad", "VOID"), ("Rings", "VOID")}
+    assert near(fills[("Steak", "ADDED")], theme.CHANGED)
+    assert near(fills[("Salad", "VOID")], theme.CHANGED)  # unacknowledged: amber, as ADDED
+    assert near(fills[("Rings", "VOID")], theme.SERVE_WAITING)  # acknowledged: quiet
+    assert not any(near(c, red, 40) for c in fills.values() for red in REDS.values())
+
+
+def test_a_station_card_with_only_changes_left_acknowledges_instead_of_saying_on_hold(qapp) -> None:
+    made = order("46")
+    made = made.model_copy(update={"order_items": [
+        item(made.id, "Burger", status=ItemStatus.done),
+        item(made.id, "Salad", status=ItemStatus.voided, changed=True),
+    ]})
+    layout = layout_card(made, CardFonts(20), CardMode.STATION)
+    assert layout.acknowledge and not layout.action_ready and not layout.on_hold
+    open_too = made.model_copy(update={"order_items": [*made.order_items, item(made.id, "Steak")]})
+    assert not layout_card(open_too, CardFonts(20), CardMode.STATION).acknowledge  # BUMP does it
