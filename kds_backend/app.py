@@ -12,11 +12,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import __doc__ as description
+from .body_limits import BodyLimitsMiddleware
 from .changes import ChangeHub
 from .day_end import day_end_task
 from .db.database import Database
 from .db.engine import make_engine, migrate
 from .errors import install_error_handlers
+from .hub.mirror import upstream_mirror
 from .ratelimit import RateLimiter
 from .realtime.server import realtime_lifespan
 from .realtime.server import router as realtime_router
@@ -35,7 +37,11 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             await asyncio.to_thread(migrate, engine)
             app.state.db = Database(engine, ChangeHub(asyncio.get_running_loop()))
-            async with realtime_lifespan(app), day_end_task(app.state.db, settings):
+            async with (
+                realtime_lifespan(app),
+                day_end_task(app.state.db, settings),
+                upstream_mirror(settings.upstream, app.state.db) as app.state.upstream,
+            ):
                 yield
         finally:
             engine.dispose()
@@ -47,8 +53,10 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.upstream = None  # the hub's mirror of its upstream, when it has one (kds_backend/hub)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
     install_error_handlers(app)
+    app.add_middleware(BodyLimitsMiddleware, limits=settings.limits)  # body size and time; auth before the body
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_request: Request, exc: IntegrityError) -> JSONResponse:

@@ -25,10 +25,14 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
+    from .http_protocol import uvicorn_options
 
-    settings = Settings.from_env(database_url=args.database_url)
+    settings = Settings.from_env(database_url=args.database_url, upstream_url=args.upstream)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a hub's every request to upstream is not news
     print(f"KDS companion on http://{args.host}:{args.port}  (database: {_safe_url(settings.database_url)})")
+    if settings.upstream is not None:
+        print(f"kitchen hub in front of {settings.upstream.url}  (mirror: {settings.upstream.store_path})")
     print(f"anon key: {issue_anon_key(settings.jwt_secret)}")
     sys.stdout.flush()
     uvicorn.run(
@@ -38,6 +42,7 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         ws="websockets-sansio",
         ws_per_message_deflate=settings.ws_compression,
+        **uvicorn_options(settings.limits),  # header size, head timeout, keep-alive, connection cap
     )
     return 0
 
@@ -205,6 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--database-url", help="SQLAlchemy URL, e.g. postgresql://user:pw@host/kds")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument(
+        "--upstream",
+        metavar="URL",
+        help="run as a kitchen hub in front of this Supabase project or companion (KDS_UPSTREAM_URL); its anon key "
+        "and account come from KDS_UPSTREAM_ANON_KEY and KDS_UPSTREAM_EMAIL/KDS_UPSTREAM_PASSWORD (or "
+        "KDS_UPSTREAM_TOKEN)",
+    )
     serve.set_defaults(func=_serve)
 
     token = sub.add_parser("token", help="print an access token for a device")

@@ -153,6 +153,20 @@ _NOT_COLUMNS = {"order_items"}
 """An order's items are rows of their own: never dumped with the order's row."""
 
 
+def order_row(order: OrderWithItems) -> dict[str, Any]:
+    """The order's row as the database holds it (plain values, no items)."""
+    return _enum_values(_row(order, _ORDER_COLUMNS))
+
+
+def item_row(item: OrderItemPublic) -> dict[str, Any]:
+    """The item's row as the database holds it (plain values)."""
+    return _enum_values(_row(item, _ITEM_COLUMNS))
+
+
+SERVER_OWNED = frozenset(_SERVER_OWNED)
+"""Columns every write stamps itself: never copied from elsewhere."""
+
+
 def _unchanged(item: OrderItemPublic, old: OrderItemPublic | None) -> bool:
     """`item` is `old` itself (the state machine left it alone) and saving it would write nothing: its
     done time only changes when its status does (see `_done_at`)."""

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
+
+from .hub.settings import UpstreamSettings, upstream_from_env
 
 APP_NAME = "kds"
 
@@ -33,6 +36,70 @@ def persisted_secret(directory: Path) -> str:
 
 
 @dataclass(frozen=True)
+class RequestLimits:
+    """What one client may cost the server (issue 17), enforced before a request is parsed or even read whole.
+
+    The HTTP server (`kds_backend/http_protocol.py`) enforces the header size, the head timeout and the
+    connection cap; the app (`kds_backend/body_limits.py`) the body size and body timeout, and checks the token
+    of a route that needs one before reading its body. Every refusal is PostgREST's `{code, message, details,
+    hint}` with a KDS code: 408 KDS408, 413 KDS413, 431 KDS431, 503 KDS503."""
+
+    max_body_bytes: int = 1_048_576
+    """`KDS_MAX_BODY_BYTES`: the largest request body. A declared Content-Length over it is refused before a byte
+    of the body is read; a chunked body as soon as it passes it (413)."""
+    max_header_bytes: int = 65_536
+    """`KDS_MAX_HEADER_BYTES`: request line plus headers (a PostgREST `in` list of 1000 ids is about 37 KiB); 431."""
+    header_timeout_s: float = 10.0
+    """`KDS_HEADER_TIMEOUT`: seconds to send a whole request head, from connecting (or from the first byte of a
+    later request on the connection); else 408 and the connection is closed. A silent connection is closed."""
+    body_timeout_s: float = 30.0
+    """`KDS_BODY_TIMEOUT`: seconds to send the whole body once the head is in; else 408 and closed."""
+    keep_alive_timeout_s: float = 5.0
+    """`KDS_KEEP_ALIVE_TIMEOUT`: an idle keep-alive connection is closed after this many seconds (uvicorn's)."""
+    max_connections: int = 1000
+    """`KDS_MAX_CONNECTIONS`: open HTTP connections and websockets together; one more is answered 503 and
+    closed at once. Keep it under the process's open-file limit (`ulimit -n`)."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> RequestLimits:
+        env = os.environ if env is None else env
+        return cls(
+            max_body_bytes=_whole(env, "KDS_MAX_BODY_BYTES", cls.max_body_bytes, 1024, 1 << 30, "bytes"),
+            max_header_bytes=_whole(env, "KDS_MAX_HEADER_BYTES", cls.max_header_bytes, 1024, 16 << 20, "bytes"),
+            header_timeout_s=_seconds(env, "KDS_HEADER_TIMEOUT", cls.header_timeout_s),
+            body_timeout_s=_seconds(env, "KDS_BODY_TIMEOUT", cls.body_timeout_s),
+            keep_alive_timeout_s=_seconds(env, "KDS_KEEP_ALIVE_TIMEOUT", cls.keep_alive_timeout_s),
+            max_connections=_whole(env, "KDS_MAX_CONNECTIONS", cls.max_connections, 1, 1_000_000, "connections"),
+        )
+
+
+def _whole(env: Mapping[str, str], name: str, default: int, low: int, high: int, unit: str) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be a whole number of {unit} from {low} to {high}, not {raw!r}")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.1 <= value <= 3600:  # NaN fails this too
+        raise ValueError(f"{name} must be seconds from 0.1 to 3600, not {raw!r}")
+    return value
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     jwt_secret: str
@@ -54,11 +121,18 @@ class Settings:
     """`KDS_WS_COMPRESSION=1`: offer permessage-deflate on Realtime websockets. Off, as on Supabase (Phoenix's
     `compress` default): deflating costs the server a context per socket and every screen an inflate per frame,
     for JSON frames of a few hundred bytes on a LAN."""
+    limits: RequestLimits = field(default_factory=RequestLimits)
+    """Request size, timeout and connection limits (`KDS_MAX_BODY_BYTES` and the rest; see RequestLimits)."""
+
+    upstream: UpstreamSettings | None = None
+    """`KDS_UPSTREAM_URL` and its account (kds_backend/hub): serve as a hub in front of that server. Upstream then
+    owns the day-end clear (it reaches the hub as rows), so the hub runs none of its own."""
 
     @classmethod
-    def from_env(cls, database_url: str | None = None) -> Settings:
+    def from_env(cls, database_url: str | None = None, upstream_url: str | None = None) -> Settings:
         """Settings from `KDS_*` variables; with none set, the embedded default in the data directory."""
         directory = data_dir()
+        upstream = upstream_from_env(directory, upstream_url)
         url = database_url or os.environ.get("KDS_DATABASE_URL") or f"sqlite:///{directory / 'companion.db'}"
         secret = os.environ.get("KDS_JWT_SECRET") or persisted_secret(directory)
         if len(secret) < 32:
@@ -73,6 +147,9 @@ class Settings:
             timezone=_timezone(os.environ.get("KDS_TIMEZONE") or None),
             refresh_reuse_window_s=_reuse_window(os.environ.get("KDS_REFRESH_REUSE_WINDOW", "86400")),
             ws_compression=_flag("KDS_WS_COMPRESSION", os.environ.get("KDS_WS_COMPRESSION", "0")),
+            limits=RequestLimits.from_env(),
+            upstream=upstream,
+            auto_clear=upstream is None,
         )
 
 

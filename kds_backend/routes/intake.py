@@ -6,7 +6,7 @@ import re
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic_core import to_json
 
@@ -15,6 +15,7 @@ from api_client.storable import text_problem
 
 from ..auth.deps import CurrentCaller, require_roles
 from ..errors import bad_request
+from ..hub.guard import refuse_on_a_hub
 from ..intake import OrderRequest, StoredResponse, intake_items, intake_orders, request_fingerprint
 from ..routing import DEFAULT_ROUTES, replace_routes, restaurant_routes
 
@@ -85,6 +86,7 @@ def _respond(stored: StoredResponse) -> JSONResponse:
 
 @router.post(
     "/orders",
+    dependencies=[Depends(refuse_on_a_hub)],
     status_code=201,
     response_model=OrderWithItems,
     responses=ERROR_RESPONSES,
@@ -101,6 +103,7 @@ async def create_order(body: OrderIntake, request: Request, caller: CurrentCalle
 
 @router.post(
     "/orders/{order_id}/items",
+    dependencies=[Depends(refuse_on_a_hub)],
     status_code=201,
     response_model=OrderWithItems,
     responses={**ERROR_RESPONSES, 404: {"description": "No such order in this restaurant"}},

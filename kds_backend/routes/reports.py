@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from api_client.business_day import zone
@@ -15,6 +15,7 @@ from api_client.models import DeviceRole
 from ..auth.deps import CurrentCaller, require_roles
 from ..day_end import clear_day
 from ..errors import bad_request
+from ..hub.guard import refuse_on_a_hub
 from ..prep_report import parse_range, prep_rows, to_csv
 
 router = APIRouter(tags=["reports"])
@@ -70,6 +71,7 @@ class ClearDayResult(BaseModel):
 
 @router.post(
     "/rest/v1/rpc/clear_day",
+    dependencies=[Depends(refuse_on_a_hub)],
     response_model=ClearDayResult,
     responses={
         **ERROR_RESPONSES,

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi import Path as FastPath
 from fastapi.responses import Response
 
@@ -37,6 +37,7 @@ from ..auth.deps import Caller, CurrentCaller, require_roles
 from ..db.tables import EXPOSED_TABLES, REST_TABLES
 from ..db.writer import Writer
 from ..errors import ApiError
+from ..hub.guard import refuse_on_a_hub
 from ..postgrest.body import parse_insert, parse_update
 from ..postgrest.negotiate import (
     Accept,
@@ -215,7 +216,14 @@ def _written(written: Written, how: Accept, *, status: int, count: bool) -> Resp
     return Response(status_code=201 if status == 201 else 204, headers=headers)
 
 
-@router.post("/{table}", status_code=201, response_class=Response, responses=WRITE_RESPONSES, openapi_extra=WRITE_DOC)
+@router.post(
+    "/{table}",
+    status_code=201,
+    response_class=Response,
+    responses=WRITE_RESPONSES,
+    openapi_extra=WRITE_DOC,
+    dependencies=[Depends(refuse_on_a_hub)],
+)
 async def insert_rows(table: TablePath, request: Request, caller: CurrentCaller) -> Response:
     """Insert one object or an array (all or nothing) into `orders` or `order_items` (pos, admin)."""
     check_profile(request.headers)
@@ -242,6 +250,7 @@ async def insert_rows(table: TablePath, request: Request, caller: CurrentCaller)
 
 @router.patch(
     "/{table}",
+    dependencies=[Depends(refuse_on_a_hub)],
     response_class=Response,  # the body is there only with `return=representation`
     responses={**WRITE_RESPONSES, 204: {"description": "Updated (no body)"}},
     openapi_extra=UPDATE_DOC,

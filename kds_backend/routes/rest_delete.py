@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from api_client.models import DeviceRole
@@ -21,6 +21,7 @@ from ..auth.deps import CurrentCaller, require_roles
 from ..db.tables import EXPOSED_TABLES, order_items
 from ..db.writer import Writer
 from ..errors import ApiError
+from ..hub.guard import refuse_on_a_hub
 from ..postgrest.negotiate import accept, check_profile, content_range, prefer, rows_response
 from ..postgrest.query import parse_query
 from ..postgrest.read import Json, read_by_ids, read_ids
@@ -51,7 +52,7 @@ def _delete_rows(w: Writer, table: sa.Table, ids: list[UUID]) -> None:
         w.delete(table, dict(row))
 
 
-@router.delete("/{table}", responses=RESPONSES)
+@router.delete("/{table}", responses=RESPONSES, dependencies=[Depends(refuse_on_a_hub)])
 async def delete_rows(table: str, request: Request, caller: CurrentCaller) -> Response:
     """Delete the rows the filters match (admin): 204, or 200 with them under `Prefer: return=representation`."""
     check_profile(request.headers)

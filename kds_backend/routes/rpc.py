@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from api_client.models import ApplyIntentsRequest, DeviceRole, IntentResult
+from api_client.models import ApplyIntentsRequest, DeviceRole, Intent, IntentResult
 
 from ..auth.deps import CurrentCaller, require_roles
+from ..db.writer import Writer
 from ..errors import forbidden
+from ..hub.mirror import UpstreamMirror
 from ..intents import apply_intents
 
 router = APIRouter(prefix="/rest/v1/rpc", tags=["RPC"])
@@ -37,5 +39,16 @@ async def apply_intents_rpc(body: ApplyIntentsRequest, request: Request, caller:
                 hint=f"This token belongs to device {caller.device_id!r}.",
             )
     db = request.app.state.db
-    # Grouped: several screens' batches share a commit, each in a savepoint of its own.
-    return await db.awrite(lambda w: apply_intents(w, caller.restaurant_id, caller.role, body.intents), group=True)
+    mirror: UpstreamMirror | None = request.app.state.upstream
+    if mirror is None:
+        # Grouped: several screens' batches share a commit, each in a savepoint of its own.
+        return await db.awrite(lambda w: apply_intents(w, caller.restaurant_id, caller.role, body.intents), group=True)
+
+    def apply_and_queue(w: Writer) -> tuple[list[IntentResult], list[Intent]]:
+        # A hub: what it applied is queued for upstream in the same write, before it commits (kds_backend/hub).
+        results = apply_intents(w, caller.restaurant_id, caller.role, body.intents)
+        return results, mirror.forward(caller.restaurant_id, body.intents, results)
+
+    results, queued = await db.awrite(apply_and_queue, group=True)
+    mirror.forwarded(queued)
+    return results

@@ -33,10 +33,10 @@ from sync.realtime.changes import RawChange
 from sync.realtime.connection import ChangeEvent, ConnectionState, Event, LiveAgain, RealtimeConnection
 from sync.realtime.observable import Observable
 from sync.realtime.phoenix import Binding, ChannelSpec
-from sync.store import LocalStore, outbox_rows, read_rows
+from sync.store import LocalStore, outbox_rows, read_rows, server_rows
 from sync.store.outbox_rows import OutboxEntry
 
-from .menu import eighty_sixed, touches_menu
+from .menu import MenuLine, eighty_sixed, shown_menu, touches_menu
 from .outbox import Outbox
 from .prep_times import prep_times
 from .reads import read_page, read_snapshot
@@ -326,6 +326,44 @@ class SyncEngine:
         self._menu_pending = menu.pending
         self.eighty_sixed.set(menu.names)
 
+    # ------------------------------------------------------------ a hub's interface (kds_backend/hub)
+
+    def forwarded(self, intents: Collection[Intent]) -> None:
+        """Intents `outbox.forward` has queued (a hub's LAN screens made them): shown at once with the others
+        and sent upstream. Call on the engine's loop, after the forward has committed."""
+        order_ids = [i.order_id for i in intents if i.order_id is not None]
+        if any(i.kind is IntentKind.eighty_six for i in intents):
+            self._refresh_menu()
+        if order_ids:
+            self._pending_orders.update(order_ids)
+            self.coalescer.add(order_ids)
+            self._inputs.put_nowait(None)
+        self.uploader.kick()
+
+    def shown_orders(self, order_ids: Collection[UUID]) -> dict[UUID, OrderWithItems | None]:
+        """Each order as displayed, whatever its status (server rows with the unanswered intents folded over them);
+        None for one the store does not hold. Safe from any thread (a read-only snapshot)."""
+        shown: dict[UUID, OrderWithItems | None] = {}
+        for order_id in order_ids:
+            overlaid = self.outbox.shown_order(order_id)
+            shown[order_id] = None if overlaid is None else overlaid.order
+        return shown
+
+    def deleted_orders(self, order_ids: Collection[UUID]) -> set[UUID]:
+        """Which of `order_ids` the server has deleted (as opposed to never sent, or left by retention)."""
+        with self.store.snapshot() as conn:
+            return server_rows.deleted_order_ids(conn, list(order_ids))
+
+    def order_ids(self) -> list[UUID]:
+        """Every order the store holds, oldest change first."""
+        with self.store.snapshot() as conn:
+            return server_rows.order_ids(conn)
+
+    def shown_menu(self) -> list[MenuLine]:
+        """Every menu row as displayed (the server's rows with the unanswered 86s on top). Safe from any thread."""
+        with self.store.snapshot() as conn:
+            return shown_menu(conn)
+
     def on_changes(self, callback: Callable[[frozenset[UUID]], object]) -> Callable[[], None]:
         """`callback(order_ids)` after each coalesced batch of changes; returns the unsubscribe function."""
         self._listeners.callbacks.append(callback)
@@ -418,8 +456,8 @@ class SyncEngine:
         if isinstance(item, _State):
             return self._on_state(item.state)
         if isinstance(item, LiveAgain):
-            # The server is reachable again: cut the uploader's backoff short (queued taps go now).
-            self.uploader.retry_now()
+            # The server is reachable again: queued taps go now, and a batch sent while it was not goes again.
+            self.uploader.live_again()
             return self.catchup.subscribed(now)
         if isinstance(item, ChangeEvent):
             return self.catchup.event(item.change)

@@ -48,6 +48,39 @@ def eighty_sixed(conn: sa.Connection) -> EightySixed:
     return EightySixed(tuple(names), pending)
 
 
+@dataclass(frozen=True, slots=True)
+class MenuLine:
+    """One menu item's availability as displayed: the server's row, or this store's unanswered 86 over it."""
+
+    item_name: str
+    available: bool
+    reason: str | None
+    updated_by: str | None
+
+
+def shown_menu(conn: sa.Connection) -> list[MenuLine]:
+    """Every menu row as displayed (server rows with the unanswered 86s on top), by name (case-insensitive)."""
+    lines: dict[str, MenuLine] = {}
+    for data in conn.execute(sa.select(menu_availability.c.data)).scalars():
+        row = MenuAvailabilityPublic.model_validate_json(data)
+        lines[row.item_name.strip().lower()] = MenuLine(row.item_name, row.available, row.reason, row.updated_by)
+    query = (
+        sa.select(outbox.c.payload)
+        .where(outbox.c.state.in_(UNSETTLED), outbox.c.order_id.is_(None), outbox.c.kind == IntentKind.eighty_six)
+        .order_by(outbox.c.seq)
+    )
+    for payload in conn.execute(query).scalars():
+        intent = Intent.model_validate_json(payload)
+        name, available = intent.args.get("item_name"), intent.args.get("available", False)
+        reason = intent.args.get("reason")
+        if not isinstance(name, str) or not name.strip() or not isinstance(available, bool):
+            continue
+        lines[name.strip().lower()] = MenuLine(
+            name.strip(), available, reason if isinstance(reason, str) else None, intent.device_id
+        )
+    return sorted(lines.values(), key=lambda line: line.item_name.lower())
+
+
 def touches_menu(changes: Iterable[Change], *, reset: bool) -> bool:
     """Whether applying `changes` may change the 86 list (a snapshot always may)."""
     if reset:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -59,6 +59,13 @@ class Outbox:
             with self.store.transaction() as conn:  # planted bug (fault harness): the acknowledged tap is dropped
                 outbox_rows.confirm(conn, [intent.id])
         return intent
+
+    def forward(self, intents: Sequence[Intent]) -> None:
+        """Queue intents other devices made (a hub's LAN screens), keeping their ids, devices and sequence numbers;
+        one already queued is left alone. Durable when it returns, and safe from any thread (one store
+        transaction): the caller then tells the engine on its loop (`SyncEngine.forwarded`)."""
+        with self.store.transaction() as conn:
+            outbox_rows.append_new(conn, intents, self.store.clock())
 
     def on_submit(self, callback: Callable[[Intent], object]) -> Callable[[], None]:
         self._listeners.append(callback)

@@ -85,6 +85,7 @@ class Uploader:
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._limit: int | None = None
+        self._sending_since: float | None = None  # loop time the batch in flight was sent, if one is
 
     # ------------------------------------------------------------ control
 
@@ -191,11 +192,13 @@ class Uploader:
     async def _send(self, intents: list[Intent]) -> list[IntentResult] | BaseException:
         """One batch's request: its answer, or why there is none (a timeout, an error, or `abandon_inflight`)."""
         self._abandon.clear()
+        self._sending_since = asyncio.get_running_loop().time()
         send = asyncio.ensure_future(asyncio.wait_for(self.sender.apply_intents(intents), self.request_timeout_s))
         abandon = asyncio.ensure_future(self._abandon.wait())
         try:
             await asyncio.wait({send, abandon}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            self._sending_since = None
             abandon.cancel()
             if not send.done():
                 send.cancel()
@@ -205,6 +208,14 @@ class Uploader:
             # The server may have applied it: the resend is answered `duplicate` by its ledger, never twice.
             return ConnectionError("the connection was lost with the batch in flight; it is sent again")
         return send.exception() or send.result()
+
+    def live_again(self) -> None:
+        """The server is reachable again over a new connection: a batch sent before it went out over a link that
+        was down (a hub started offline never saw a connection drop), so it is sent again now rather than at its
+        timeout; then the backoff is cut short. The server's ledger answers a resent batch `duplicate`."""
+        if self._sending_since is not None:
+            self._abandon.set()
+        self.retry_now()
 
     def abandon_inflight(self) -> None:
         """The connection is gone (a pulled cable): stop waiting for the batch in flight, which would otherwise

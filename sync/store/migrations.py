@@ -100,7 +100,38 @@ _V6 = [
     "DELETE FROM sync_cursor",
 ]
 
-STEPS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6]
+_V7 = [
+    # A hub forwards the intents of every screen on its LAN through one outbox (kds_backend/hub): device sequence
+    # numbers are unique per device, not per outbox. The intent id stays unique; the table is rebuilt because
+    # SQLite cannot drop a constraint.
+    """CREATE TABLE outbox_v7 (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        intent_id TEXT NOT NULL UNIQUE,
+        device_seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        order_id TEXT,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'inflight', 'rejected')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL,
+        created_at REAL NOT NULL,
+        last_error TEXT,
+        reason TEXT
+    )""",
+    """INSERT INTO outbox_v7 (seq, intent_id, device_seq, kind, order_id, payload, state, attempts, next_attempt_at,
+        created_at, last_error, reason)
+    SELECT seq, intent_id, device_seq, kind, order_id, payload, state, attempts, next_attempt_at, created_at,
+        last_error, reason FROM outbox""",
+    # Sequence numbers keep growing from where the old table's AUTOINCREMENT was (confirmed entries are deleted).
+    "DELETE FROM sqlite_sequence WHERE name = 'outbox_v7'",
+    "INSERT INTO sqlite_sequence (name, seq) SELECT 'outbox_v7', seq FROM sqlite_sequence WHERE name = 'outbox'",
+    "DROP TABLE outbox",
+    "ALTER TABLE outbox_v7 RENAME TO outbox",
+    "CREATE INDEX ix_outbox_state_seq ON outbox (state, seq)",
+    "CREATE INDEX ix_outbox_order ON outbox (order_id)",
+]
+
+STEPS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
 LATEST = len(STEPS)
 
 

@@ -58,6 +58,27 @@ def append(conn: sa.Connection, intent: Intent, created_at: float) -> None:
     )
 
 
+def append_new(conn: sa.Connection, intents: Sequence[Intent], created_at: float) -> None:
+    """Append intents made elsewhere (a hub forwarding its screens' taps), keeping their ids and sequence
+    numbers; an intent already in the outbox is left as it is."""
+    if not intents:
+        return
+    rows = [
+        {
+            "intent_id": str(i.id),
+            "device_seq": i.device_seq,
+            "kind": i.kind.value,
+            "order_id": str(i.order_id) if i.order_id else None,
+            "payload": i.model_dump_json(),
+            "state": PENDING,
+            "attempts": 0,
+            "created_at": created_at,
+        }
+        for i in intents
+    ]
+    conn.execute(outbox.insert().prefix_with("OR IGNORE"), rows)
+
+
 def unsettled(conn: sa.Connection, limit: int | None = None) -> list[OutboxEntry]:
     """The oldest entries the server has not answered for, in device order."""
     query = sa.select(outbox).where(outbox.c.state.in_(UNSETTLED)).order_by(outbox.c.seq)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from api_client.models import OrderWithItems
 
-from .tables import order_items, orders
+from .tables import order_items, orders, tombstones
 
 
 def load_order(conn: sa.Connection, order_id: UUID) -> OrderWithItems | None:
@@ -28,3 +28,11 @@ def load_order(conn: sa.Connection, order_id: UUID) -> OrderWithItems | None:
 
 def order_ids(conn: sa.Connection) -> list[UUID]:
     return [UUID(i) for i in conn.execute(sa.select(orders.c.id).order_by(orders.c.change_seq)).scalars()]
+
+
+def deleted_order_ids(conn: sa.Connection, ids: list[UUID]) -> set[UUID]:
+    """Which of `ids` the server deleted (a tombstone is kept), as opposed to never seen or pruned by retention."""
+    if not ids:
+        return set()
+    query = sa.select(tombstones.c.id).where(tombstones.c.tbl == "orders", tombstones.c.id.in_([str(i) for i in ids]))
+    return {UUID(i) for i in conn.execute(query).scalars()}

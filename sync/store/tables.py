@@ -47,7 +47,7 @@ outbox = sa.Table(
     metadata,
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("intent_id", sa.String, nullable=False, unique=True),
-    sa.Column("device_seq", sa.Integer, nullable=False, unique=True),
+    sa.Column("device_seq", sa.Integer, nullable=False),
     sa.Column("kind", sa.String, nullable=False),
     sa.Column("order_id", sa.String),
     sa.Column("payload", sa.Text, nullable=False),

@@ -215,3 +215,32 @@ async def test_a_batch_in_flight_when_the_connection_drops_is_sent_again_not_wai
         await asyncio.wait_for(up.queue_depth.wait_for(0), TIMEOUT_S)
     assert len(server.batches) == 2 and [i.id for i in server.batches[1]] == [i.id for i in queued]
     assert sorted(server.ledger) == sorted(i.id for i in queued)
+
+
+async def test_a_batch_sent_before_the_server_was_live_again_is_sent_again_at_once(store: LocalStore) -> None:
+    """A hub started with its internet down sent its queue into a dead link and never saw a connection drop:
+    when a new connection is live, that batch goes again at once instead of at its timeout."""
+    server = FakeServer()
+    server.hold = asyncio.Event()
+    queued = submit(Outbox(store, DeviceRole.kds), 2)
+    async with Uploader(store, server, backoff=fast_backoff(), request_timeout_s=3600.0) as up:
+        await asyncio.wait_for(server.holding.wait(), TIMEOUT_S)
+        server.hold = None
+        up.live_again()
+        await asyncio.wait_for(up.queue_depth.wait_for(0), TIMEOUT_S)
+    assert [[i.id for i in b] for b in server.batches] == [[i.id for i in queued]] * 2
+    assert sorted(server.ledger) == sorted(i.id for i in queued)
+
+
+async def test_live_again_with_nothing_in_flight_abandons_nothing(store: LocalStore) -> None:
+    server = FakeServer()
+    outbox = Outbox(store, DeviceRole.kds)
+    async with Uploader(store, server, backoff=fast_backoff()) as up:
+        submit(outbox, 1)
+        up.kick()
+        await asyncio.wait_for(up.queue_depth.wait_for(0), TIMEOUT_S)
+        up.live_again()
+        submit(outbox, 1)
+        up.kick()
+        await asyncio.wait_for(up.queue_depth.wait_for(0), TIMEOUT_S)
+    assert len(server.batches) == 2 and len(server.ledger) == 2

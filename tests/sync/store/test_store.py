@@ -277,3 +277,28 @@ def test_a_snapshot_reads_while_another_connection_holds_the_write_lock(store: L
             assert outbox_rows.depth(reader) == 1
     with store.snapshot() as reader:
         assert outbox_rows.depth(reader) == 2
+
+
+def test_v7_keeps_queued_intents_and_lets_a_hub_queue_other_devices_under_their_own_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "v6.db"
+    engine = open_engine(path)
+    migrate(engine, target=6)
+    o = order()
+    queued = [intent("bump_ticket", o, seq=41, station="grill"), intent("rush", o, seq=42)]
+    with engine.begin() as conn:
+        for it in queued:
+            outbox_rows.append(conn, it, 1.0)
+        conn.exec_driver_sql("DELETE FROM outbox WHERE device_seq = 42")  # confirmed: its number is never reused
+    engine.dispose()
+
+    with LocalStore(path, device_id=None) as store:
+        assert store.migrated_from == 6
+        # Two LAN screens' taps with the same device sequence number, and one forwarded twice (kept once).
+        grill = queued[0].model_copy(update={"id": uuid.uuid4(), "device_id": "r1-kds-grill-1", "device_seq": 41})
+        Outbox(store, DeviceRole.admin).forward([grill, queued[0]])
+        with store.snapshot() as conn:
+            entries = outbox_rows.unsettled(conn)
+            seqs = [r[0] for r in conn.exec_driver_sql("SELECT seq FROM outbox ORDER BY seq")]
+        assert [e.intent for e in entries] == [queued[0], grill]
+        assert seqs == [1, 3]  # after the old table's highest, the confirmed (deleted) one included
+        assert store.integrity_check() == "ok"

@@ -1,0 +1,197 @@
+"""`UpstreamMirror`: the hub's sync engine on upstream, and the projection of what it shows onto the hub's rows.
+
+One projector task writes the projection, so projections never interleave; each runs inside a hub write, where the
+engine's store is read (a snapshot) in the same thread that queues the LAN's intents into it (`forward`). So a
+projection sees a LAN intent either in the engine's outbox or not yet applied at the hub: never applied at the hub
+and missing from the outbox, which would show a screen its own bump undone for a moment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from api_client.models import DeviceRole, Intent, IntentResult, IntentStatus
+from sync.engine.engine import EngineConfig, SyncEngine
+from sync.store.outbox_rows import OutboxEntry
+
+from ..db.database import Database
+from ..db.tables import intent_ledger, orders
+from ..db.writer import Writer
+from .projection import project_menu, project_orders
+from .settings import UpstreamSettings
+from .upstream_auth import UpstreamAccount, sign_in
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 200  # orders projected per hub transaction at most: a full reconcile never holds the writer for long
+_RETRY_S = 1.0
+
+
+def forwardable(intents: Sequence[Intent], results: Sequence[IntentResult]) -> list[Intent]:
+    """The intents the hub applied just now: the ones to send upstream. A duplicate was queued when first applied."""
+    return [i for i, r in zip(intents, results, strict=True) if r.status is IntentStatus.applied]
+
+
+class UpstreamMirror:
+    def __init__(self, settings: UpstreamSettings, db: Database, account: UpstreamAccount) -> None:
+        self.settings, self.db, self.account = settings, db, account
+        self.restaurant_id = account.restaurant_id
+        self.engine = SyncEngine(
+            EngineConfig(
+                url=settings.url,
+                anon_key=settings.anon_key,
+                restaurant_id=account.restaurant_id,
+                device_id=account.device_id,
+                role=DeviceRole.admin,
+                token_provider=account.tokens,
+                data_path=settings.store_path,
+                heartbeat_s=settings.heartbeat_s,
+            )
+        )
+        self._dirty: set[UUID] = set()
+        self._menu_dirty = True
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._unsubscribe = [
+            self.engine.on_changes(self._orders_changed),
+            self.engine.eighty_sixed.subscribe(lambda _names: self._menu_changed()),
+            self.engine.queue_depth.subscribe(lambda _depth: self._wake.set()),
+        ]
+
+    # ------------------------------------------------------------ the LAN's intents (rpc/apply_intents)
+
+    def forward(
+        self, caller_restaurant: str, intents: Sequence[Intent], results: Sequence[IntentResult]
+    ) -> list[Intent]:
+        """Queue the intents the hub just applied for upstream, in the hub's write (its thread): durable before
+        the hub commits. Returns them, for `forwarded` once the write is done."""
+        if caller_restaurant != self.restaurant_id:
+            return []  # a device of another restaurant on this hub: upstream is not its server
+        chosen = forwardable(intents, results)
+        if chosen:
+            self.engine.outbox.forward(chosen)
+        return chosen
+
+    def forwarded(self, intents: Sequence[Intent]) -> None:
+        if intents:
+            self.engine.forwarded(intents)
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        self._dirty |= set(self.engine.order_ids())
+        self._dirty |= set(await self.db.aread(self._hub_order_ids))
+        self._task = asyncio.create_task(self._project_loop(), name="hub-projector")
+        self._wake.set()
+        await self.engine.start()
+
+    async def stop(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        await self.engine.stop()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.account.aclose()
+
+    def _hub_order_ids(self, conn: sa.Connection) -> list[UUID]:
+        query = sa.select(orders.c.id).where(
+            orders.c.restaurant_id == self.restaurant_id, orders.c.cleared_at.is_(None)
+        )
+        return list(conn.execute(query).scalars())
+
+    # ------------------------------------------------------------ the projector
+
+    def _orders_changed(self, ids: frozenset[UUID]) -> None:
+        self._dirty |= ids
+        self._wake.set()
+
+    def _menu_changed(self) -> None:
+        self._menu_dirty = True
+        self._wake.set()
+
+    async def _project_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self._project_dirty()
+            except Exception:
+                # The hub's database is away (locked, full): what is dirty stays dirty and is tried again.
+                log.exception("projecting upstream onto the hub failed; retrying")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), _RETRY_S)
+                self._wake.set()
+
+    async def _project_dirty(self) -> None:
+        first = True  # every wake looks for rejections once (an answer from upstream changes the queue's depth)
+        while first or self._dirty or self._menu_dirty:
+            ids = sorted(self._dirty)[:_CHUNK]
+            menu = self._menu_dirty
+            self._dirty.difference_update(ids)
+            self._menu_dirty = False
+            try:
+                refused = await self.db.awrite(lambda w, ids=ids, menu=menu: self._project(w, ids, menu))
+            except BaseException:
+                self._dirty.update(ids)
+                self._menu_dirty |= menu
+                raise
+            first = False
+            for entry in refused:
+                intent = entry.intent
+                log.warning(
+                    "upstream refused %s from %s (order %s, intent %s): %s",
+                    intent.kind.value, intent.device_id, intent.order_id, intent.id, entry.reason,
+                )
+                self.engine.dismiss(intent.id)
+
+    def _project(self, w: Writer, ids: list[UUID], menu: bool) -> list[OutboxEntry]:
+        """In the hub's writer thread: the engine's store read now, after every LAN intent already written.
+
+        Intents upstream refused are settled in the same write: their effect is already gone from what the engine
+        shows, so their orders are projected without them while the hub's ledger records upstream's reason."""
+        refused = self.engine.rejected()
+        ids = list({*ids, *(e.intent.order_id for e in refused if e.intent.order_id is not None)})
+        if ids:
+            shown = self.engine.shown_orders(ids)
+            deleted = self.engine.deleted_orders([i for i, order in shown.items() if order is None])
+            project_orders(w, self.restaurant_id, shown, deleted)
+        if menu or any(e.intent.order_id is None for e in refused):
+            project_menu(w, self.restaurant_id, self.engine.shown_menu())
+        _record_rejections(w, [(e.intent, e.reason or "") for e in refused])
+        return refused
+
+
+def _record_rejections(w: Writer, refused: list[tuple[Intent, str]]) -> None:
+    for intent, reason in refused:
+        w.conn.execute(
+            intent_ledger.update()
+            .where(intent_ledger.c.intent_id == intent.id)
+            .values(status=IntentStatus.rejected.value, reason=f"upstream: {reason}"[:500])
+        )
+
+
+@contextlib.asynccontextmanager
+async def upstream_mirror(settings: UpstreamSettings | None, db: Database) -> AsyncIterator[UpstreamMirror | None]:
+    """The hub's mirror for the app's lifespan (None when the companion has no upstream)."""
+    if settings is None:
+        yield None
+        return
+    account = await sign_in(settings)
+    try:
+        mirror = UpstreamMirror(settings, db, account)
+    except BaseException:
+        await account.aclose()
+        raise
+    await mirror.start()
+    try:
+        yield mirror
+    finally:
+        await mirror.stop()

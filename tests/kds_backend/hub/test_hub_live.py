@@ -1,0 +1,136 @@
+"""A hub in front of an upstream companion, each a real `kds-backend serve`, with real sync engines as screens on
+the LAN (on the hub) and on the internet (straight on upstream), and the hub's internet link cut and restored."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from uuid import UUID
+
+import httpx
+import pytest
+
+from api_client.models import DeviceRole, Priority
+from tests.conftest import auth_headers
+from tests.kds_backend.realtime.support import create_order, order_body
+
+from .tiers import TIMEOUT_S, hub_token, item_id, item_status, ledger, order_on, patch_item, screen, three_tiers, until
+
+pytestmark = pytest.mark.slow
+
+
+async def pos_order(url: str, number: str) -> UUID:
+    async with httpx.AsyncClient(base_url=url) as http:
+        return UUID((await create_order(http, "r1", number))["id"])
+
+
+async def test_lan_screens_stay_in_sync_through_the_hub_while_its_upstream_link_is_cut(tmp_path: Path) -> None:
+    async with (
+        three_tiers(tmp_path) as tiers,
+        screen(tiers.hub.url, tmp_path, "r1-kds-grill-1") as grill,
+        screen(tiers.hub.url, tmp_path, "r1-expo-1", DeviceRole.expo) as expo,
+        screen(tiers.upstream.url, tmp_path, "r1-kds-online-1", hub=False) as online,
+    ):
+        # A POS pointed at the hub is told in words where orders go (queuing them at the hub comes later).
+        async with httpx.AsyncClient(base_url=tiers.hub.url) as http:
+            r = await http.post(
+                "/api/v1/orders", json=order_body("X1"), headers=auth_headers(hub_token(DeviceRole.pos))
+            )
+        assert r.status_code == 409 and "mirroring" in r.json()["message"], r.text
+
+        # Down the wire: an order made upstream reaches the LAN screens through the hub.
+        first = await pos_order(tiers.upstream.url, "H1")
+        for engine in (grill, expo):
+            await until(engine, lambda e=engine: order_on(e, first) is not None)
+
+        # Up the wire: a LAN tap reaches the other LAN screen and upstream, under its own id and device.
+        bump = grill.submit("bump_item", first, item_id=item_id(grill, first, "Burger"), station="grill")
+        await until(expo, lambda: item_status(expo, first, "Burger") == "done")
+        await until(online, lambda: item_status(online, first, "Burger") == "done")
+        assert ledger(tiers.upstream)[bump.id][:3] == ("r1-kds-grill-1", "applied", bump.device_seq)
+
+        second = await pos_order(tiers.upstream.url, "H2")
+        await until(grill, lambda: order_on(grill, second) is not None)
+        burger = item_id(grill, second, "Burger")
+        seen_by_expo: list[str | None] = []  # the burger as the expo screen showed it after each change
+        expo.on_changes(lambda _ids: seen_by_expo.append(item_status(expo, second, "Burger")))
+
+        tiers.link.blackhole()  # the hub's internet goes; the kitchen LAN stays
+        offline_bump = grill.submit("bump_item", second, item_id=burger, station="grill")
+        rush = expo.submit("rush", second)
+        await until(expo, lambda: item_status(expo, second, "Burger") == "done")
+        await until(grill, lambda: (o := order_on(grill, second)) is not None and o.priority is Priority.rush)
+        for engine in (grill, expo):  # answered by the hub: nothing waits on the internet
+            await asyncio.wait_for(engine.queue_depth.wait_for(0), TIMEOUT_S)
+        # Meanwhile the POS voids that burger upstream: the grill's offline bump can no longer apply there.
+        await patch_item(tiers.upstream.url, burger, {"status": "voided"})
+        await until(online, lambda: item_status(online, second, "Burger") == "voided")
+
+        tiers.link.restore()
+        # Upstream takes the rush, refuses the bump; the hub rolls the bump back and every tier converges.
+        await until(online, lambda: (o := order_on(online, second)) is not None and o.priority is Priority.rush)
+        for engine in (grill, expo):
+            await until(engine, lambda e=engine: item_status(e, second, "Burger") == "voided")
+            shown = order_on(engine, second)
+            assert shown is not None and shown.priority is Priority.rush
+        upstream_ledger = ledger(tiers.upstream)
+        assert upstream_ledger[rush.id][:2] == ("r1-expo-1", "applied")
+        assert upstream_ledger[offline_bump.id][:2] == ("r1-kds-grill-1", "rejected")
+        hub_ledger = ledger(tiers.hub)
+        assert hub_ledger[offline_bump.id][1] == "rejected"
+        assert hub_ledger[offline_bump.id][3] == "upstream: Burger was voided"
+        for engine in (grill, expo, online):
+            assert item_status(engine, first, "Burger") == "done"
+            assert item_status(engine, second, "Fries") == "new"
+        # The bump showed at once on the other LAN screen and stayed until upstream's verdict: never undone and
+        # redone in between (the hub's projection of upstream never raced its own LAN taps).
+        shown = [s for i, s in enumerate(seen_by_expo) if i == 0 or s != seen_by_expo[i - 1]]
+        assert shown in (["done", "voided"], ["new", "done", "voided"]), seen_by_expo
+
+
+async def test_a_hub_killed_after_upstream_applied_its_forward_and_while_offline_loses_no_tap_and_doubles_none(
+    tmp_path: Path,
+) -> None:
+    lost = asyncio.Event()
+
+    def kill_the_hub(_reply: bytes) -> None:
+        # Upstream has applied the batch and answered; the answer is lost and the hub dies: kill -9, no goodbye.
+        tiers.hub.kill()
+        lost.set()
+
+    async with (
+        three_tiers(
+        tmp_path, lose_reply=lambda line: b"/rpc/apply_intents" in line and not lost.is_set(), on_lost=kill_the_hub
+    ) as tiers, screen(tiers.hub.url, tmp_path, "r1-kds-grill-1") as grill,
+        screen(tiers.hub.url, tmp_path, "r1-expo-1", DeviceRole.expo) as expo,
+        screen(tiers.upstream.url, tmp_path, "r1-kds-online-1", hub=False) as online,
+    ):
+        order = await pos_order(tiers.upstream.url, "K1")
+        await until(grill, lambda: order_on(grill, order) is not None)
+        bump = grill.submit("bump_item", order, item_id=item_id(grill, order, "Burger"), station="grill")
+        await asyncio.wait_for(lost.wait(), TIMEOUT_S)
+        await until(online, lambda: item_status(online, order, "Burger") == "done")  # upstream applied it
+        await tiers.restart_hub(kill=False)  # the process is gone already; the same files, a new process
+
+        # The restarted hub resends the unanswered batch: upstream's ledger answers "duplicate", never twice.
+        await until(expo, lambda: item_status(expo, order, "Burger") == "done")
+        tiers.link.blackhole()
+        rush = expo.submit("rush", order)
+        await until(grill, lambda: (o := order_on(grill, order)) is not None and o.priority is Priority.rush)
+        await asyncio.wait_for(expo.queue_depth.wait_for(0), TIMEOUT_S)
+        await tiers.restart_hub(kill=True)  # kill -9 with the rush queued for upstream, and start it offline
+        fries = grill.submit("bump_item", order, item_id=item_id(grill, order, "Fries"))
+        await until(expo, lambda: item_status(expo, order, "Fries") == "done")  # the LAN works, offline
+
+        tiers.link.restore()
+        await until(online, lambda: (o := order_on(online, order)) is not None and o.priority is Priority.rush)
+        await until(online, lambda: item_status(online, order, "Fries") == "done")
+        upstream_ledger = ledger(tiers.upstream)
+        for intent in (bump, rush, fries):
+            assert upstream_ledger[intent.id][:3] == (intent.device_id, "applied", intent.device_seq)
+        on_upstream = order_on(online, order)
+        assert on_upstream is not None
+        # One write per tap upstream: created at version 1, each bump once (a double apply would be refused by
+        # the ledger, and a lost one would leave the item open).
+        assert [i.version for i in on_upstream.order_items] == [2, 2]
+        assert on_upstream.version == 4  # created, in progress (the burger), rush, ready (the fries)

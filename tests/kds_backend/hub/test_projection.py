@@ -1,0 +1,106 @@
+"""Projecting what the hub's copy of upstream shows onto the hub's own rows, on a real companion database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from api_client.models import ItemStatus, OrderIntake, OrderWithItems, Priority
+from kds_backend.db.engine import make_engine, migrate
+from kds_backend.db.tables import deleted_rows, menu_availability
+from kds_backend.db.writer import RowChange, write_transaction
+from kds_backend.hub.projection import project_menu, project_orders
+from kds_backend.orders import create_order, load_orders
+from sync.engine.menu import MenuLine
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    e = make_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    migrate(e)
+    yield e
+    e.dispose()
+
+
+def upstream_order() -> OrderWithItems:
+    """An order as upstream has it (its own versions and change_seqs), made on a scratch database."""
+    intake = OrderIntake.model_validate(
+        {"id": str(uuid4()), "number": "U1", "items": [{"name": "Burger", "station": "grill"}, {"name": "Fries"}]}
+    )
+    scratch = make_engine("sqlite://")
+    migrate(scratch)
+    try:
+        with write_transaction(scratch) as w:
+            made = create_order(w, "r1", intake, {})
+        return made.model_copy(update={"version": 7, "change_seq": 900})
+    finally:
+        scratch.dispose()
+
+
+def project(engine: Engine, shown: dict, deleted: tuple = ()) -> list[RowChange]:
+    with write_transaction(engine) as w:
+        project_orders(w, "r1", shown, deleted)
+        return list(w.changes)
+
+
+def held(engine: Engine, order: OrderWithItems) -> OrderWithItems | None:
+    with engine.connect() as conn:
+        return load_orders(conn, "r1", [order.id]).get(order.id)
+
+
+def test_an_upstream_order_is_written_once_with_the_hubs_own_versions_and_again_only_when_it_changes(
+    engine: Engine,
+) -> None:
+    order = upstream_order()
+    first = project(engine, {order.id: order})
+    assert [(c.table, c.type) for c in first] == [("orders", "INSERT")] + [("order_items", "INSERT")] * 2
+    copy = held(engine, order)
+    assert copy is not None and copy.version == 1 and copy.number == "U1"
+    assert {i.id for i in copy.order_items} == {i.id for i in order.order_items}  # the same ids as upstream
+
+    assert project(engine, {order.id: order}) == []  # nothing differs: nothing written, no event for the LAN
+
+    burger, fries = order.order_items
+    bumped = burger.model_copy(update={"status": ItemStatus.done})  # the hub's unanswered bump, not timed yet
+    extra = fries.model_copy(update={"id": uuid4(), "name": "Shake"})
+    changed = order.model_copy(update={"priority": Priority.rush, "order_items": [bumped, extra]})
+    writes = project(engine, {order.id: changed})
+    assert sorted((c.table, c.type) for c in writes) == [
+        ("order_items", "DELETE"), ("order_items", "INSERT"), ("order_items", "UPDATE"), ("orders", "UPDATE")
+    ]
+    copy = held(engine, order)
+    assert copy is not None and copy.priority is Priority.rush
+    items = {i.name: i for i in copy.order_items}
+    assert set(items) == {"Burger", "Shake"} and items["Burger"].status is ItemStatus.done
+    done_at = items["Burger"].done_at
+    assert done_at is not None  # the time the hub first showed it done...
+    assert project(engine, {order.id: changed}) == []  # ...kept, not moved by the next projection
+    with engine.connect() as conn:  # the dropped line is in the deletion log for LAN screens catching up
+        assert conn.execute(sa.select(deleted_rows.c.row_id)).scalars().all() == [fries.id]
+
+
+def test_an_order_leaves_the_hub_only_when_upstream_deleted_it(engine: Engine) -> None:
+    order = upstream_order()
+    project(engine, {order.id: order})
+    assert project(engine, {order.id: None}) == []  # the mirror no longer holds it (retention): the hub keeps it
+    assert held(engine, order) is not None
+    gone = project(engine, {order.id: None}, deleted=(order.id,))
+    assert [(c.table, c.type) for c in gone] == [("order_items", "DELETE")] * 2 + [("orders", "DELETE")]
+    assert held(engine, order) is None
+
+
+def test_the_menu_is_matched_by_name_and_written_only_where_it_differs(engine: Engine) -> None:
+    lines = [MenuLine("Salmon", False, "sold out", "r1-kds-1"), MenuLine("Soup", True, None, None)]
+    with write_transaction(engine) as w:
+        assert project_menu(w, "r1", lines) == 2
+    with write_transaction(engine) as w:
+        assert project_menu(w, "r1", [MenuLine("SALMON", False, "sold out", "r1-kds-1")]) == 0
+        assert project_menu(w, "r1", [MenuLine("salmon", True, None, "r1-expo-1")]) == 1
+    with engine.connect() as conn:
+        rows = {r.item_name: r.available for r in conn.execute(sa.select(menu_availability))}
+    assert rows == {"Salmon": True, "Soup": True}
