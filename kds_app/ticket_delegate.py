@@ -148,7 +148,7 @@ class TicketDelegate(QStyledItemDelegate):
         if _trace.on:
             _trace.painted(ticket.order.id, ticket.station, len(layout.items))
         age_s = card.age_s
-        fill, ink = age_colours(age_s, self.thresholds(ticket.station))
+        fill, ink, age_text = self.age_look(ticket, layout, age_s)
         state = (fill.rgba(), card.highlight, card.armed, card.armed_control, card.selected)
         painter.drawPixmap(option.rect.topLeft(), self._card_pixmap(ticket, layout, state, painter, age_s))
         # The age ticks every second: drawn live over the cached card, the rest of the card is a blit.
@@ -160,7 +160,7 @@ class TicketDelegate(QStyledItemDelegate):
         painter.setPen(ink)
         painter.setFont(self.fonts.age)
         painter.drawText(self._number_rect(layout), int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
-                         format_age(age_s))
+                         age_text)
         painter.restore()
 
     def _card_pixmap(
@@ -215,6 +215,14 @@ class TicketDelegate(QStyledItemDelegate):
         if selected:
             self._selection(painter, layout)
 
+    def age_look(self, ticket: Ticket, layout: CardLayout, age_s: float) -> tuple[QColor, QColor, str]:
+        """The header's fill, its ink and the age shown. A held ticket's age does not count: a neutral header
+        that says HELD, never yellow or red; its clock starts when the course is fired (`TicketModel`)."""
+        if layout.on_hold:
+            return theme.HELD, theme.TEXT, "HELD"
+        fill, ink = age_colours(age_s, self.thresholds(ticket.station))
+        return fill, ink, format_age(age_s)
+
     def _number_rect(self, layout: CardLayout) -> QRect:
         head = layout.header.adjusted(4, 4, -4, 0)
         return QRect(PAD, head.top() + 4, layout.width - 2 * PAD, QFontMetrics(self.fonts.number).height())
@@ -236,7 +244,7 @@ class TicketDelegate(QStyledItemDelegate):
 
     def _header(self, painter: QPainter, ticket: Ticket, layout: CardLayout, age_s: float) -> None:
         order = ticket.order
-        fill, ink = age_colours(age_s, self.thresholds(ticket.station))
+        fill, ink, _text = self.age_look(ticket, layout, age_s)
         head = layout.header.adjusted(4, 4, -4, 0)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(fill)

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
 from api_client.models import OrderWithItems
+from sync.engine.tickets import STATION_OPEN_ITEMS as _OPEN_ITEMS
 from sync.engine.tickets import station_on_hold
 
 NEW_HIGHLIGHT_S = 4.0  # a new ticket glows this long, then stays calm
@@ -41,7 +42,7 @@ class CardState(NamedTuple):
     crosses from C++ into Python, and a repaint after a bump asks it of every card on the screen)."""
 
     ticket: Ticket
-    age_s: float
+    age_s: float  # on the ticket's clock (`TicketModel.clock_start`); 0 while the ticket is on hold
     highlight: bool
     armed: bool
     armed_control: str | None
@@ -94,6 +95,9 @@ class TicketModel(QAbstractListModel):
         self._armed: dict[str, float] = {}  # key -> monotonic deadline of the second tap
         self._armed_controls: dict[str, tuple[str, float]] = {}  # key -> (control, deadline of its second tap)
         self._selected: str | None = None  # a key that left the screen simply matches no row
+        # key -> wall time its held course was seen fired, when that made all its work (see `clock_start`).
+        # Kept when the ticket leaves, so a recalled ticket keeps its clock; trimmed when it grows large.
+        self._fired: dict[str, float] = {}
 
     # ------------------------------------------------------------ Qt model interface
 
@@ -124,12 +128,44 @@ class TicketModel(QAbstractListModel):
         armed_control = self._armed_controls.get(key)
         return CardState(
             ticket,
-            max(0.0, self._clock() - ticket.order.created_at.timestamp()),
+            0.0 if ticket.on_hold else max(0.0, self._clock() - self.clock_start(ticket)),
             key in self._arrived,
             key in self._armed,
             None if armed_control is None else armed_control[0],
             key == self._selected,
         )
+
+    def clock_start(self, ticket: Ticket) -> float:
+        """When the ticket's age clock started (wall time): when the order came in, or for a station ticket whose
+        work is a held course, when this screen saw that course fired. A held ticket's clock does not run: its
+        age would otherwise be red the moment it is fired, for minutes it spent waiting on the course before.
+
+        The fire time is what this screen saw (the server has no fire time on the row): a screen started after
+        a course was fired counts that course from the order's time, on the safe side (older, not younger)."""
+        fired = self._fired.get(ticket.key)
+        created = ticket.order.created_at.timestamp()
+        return created if fired is None else max(created, fired)
+
+    def _note_fire(self, old: Ticket, new: Ticket) -> None:
+        """A station ticket whose live work is now only items that were held (a course fired, by expo or by the
+        bump that finished the course before) starts its clock now. Work that was already live keeps its age."""
+        if new.station is None:
+            return  # expo: the whole order, on the order's clock
+        before = {i.id: i for i in old.order.order_items}
+        fired = still_live = False
+        for item in new.order.order_items:
+            if item.held or item.status not in _OPEN_ITEMS:
+                continue
+            was = before.get(item.id)
+            if was is not None and was.held and was.status in _OPEN_ITEMS:
+                fired = True
+            else:
+                still_live = True
+        if fired and not still_live:
+            if len(self._fired) > 5000:  # a whole day's tickets: forget the oldest half
+                for key in list(self._fired)[:2500]:
+                    del self._fired[key]
+            self._fired[new.key] = self._clock()
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():
@@ -180,6 +216,7 @@ class TicketModel(QAbstractListModel):
         for row, ticket in enumerate(tickets):
             if row < len(self._rows) and self._rows[row].key == ticket.key:
                 if self._rows[row] is not ticket and self._rows[row] != ticket:
+                    self._note_fire(self._rows[row], ticket)
                     self._rows[row] = ticket
                     idx = self.index(row)
                     self.dataChanged.emit(idx, idx, [Role.TICKET, Qt.ItemDataRole.DisplayRole])

@@ -20,10 +20,11 @@ def item(
     modifiers: tuple[str, ...] = (),
     changed: bool = False,
     held: bool = False,
+    course: int = 1,
 ) -> OrderItemPublic:
     return OrderItemPublic(
         id=uuid.uuid4(), order_id=order_id, restaurant_id="r1", station=station, name=name, quantity=1,
-        modifiers=list(modifiers), notes=None, allergens=list(allergens), course=1, held=held, status=status,
+        modifiers=list(modifiers), notes=None, allergens=list(allergens), course=course, held=held, status=status,
         changed_after_send=changed, created_at=NOW, updated_at=NOW, version=1, change_seq=1,
     )
 

@@ -1,5 +1,6 @@
-"""What a card paints for allergens and changes (issue 16), read back from the grid's own pixels: allergens in a
-colour of their own with an ALLERGY flag in the header, ADDED and VOID amber until acknowledged."""
+"""What a card paints for allergens, changes and held courses (issue 16), read back from the grid's own pixels:
+allergens in a colour of their own with an ALLERGY flag in the header, ADDED and VOID amber until acknowledged,
+and a held ticket's age that does not count until its course is fired."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from kds_app.card_layout import CardFonts, CardMode, LineStyle, layout_card
 from kds_app.config import DEFAULT_THRESHOLDS
 from kds_app.ticket_delegate import TicketDelegate
 from kds_app.ticket_grid import TicketGrid
-from kds_app.ticket_model import Ticket, TicketModel
+from kds_app.ticket_model import Role, Ticket, TicketModel
 from tests.kds_app.factories import NOW, item, order
 
+WARN_S, LATE_S = DEFAULT_THRESHOLDS
 REDS = {"late": theme.AGE_LATE, "86": theme.EIGHTY_SIX, "offline": QColor("#d32f2f")}  # offline: resources/theme.qss
 
 
@@ -65,6 +67,18 @@ def card_rect(grid: TicketGrid, ticket: Ticket) -> QRect:
 
 def near(actual: QColor, expected: QColor, tolerance: int = 10) -> bool:
     return all(abs(a - b) <= tolerance for a, b in zip(actual.getRgb()[:3], expected.getRgb()[:3], strict=True))
+
+
+def mix(a: QColor, b: QColor) -> QColor:
+    """`a` painted at half opacity over `b` (a held card is drawn greyed)."""
+    return QColor((a.red() + b.red()) // 2, (a.green() + b.green()) // 2, (a.blue() + b.blue()) // 2)
+
+
+def header_colour(grid: TicketGrid, ticket: Ticket) -> QColor:
+    """The header's fill, bottom right, clear of the number, age and meta lines."""
+    grid.doItemsLayout()
+    head = grid.delegate.layout_for(ticket).header.translated(card_rect(grid, ticket).topLeft())
+    return painted(grid).pixelColor(QPoint(head.right() - 14, head.bottom() - 6))
 
 
 def luminance(c: QColor) -> float:
@@ -192,3 +206,98 @@ def test_a_station_card_with_only_changes_left_acknowledges_instead_of_saying_on
     assert layout.acknowledge and not layout.action_ready and not layout.on_hold
     open_too = made.model_copy(update={"order_items": [*made.order_items, item(made.id, "Steak")]})
     assert not layout_card(open_too, CardFonts(20), CardMode.STATION).acknowledge  # BUMP does it
+
+
+# ---------------------------------------------------------------- held courses
+
+
+def coursed(number: str, age_s: float) -> OrderWithItems:
+    """Starters at the saute (course 1), mains at the grill held (course 2), as the POS sends them."""
+    made = order(number, age_s=age_s)
+    return made.model_copy(update={"order_items": [
+        item(made.id, "Soup", "saute", course=1),
+        item(made.id, "Ribeye", course=2, held=True),
+        item(made.id, "Chicken", course=2, held=True),
+    ]})
+
+
+def grill_ticket(made: OrderWithItems, *, fired: bool = False, soup: ItemStatus | None = None) -> Ticket:
+    items = [i for i in made.order_items if i.station == "grill"]
+    if fired:
+        items = [i.model_copy(update={"held": False, "version": 2}) for i in items]
+    if soup is not None:
+        items += [i.model_copy(update={"status": soup}) for i in made.order_items if i.station == "saute"]
+    return Ticket(made.model_copy(update={"order_items": items}), "grill")
+
+
+def age(grid: TicketGrid, ticket: Ticket) -> float:
+    model = grid.ticket_model()
+    return model.data(model.index(model.row_of(ticket.key)), Role.AGE_S)
+
+
+def test_a_held_ticket_s_age_does_not_count_and_its_clock_starts_when_the_course_is_fired(
+    grid: TicketGrid, clock: Clock
+) -> None:
+    made = coursed("T9", age_s=LATE_S + 120)  # ordered long ago: by its order time it would be red
+    [held] = show(grid, grill_ticket(made).order)
+    assert held.on_hold and age(grid, held) == 0
+    assert grid.delegate.age_look(held, grid.delegate.layout_for(held), 0)[2] == "HELD"  # where the age was
+    colour = header_colour(grid, held)
+    assert near(colour, mix(theme.HELD, theme.CARD), 14), colour.name()
+    assert not any(near(colour, mix(c, theme.CARD), 20) for c in (theme.AGE_LATE, theme.AGE_WARN, theme.AGE_OK))
+
+    clock.t += 90  # still held: still not counting
+    grid.ticket_model().tick()
+    assert age(grid, held) == 0
+
+    fired = grill_ticket(made, fired=True)
+    grid.ticket_model().set_tickets([fired])  # expo fired course 2
+    assert age(grid, fired) == 0
+    assert near(header_colour(grid, fired), theme.AGE_OK)
+    clock.t += WARN_S + 10
+    grid.ticket_model().tick()
+    assert age(grid, fired) == pytest.approx(WARN_S + 10)
+    assert near(header_colour(grid, fired), theme.AGE_WARN)  # yellow on the fire's clock, not red on the order's
+
+
+def two_courses(number: str, age_s: float) -> OrderWithItems:
+    """A burger (course 1) and a steak (course 2, held), both at the grill."""
+    made = order(number, age_s=age_s)
+    return made.model_copy(update={"order_items": [
+        item(made.id, "Burger", course=1), item(made.id, "Steak", course=2, held=True),
+    ]})
+
+
+def changed(ticket: Ticket, **by_name: dict[str, object]) -> Ticket:
+    items = [i.model_copy(update={**by_name.get(i.name, {}), "version": i.version + 1}) if i.name in by_name else i
+             for i in ticket.order.order_items]
+    return Ticket(ticket.order.model_copy(update={"order_items": items}), ticket.station)
+
+
+def test_a_course_fired_early_keeps_the_age_of_the_work_already_open_and_an_auto_fire_restarts_it(
+    grid: TicketGrid,
+) -> None:
+    early, auto = show(grid, two_courses("T10", WARN_S + 30), two_courses("T11", WARN_S + 40))
+    assert age(grid, early) == pytest.approx(WARN_S + 30)  # the burger has been waiting that long
+
+    # Expo fires the steak while the burger is still cooking: the burger's wait still counts.
+    early = changed(early, Steak={"held": False})
+    # The cook bumps the burger, which fires the steak in the same change: the steak starts its own clock.
+    auto = changed(auto, Burger={"status": ItemStatus.done}, Steak={"held": False})
+    grid.ticket_model().set_tickets([early, auto])
+    assert age(grid, early) == pytest.approx(WARN_S + 30)
+    assert near(header_colour(grid, early), theme.AGE_WARN)
+    assert age(grid, auto) == 0
+    assert near(header_colour(grid, auto), theme.AGE_OK)
+
+
+def test_expo_keeps_the_order_s_clock(grid: TicketGrid) -> None:
+    [ticket] = show(grid, coursed("T12", age_s=LATE_S + 5), station=None)
+    assert age(grid, ticket) == pytest.approx(LATE_S + 5)
+    assert near(header_colour(grid, ticket), theme.AGE_LATE)
+
+
+def test_a_course_first_seen_already_fired_counts_from_the_order(grid: TicketGrid) -> None:
+    """A screen started after the course was fired did not see the fire: the order's time, on the safe side."""
+    [ticket] = show(grid, grill_ticket(coursed("T13", age_s=LATE_S + 5), fired=True).order)
+    assert age(grid, ticket) == pytest.approx(LATE_S + 5)
