@@ -22,6 +22,7 @@ import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .errors import ApiError, AuthError, InvalidResponse, TransportFailure, error_from_response
+from .late_rejection import LateRejection
 from .models import ApplyIntentsRequest, AuthSession, Intent, IntentResult, OrderIntake, OrderWithItems
 from .token_provider import TokenProvider
 
@@ -36,6 +37,7 @@ QueryParams = Mapping[str, str | int] | Sequence[tuple[str, str | int]]
 """PostgREST query parameters, passed through as given; a sequence allows repeated keys."""
 
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_LATE_REJECTIONS = TypeAdapter(list[LateRejection])
 _RESULTS = TypeAdapter(list[IntentResult])
 _ORDERS = TypeAdapter(list[OrderWithItems])
 T = TypeVar("T")
@@ -118,6 +120,12 @@ class KdsApiClient:
             # The outbox pairs results with intents by position; a mismatch must not mark the wrong one done.
             raise InvalidResponse("apply_intents answered for different intents", status=response.status_code)
         return results
+
+    async def late_rejections(self, after: int) -> list[LateRejection]:
+        """This device's intents a hub applied and its upstream refused later, after `after` (see
+        `api_client.late_rejection`). 404 from a server that has no such function (Supabase)."""
+        response = await self._request("POST", "/rest/v1/rpc/late_rejections", json={"after": after})
+        return _adapted(_LATE_REJECTIONS, response)
 
     # ------------------------------------------------------------ companion extras
 

@@ -40,7 +40,7 @@ def create_app(settings: Settings) -> FastAPI:
             async with (
                 realtime_lifespan(app),
                 day_end_task(app.state.db, settings),
-                upstream_mirror(settings.upstream, app.state.db) as app.state.upstream,
+                upstream_mirror(settings.upstream, app.state.db, app.state.realtime.broadcast) as app.state.upstream,
             ):
                 yield
         finally:

@@ -216,6 +216,22 @@ admin actions, and pruning would need a horizon screens can see (one that was of
 deletions without knowing); that is left for later.
 """
 
+late_rejections = sa.Table(
+    "late_rejections",
+    metadata,
+    sa.Column("intent_id", sa.Uuid, primary_key=True),
+    sa.Column("restaurant_id", sa.String(64), nullable=False),
+    sa.Column("device_id", sa.String(80), nullable=False),
+    # Taken from the change counter in the recording transaction: a device pages its own with `after`.
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("intent", Json, nullable=False),
+    sa.Column("reason", sa.String(500), nullable=False),
+    sa.Column("rejected_at", UtcDateTime, nullable=False),
+    sa.Index("ix_late_rejections_device_seq", "restaurant_id", "device_id", "seq"),
+)
+"""Intents a hub applied and its upstream refused afterwards (kds_backend/hub): the device that made one learns
+of it from `GET /rest/v1/rpc/late_rejections`, prompted by a `late_rejection` broadcast on its channel."""
+
 EXPOSED_TABLES: dict[str, sa.Table] = {
     "orders": orders,
     "order_items": order_items,

@@ -11,23 +11,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 
+from api_client.late_rejection import LATE_REJECTION_EVENT
 from api_client.models import DeviceRole, Intent, IntentResult, IntentStatus
 from sync.engine.engine import EngineConfig, SyncEngine
 from sync.store.outbox_rows import OutboxEntry
 
 from ..db.database import Database
-from ..db.tables import intent_ledger, orders
+from ..db.tables import intent_ledger, late_rejections, orders
 from ..db.writer import Writer
 from .projection import project_menu, project_orders
 from .settings import UpstreamSettings
 from .upstream_auth import UpstreamAccount, sign_in
 
 log = logging.getLogger(__name__)
+
+Broadcaster = Callable[[str, str, str, dict[str, Any]], None]
+"""`RealtimeService.broadcast(restaurant_id, channel, event, payload)`."""
 
 _CHUNK = 200  # orders projected per hub transaction at most: a full reconcile never holds the writer for long
 _RETRY_S = 1.0
@@ -39,8 +44,11 @@ def forwardable(intents: Sequence[Intent], results: Sequence[IntentResult]) -> l
 
 
 class UpstreamMirror:
-    def __init__(self, settings: UpstreamSettings, db: Database, account: UpstreamAccount) -> None:
+    def __init__(
+        self, settings: UpstreamSettings, db: Database, account: UpstreamAccount, broadcast: Broadcaster | None = None
+    ) -> None:
         self.settings, self.db, self.account = settings, db, account
+        self._broadcast = broadcast
         self.restaurant_id = account.restaurant_id
         self.engine = SyncEngine(
             EngineConfig(
@@ -151,6 +159,11 @@ class UpstreamMirror:
                     intent.kind.value, intent.device_id, intent.order_id, intent.id, entry.reason,
                 )
                 self.engine.dismiss(intent.id)
+            if self._broadcast is not None:
+                # A hint on the restaurant's channel: the device asks for its refusals (rpc/late_rejections).
+                for device in sorted({e.intent.device_id for e in refused}):
+                    self._broadcast(self.restaurant_id, f"kds-{self.restaurant_id}", LATE_REJECTION_EVENT,
+                                    {"device_id": device})
 
     def _project(self, w: Writer, ids: list[UUID], menu: bool) -> list[OutboxEntry]:
         """In the hub's writer thread: the engine's store read now, after every LAN intent already written.
@@ -165,28 +178,59 @@ class UpstreamMirror:
             project_orders(w, self.restaurant_id, shown, deleted)
         if menu or any(e.intent.order_id is None for e in refused):
             project_menu(w, self.restaurant_id, self.engine.shown_menu())
-        _record_rejections(w, [(e.intent, e.reason or "") for e in refused])
+        _record_rejections(w, refused)
         return refused
 
 
-def _record_rejections(w: Writer, refused: list[tuple[Intent, str]]) -> None:
-    for intent, reason in refused:
+def _record_rejections(w: Writer, refused: list[OutboxEntry]) -> None:
+    """The hub's ledger says refused (a screen resending one hears so), and each refusal is kept for the device
+    that made it (`rpc/late_rejections`); a refusal recorded before (a projection tried again) is not repeated."""
+    if not refused:
+        return
+    ids = [e.intent.id for e in refused]
+    query = sa.select(late_rejections.c.intent_id).where(late_rejections.c.intent_id.in_(ids))
+    known = set(w.conn.execute(query).scalars())
+    rows = []
+    for entry in refused:
+        intent, reason = entry.intent, (entry.reason or "refused")[:500]
         w.conn.execute(
             intent_ledger.update()
             .where(intent_ledger.c.intent_id == intent.id)
-            .values(status=IntentStatus.rejected.value, reason=f"upstream: {reason}"[:500])
+            .values(status=IntentStatus.rejected.value, reason=reason)
         )
+        if intent.id in known:
+            continue
+        restaurant = w.conn.execute(
+            sa.select(intent_ledger.c.restaurant_id).where(intent_ledger.c.intent_id == intent.id)
+        ).scalar_one_or_none()
+        if restaurant is None:
+            continue  # not applied at this hub (queued by an older build?): no device here to tell
+        rows.append(
+            {
+                "intent_id": intent.id,
+                "restaurant_id": restaurant,
+                "device_id": intent.device_id,
+                "seq": w.next_seq(),
+                "intent": intent.model_dump(mode="json"),
+                "reason": reason,
+                "rejected_at": w.now,
+            }
+        )
+    if rows:
+        w.conn.execute(late_rejections.insert(), rows)
 
 
 @contextlib.asynccontextmanager
-async def upstream_mirror(settings: UpstreamSettings | None, db: Database) -> AsyncIterator[UpstreamMirror | None]:
+async def upstream_mirror(
+    settings: UpstreamSettings | None, db: Database, broadcast: Broadcaster | None = None
+) -> AsyncIterator[UpstreamMirror | None]:
     """The hub's mirror for the app's lifespan (None when the companion has no upstream)."""
     if settings is None:
         yield None
         return
     account = await sign_in(settings)
     try:
-        mirror = UpstreamMirror(settings, db, account)
+        mirror = UpstreamMirror(settings, db, account, broadcast)
     except BaseException:
         await account.aclose()
         raise

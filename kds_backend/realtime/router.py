@@ -8,6 +8,7 @@ only moves those frames to the sockets' queues.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from .channel_state import (
     Broadcast,
@@ -63,6 +64,17 @@ class Router:
         shared: SharedFrames = {}  # each distinct frame is matched and encoded once for all sockets
         for conn_id, connection in self.connections.items():
             out.extend((conn_id, send) for send in connection.push_changes(changes, shared))
+        return out
+
+    def broadcast(self, key: TopicKey, event: str, payload: dict[str, Any]) -> Outbox:
+        """The server's own broadcast (it has no sender socket): to every socket on the topic, as Supabase's
+        Broadcast from Database delivers one."""
+        message = {"type": "broadcast", "event": event, "payload": payload}
+        out: Outbox = []
+        for member_id, member_topic in self.members(key):
+            member = self.connections.get(member_id)
+            if member is not None:
+                out.extend((member_id, s) for s in member.push_broadcast(member_topic, message))
         return out
 
     def members(self, key: TopicKey) -> list[tuple[int, str]]:

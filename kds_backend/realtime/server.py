@@ -67,6 +67,10 @@ class RealtimeService:
         prepared = [p for p in map(prepare, batch) if p is not None]
         self.dispatch(self.router.publish(prepared))
 
+    def broadcast(self, restaurant_id: str, channel: str, event: str, payload: dict[str, Any]) -> None:
+        """Send a broadcast from the server to every socket on `realtime:<channel>` of a restaurant (on the loop)."""
+        self.dispatch(self.router.broadcast((restaurant_id, channel), event, payload))
+
     def dispatch(self, outbox: Outbox) -> None:
         for conn_id, item in outbox:
             peer = self.peers.get(conn_id)

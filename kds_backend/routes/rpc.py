@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Request
 
+from api_client.late_rejection import PAGE, LateRejection, LateRejectionsRequest
 from api_client.models import ApplyIntentsRequest, DeviceRole, Intent, IntentResult
 
 from ..auth.deps import CurrentCaller, require_roles
+from ..db.tables import late_rejections
 from ..db.writer import Writer
 from ..errors import forbidden
 from ..hub.mirror import UpstreamMirror
@@ -52,3 +55,27 @@ async def apply_intents_rpc(body: ApplyIntentsRequest, request: Request, caller:
     results, queued = await db.awrite(apply_and_queue, group=True)
     mirror.forwarded(queued)
     return results
+
+
+@router.post(
+    "/late_rejections",
+    response_model=list[LateRejection],
+    responses={401: {"description": "Missing, expired or forged token"}, 422: {"description": "Invalid body"}},
+)
+async def late_rejections_rpc(
+    body: LateRejectionsRequest, request: Request, caller: CurrentCaller
+) -> list[LateRejection]:
+    """The calling device's intents that this hub applied and its upstream refused later, after `seq` `after`,
+    oldest first (at most 500): what the screen shows as refused, with upstream's reason."""
+    query = (
+        sa.select(late_rejections)
+        .where(
+            late_rejections.c.restaurant_id == caller.restaurant_id,
+            late_rejections.c.device_id == caller.device_id,
+            late_rejections.c.seq > body.after,
+        )
+        .order_by(late_rejections.c.seq)
+        .limit(PAGE)
+    )
+    rows = await request.app.state.db.aread(lambda c: list(c.execute(query).mappings()))
+    return [LateRejection.model_validate(dict(row)) for row in rows]

@@ -21,6 +21,7 @@ from uuid import UUID
 from api_client.business_day import DEFAULT_DAY_END_HOUR, day_start, local_zone
 from api_client.client import KdsApiClient
 from api_client.errors import ApiError
+from api_client.late_rejection import LATE_REJECTION_EVENT
 from api_client.models import DeviceRole, Intent, IntentKind, OrderWithItems
 from api_client.prep_time import PrepSummary
 from api_client.token_provider import TokenProvider
@@ -30,12 +31,13 @@ from sync.readpath.coalesce import Coalescer
 from sync.readpath.commit_groups import CommitGroups, apply_order
 from sync.readpath.merge import DELETIONS
 from sync.realtime.changes import RawChange
-from sync.realtime.connection import ChangeEvent, ConnectionState, Event, LiveAgain, RealtimeConnection
+from sync.realtime.connection import ChangeEvent, ConnectionState, Event, HintEvent, LiveAgain, RealtimeConnection
 from sync.realtime.observable import Observable
 from sync.realtime.phoenix import Binding, ChannelSpec
 from sync.store import LocalStore, outbox_rows, read_rows, server_rows
 from sync.store.outbox_rows import OutboxEntry
 
+from .late_rejections import LateRejections
 from .menu import MenuLine, eighty_sixed, shown_menu, touches_menu
 from .outbox import Outbox
 from .prep_times import prep_times
@@ -156,6 +158,9 @@ class SyncEngine:
         self.retention = Retention(
             self.store, config.retention_days, config.retention_check_s, config.retention_first_s
         )
+        self.late_rejections = LateRejections(
+            self.store, self.api, config.safety_interval_s, self._late_rejections_recorded
+        )
         self._inputs: asyncio.Queue[_Input] = asyncio.Queue()
         self._reads: asyncio.Queue[FetchSnapshot | FetchPage] = asyncio.Queue()
         self._listeners = _Listeners()
@@ -206,6 +211,7 @@ class SyncEngine:
             asyncio.create_task(self._drive(), name="sync-driver"),
             asyncio.create_task(self._read_loop(), name="sync-reader"),
             asyncio.create_task(self.retention.run(), name="sync-retention"),
+            asyncio.create_task(self.late_rejections.run(), name="sync-late-rejections"),
         ]
         await self.uploader.start()
         await self.realtime.start()
@@ -294,7 +300,7 @@ class SyncEngine:
     @property
     def rejections_generation(self) -> int:
         """Changes whenever `rejected()` may have: a rejection recorded or one dismissed (cheap to poll)."""
-        return self.uploader.rejections_recorded + self._dismissed
+        return self.uploader.rejections_recorded + self.late_rejections.recorded + self._dismissed
 
     def dismiss(self, intent_id: UUID) -> bool:
         """The cook has seen a rejection; it leaves the outbox (and the ticket is redrawn)."""
@@ -319,6 +325,13 @@ class SyncEngine:
         if not name or len(name) > 200:
             raise ValueError(f"an item name must be 1-200 characters, not {item_name!r}")
         return self.submit(IntentKind.eighty_six, None, args={"item_name": name, "available": available})
+
+    def _late_rejections_recorded(self, intents: list[Intent]) -> None:
+        """Refused late (see `late_rejections`): their tickets are redrawn and the refusals shown."""
+        if any(i.kind is IntentKind.eighty_six for i in intents):
+            self._refresh_menu()
+        self.coalescer.add([i.order_id for i in intents if i.order_id is not None])
+        self._inputs.put_nowait(None)
 
     def _refresh_menu(self) -> None:
         with self.store.snapshot() as conn:
@@ -458,7 +471,12 @@ class SyncEngine:
         if isinstance(item, LiveAgain):
             # The server is reachable again: queued taps go now, and a batch sent while it was not goes again.
             self.uploader.live_again()
+            self.late_rejections.want()
             return self.catchup.subscribed(now)
+        if isinstance(item, HintEvent):
+            if item.event == LATE_REJECTION_EVENT and item.payload.get("device_id") == self.config.device_id:
+                self.late_rejections.want()
+            return []
         if isinstance(item, ChangeEvent):
             return self.catchup.event(item.change)
         if isinstance(item, _Answer):

@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
@@ -31,6 +32,7 @@ from .phoenix import (
     ChannelDown,
     ChannelLive,
     ChannelSpec,
+    Hint,
     Output,
     PhoenixClient,
     Reconnect,
@@ -66,7 +68,16 @@ class ChangeEvent:
     bindings: tuple[Binding, ...]
 
 
-Event = LiveAgain | ChangeEvent
+@dataclass(frozen=True, slots=True)
+class HintEvent:
+    """A server's broadcast on a channel (see `phoenix.Hint`)."""
+
+    topic: str
+    event: str
+    payload: dict[str, Any]
+
+
+Event = LiveAgain | ChangeEvent | HintEvent
 Handler = Callable[[Event], object]
 
 
@@ -282,6 +293,8 @@ class RealtimeConnection:
                 if _trace.on:
                     _trace.frame(out.data)
                 self._deliver(ChangeEvent(out.topic, parse_change(out.data), out.bindings))
+            elif isinstance(out, Hint):
+                self._deliver(HintEvent(out.topic, out.event, out.payload))
             elif isinstance(out, Unreadable):
                 # Realtime is a hint: what we could not read, the REST catch-up will tell.
                 log.warning("realtime: %s; catching up", out.reason)

@@ -105,13 +105,23 @@ class Change:
 
 
 @dataclass(frozen=True, slots=True)
+class Hint:
+    """A broadcast on a joined channel (`{"type": "broadcast", "event": ..., "payload": {...}}`): news the server
+    sends without a row change, such as a hub's `late_rejection`. Like a change, only a reason to ask over REST."""
+
+    topic: str
+    event: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class Unreadable:
     """A frame could not be read: it may have carried a change, so the app should catch up over REST."""
 
     reason: str
 
 
-Output = Send | Reconnect | TokenNeeded | ChannelLive | ChannelDown | Change | Unreadable
+Output = Send | Reconnect | TokenNeeded | ChannelLive | ChannelDown | Change | Hint | Unreadable
 
 MALFORMED_IN_A_ROW = 3
 """Unreadable frames in a row that mean the stream itself is broken (e.g. a corrupt compression context):
@@ -239,6 +249,7 @@ class PhoenixClient:
             "phx_reply": self._on_reply,
             "system": self._on_system,
             "postgres_changes": self._on_change,
+            "broadcast": self._on_broadcast,
             "phx_close": lambda c, f, n: self._fail(c, n, "closed by the server", fresh_token=True),
             "phx_error": lambda c, f, n: self._fail(c, n, "channel crashed on the server", fresh_token=False),
         }.get(frame.event)
@@ -324,6 +335,12 @@ class PhoenixClient:
         found = (ch.binding_ids.get(i) for i in ids if isinstance(i, int))
         matched = tuple(b for b in found if b is not None and b.matches(change_type))
         return [Change(ch.spec.topic, data, matched)] if matched else []
+
+    def _on_broadcast(self, ch: _Channel, frame: Frame, now: float) -> list[Output]:
+        event, payload = frame.payload.get("event"), frame.payload.get("payload")
+        if ch.phase is not Phase.LIVE or not isinstance(event, str) or not isinstance(payload, dict):
+            return []  # a hint is never worth a catch-up: what it announces is also asked for when live again
+        return [Hint(ch.spec.topic, event, payload)]
 
     # ------------------------------------------------------------ transitions
 

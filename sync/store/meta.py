@@ -10,6 +10,7 @@ from .tables import meta
 DEVICE_ID = "device_id"
 NEXT_DEVICE_SEQ = "next_device_seq"
 LAST_CHANGE_SEQ = "last_change_seq"
+LATE_REJECTION_SEQ = "late_rejection_seq"  # the last of this device's late rejections recorded (a hub's seq)
 
 
 def get(conn: sa.Connection, key: str) -> str | None:

@@ -79,6 +79,26 @@ def append_new(conn: sa.Connection, intents: Sequence[Intent], created_at: float
     conn.execute(outbox.insert().prefix_with("OR IGNORE"), rows)
 
 
+def append_rejected(conn: sa.Connection, intent: Intent, reason: str, created_at: float) -> None:
+    """An intent the server refused after it had confirmed it (a hub's upstream said no later): kept as rejected,
+    with the reason, until the cook dismisses it. One still queued here is left alone (its resend will be told)."""
+    conn.execute(
+        outbox.insert()
+        .prefix_with("OR IGNORE")
+        .values(
+            intent_id=str(intent.id),
+            device_seq=intent.device_seq,
+            kind=intent.kind.value,
+            order_id=str(intent.order_id) if intent.order_id else None,
+            payload=intent.model_dump_json(),
+            state=REJECTED,
+            attempts=0,
+            created_at=created_at,
+            reason=reason,
+        )
+    )
+
+
 def unsettled(conn: sa.Connection, limit: int | None = None) -> list[OutboxEntry]:
     """The oldest entries the server has not answered for, in device order."""
     query = sa.select(outbox).where(outbox.c.state.in_(UNSETTLED)).order_by(outbox.c.seq)

@@ -17,6 +17,7 @@ from sync.realtime.phoenix import (
     ChannelDown,
     ChannelLive,
     ChannelSpec,
+    Hint,
     Output,
     Phase,
     PhoenixClient,
@@ -358,3 +359,18 @@ def test_duplicate_channel_names_are_refused() -> None:
 def test_others_helper_is_honest() -> None:
     # Sanity check of this module's helper: non-frame outputs are kept in order.
     assert others([Send("x"), Reconnect("r"), TokenNeeded(True)]) == [Reconnect("r"), TokenNeeded(True)]
+
+
+@pytest.mark.parametrize("vsn", list(Vsn))
+def test_a_servers_broadcast_on_a_live_channel_is_a_hint(vsn: Vsn) -> None:
+    c = client(vsn)
+    join = sent(c.on_open(0.0), vsn)[0]["ref"]
+    note = {"type": "broadcast", "event": "late_rejection", "payload": {"device_id": "r1-kds-1"}}
+    c.receive(join_reply(join, vsn=vsn), 0.0)
+    assert c.receive(server(vsn, "broadcast", note, join_ref=join), 0.5) == []  # not live yet: nothing promised
+    c.receive(server(vsn, "system", SUBSCRIBED, join_ref=join), 1.0)
+    assert c.receive(server(vsn, "broadcast", note, join_ref=join), 1.0) == [
+        Hint(TOPIC, "late_rejection", {"device_id": "r1-kds-1"})
+    ]
+    bad = {"type": "broadcast", "event": "late_rejection", "payload": "not an object"}
+    assert c.receive(server(vsn, "broadcast", bad, join_ref=join), 1.0) == []
