@@ -17,6 +17,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
+from uuid import UUID
 
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -126,6 +127,17 @@ class KdsApiClient:
         `api_client.late_rejection`). 404 from a server that has no such function (Supabase)."""
         response = await self._request("POST", "/rest/v1/rpc/late_rejections", json={"after": after})
         return _adapted(_LATE_REJECTIONS, response)
+
+    async def insert_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """`POST /rest/v1/<table>` (a POS or admin device): all rows or none; 409 (23505) if one's id exists."""
+        await self._request("POST", f"/rest/v1/{table}", json=list(rows), headers={"Prefer": "return=minimal"})
+
+    async def update_rows(self, table: str, ids: Sequence[UUID], values: Mapping[str, Any]) -> None:
+        """`PATCH /rest/v1/<table>?id=in.(...)` with `values` (a POS or admin device)."""
+        params = {"id": f"in.({','.join(str(i) for i in ids)})"}
+        await self._request(
+            "PATCH", f"/rest/v1/{table}", params=params, json=dict(values), headers={"Prefer": "return=minimal"}
+        )
 
     # ------------------------------------------------------------ companion extras
 

@@ -232,6 +232,20 @@ late_rejections = sa.Table(
 """Intents a hub applied and its upstream refused afterwards (kds_backend/hub): the device that made one learns
 of it from `GET /rest/v1/rpc/late_rejections`, prompted by a `late_rejection` broadcast on its channel."""
 
+upstream_writes = sa.Table(
+    "upstream_writes",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("restaurant_id", sa.String(64), nullable=False),
+    sa.Column("table_name", sa.String(32), nullable=False),
+    sa.Column("op", sa.String(8), nullable=False),  # INSERT (rows with their ids) or UPDATE (values, by ids)
+    sa.Column("body", Json, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("failed", sa.String(500)),  # upstream refused it for good (a 4xx): kept for a person, never resent
+)
+"""A hub's POS writes (intake, PostgREST inserts and updates), queued in the transaction that applied them at the
+hub, forwarded upstream in order and before any intent queued after them (kds_backend/hub/forward_writes.py)."""
+
 EXPOSED_TABLES: dict[str, sa.Table] = {
     "orders": orders,
     "order_items": order_items,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -22,9 +22,12 @@ from api_client.models import DeviceRole, Intent, IntentResult, IntentStatus
 from sync.engine.engine import EngineConfig, SyncEngine
 from sync.store.outbox_rows import OutboxEntry
 
-from ..db.database import Database
+from ..db.database import BatchFn, Database
 from ..db.tables import intent_ledger, late_rejections, orders
-from ..db.writer import Writer
+from ..db.writer import RowChange, Writer
+from ..errors import ApiError
+from ..intake import OrderRequest, StoredResponse, intake_orders
+from .forward_writes import ForwardingSender, WriteForwarder, queue_writes
 from .projection import project_menu, project_orders
 from .settings import UpstreamSettings
 from .upstream_auth import UpstreamAccount, sign_in
@@ -62,6 +65,10 @@ class UpstreamMirror:
                 heartbeat_s=settings.heartbeat_s,
             )
         )
+        self.writes = WriteForwarder(db, self.engine.api)
+        self.engine.send_intents_through(ForwardingSender(self.engine.api, self.writes))
+        self.intake_orders: BatchFn = self._intake_orders  # one object: the database groups requests by it
+        self._writes_task: asyncio.Task[None] | None = None
         self._dirty: set[UUID] = set()
         self._menu_dirty = True
         self._wake = asyncio.Event()
@@ -90,12 +97,32 @@ class UpstreamMirror:
         if intents:
             self.engine.forwarded(intents)
 
+    # ------------------------------------------------------------ the LAN's POS writes (intake, PostgREST)
+
+    def queue_writes(
+        self,
+        w: Writer,
+        caller_restaurant: str,
+        changes: Sequence[RowChange],
+        update: tuple[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        """In the hub's write: queue for upstream what a POS write just did (see `forward_writes`)."""
+        if caller_restaurant == self.restaurant_id:
+            queue_writes(w, caller_restaurant, changes, update)
+
+    def _intake_orders(self, w: Writer, requests: Sequence[OrderRequest]) -> list[StoredResponse | ApiError]:
+        mark = len(w.changes)
+        outcomes = intake_orders(w, requests)
+        self.queue_writes(w, self.restaurant_id, w.changes[mark:])
+        return outcomes
+
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
         self._dirty |= set(self.engine.order_ids())
         self._dirty |= set(await self.db.aread(self._hub_order_ids))
         self._task = asyncio.create_task(self._project_loop(), name="hub-projector")
+        self._writes_task = asyncio.create_task(self.writes.run(), name="hub-forward-writes")
         self._wake.set()
         await self.engine.start()
 
@@ -103,10 +130,11 @@ class UpstreamMirror:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         await self.engine.stop()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._writes_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.account.aclose()
 
     def _hub_order_ids(self, conn: sa.Connection) -> list[UUID]:

@@ -6,7 +6,7 @@ import re
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic_core import to_json
 
@@ -14,8 +14,9 @@ from api_client.models import DeviceRole, OrderIntake, OrderItemsAddition, Order
 from api_client.storable import text_problem
 
 from ..auth.deps import CurrentCaller, require_roles
+from ..db.writer import Writer
 from ..errors import bad_request
-from ..hub.guard import refuse_on_a_hub
+from ..hub.mirror import UpstreamMirror
 from ..intake import OrderRequest, StoredResponse, intake_items, intake_orders, request_fingerprint
 from ..routing import DEFAULT_ROUTES, replace_routes, restaurant_routes
 
@@ -86,7 +87,6 @@ def _respond(stored: StoredResponse) -> JSONResponse:
 
 @router.post(
     "/orders",
-    dependencies=[Depends(refuse_on_a_hub)],
     status_code=201,
     response_model=OrderWithItems,
     responses=ERROR_RESPONSES,
@@ -97,13 +97,16 @@ async def create_order(body: OrderIntake, request: Request, caller: CurrentCalle
     key = _key(request.headers.get("Idempotency-Key"))
     order = OrderRequest(caller.restaurant_id, key, body, request_fingerprint(request.url.path, body))
     # Group commit: written together with the orders that arrive while the current write runs.
-    stored = await request.app.state.db.awrite_many(intake_orders, order)
+    hub: UpstreamMirror | None = request.app.state.upstream
+    if hub is None:
+        return _respond(await request.app.state.db.awrite_many(intake_orders, order))
+    stored = await request.app.state.db.awrite_many(hub.intake_orders, order)  # also queued for upstream
+    hub.writes.kick()
     return _respond(stored)
 
 
 @router.post(
     "/orders/{order_id}/items",
-    dependencies=[Depends(refuse_on_a_hub)],
     status_code=201,
     response_model=OrderWithItems,
     responses={**ERROR_RESPONSES, 404: {"description": "No such order in this restaurant"}},
@@ -115,9 +118,18 @@ async def add_order_items(
     require_roles(caller, INTAKE_ROLES, "add items to orders")
     key = _key(request.headers.get("Idempotency-Key"))
     db = request.app.state.db
-    stored = await db.awrite(
-        lambda w: intake_items(w, caller.restaurant_id, key, order_id, body, request.url.path), group=True
-    )
+    hub: UpstreamMirror | None = request.app.state.upstream
+
+    def write(w: Writer) -> StoredResponse:
+        mark = len(w.changes)
+        stored = intake_items(w, caller.restaurant_id, key, order_id, body, request.url.path)
+        if hub is not None:
+            hub.queue_writes(w, caller.restaurant_id, w.changes[mark:])  # the new lines, for upstream
+        return stored
+
+    stored = await db.awrite(write, group=True)
+    if hub is not None:
+        hub.writes.kick()
     return _respond(stored)
 
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi import Path as FastPath
 from fastapi.responses import Response
 
@@ -37,7 +37,7 @@ from ..auth.deps import Caller, CurrentCaller, require_roles
 from ..db.tables import EXPOSED_TABLES, REST_TABLES
 from ..db.writer import Writer
 from ..errors import ApiError
-from ..hub.guard import refuse_on_a_hub
+from ..hub.mirror import UpstreamMirror
 from ..postgrest.body import parse_insert, parse_update
 from ..postgrest.negotiate import (
     Accept,
@@ -222,7 +222,6 @@ def _written(written: Written, how: Accept, *, status: int, count: bool) -> Resp
     response_class=Response,
     responses=WRITE_RESPONSES,
     openapi_extra=WRITE_DOC,
-    dependencies=[Depends(refuse_on_a_hub)],
 )
 async def insert_rows(table: TablePath, request: Request, caller: CurrentCaller) -> Response:
     """Insert one object or an array (all or nothing) into `orders` or `order_items` (pos, admin)."""
@@ -238,19 +237,25 @@ async def insert_rows(table: TablePath, request: Request, caller: CurrentCaller)
     rows = parse_insert(table, await request.body(), parse_columns(table, columns) if columns is not None else None)
     insert = INSERTS[table]
     restaurant_id = caller.restaurant_id
+    hub: UpstreamMirror | None = request.app.state.upstream
 
     def write(w: Writer) -> Written:
+        mark = len(w.changes)
         ids = insert(w, restaurant_id, rows)
         if how.single and len(ids) != 1:
             raise single_row_error(len(ids))  # raised inside the transaction: nothing is stored
+        if hub is not None:
+            hub.queue_writes(w, restaurant_id, w.changes[mark:])  # for upstream, in this same transaction
         return ids, read_by_ids(w.conn, query, restaurant_id, ids) if prefs.representation else None
 
-    return _written(await request.app.state.db.awrite(write), how, status=201, count=prefs.count)
+    written = await request.app.state.db.awrite(write)
+    if hub is not None:
+        hub.writes.kick()
+    return _written(written, how, status=201, count=prefs.count)
 
 
 @router.patch(
     "/{table}",
-    dependencies=[Depends(refuse_on_a_hub)],
     response_class=Response,  # the body is there only with `return=representation`
     responses={**WRITE_RESPONSES, 204: {"description": "Updated (no body)"}},
     openapi_extra=UPDATE_DOC,
@@ -275,6 +280,7 @@ async def update_rows(table: TablePath, request: Request, caller: CurrentCaller)
     update = parse_update(table, await request.body())
     apply = UPDATES[table]
     restaurant_id = caller.restaurant_id
+    hub: UpstreamMirror | None = request.app.state.upstream
 
     def write(w: Writer) -> Written:
         # An empty body changes nothing, as PostgREST sends no UPDATE for it.
@@ -282,7 +288,14 @@ async def update_rows(table: TablePath, request: Request, caller: CurrentCaller)
         if how.single and len(ids) != 1:
             raise single_row_error(len(ids))  # raised inside the transaction: nothing is changed
         if ids:
+            mark = len(w.changes)
             apply(w, restaurant_id, ids, update)
+            if hub is not None:  # the values the POS set, by id: for upstream, in this same transaction
+                values = update.model_dump(mode="json", exclude_unset=True)
+                hub.queue_writes(w, restaurant_id, w.changes[mark:], (table, values))
         return ids, read_by_ids(w.conn, query, restaurant_id, ids) if prefs.representation else None
 
-    return _written(await request.app.state.db.awrite(write), how, status=200, count=prefs.count)
+    written = await request.app.state.db.awrite(write)
+    if hub is not None:
+        hub.writes.kick()
+    return _written(written, how, status=200, count=prefs.count)

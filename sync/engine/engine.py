@@ -44,7 +44,7 @@ from .prep_times import prep_times
 from .reads import read_page, read_snapshot
 from .retention import Retention, check_retention
 from .tickets import known_stations, open_tickets, recently_bumped
-from .uploader import Uploader
+from .uploader import IntentSender, Uploader
 
 log = logging.getLogger(__name__)
 
@@ -340,6 +340,13 @@ class SyncEngine:
         self.eighty_sixed.set(menu.names)
 
     # ------------------------------------------------------------ a hub's interface (kds_backend/hub)
+
+    def send_intents_through(self, sender: IntentSender) -> None:
+        """Before `start`: intents are sent through `sender` rather than straight to the API (a hub sends its queued
+        POS writes first, so upstream has an order before any tap on it)."""
+        if self._started:
+            raise RuntimeError("the engine has started: its uploader's sender is fixed")
+        self.uploader.sender = sender
 
     def forwarded(self, intents: Collection[Intent]) -> None:
         """Intents `outbox.forward` has queued (a hub's LAN screens made them): shown at once with the others

@@ -4,6 +4,7 @@ the LAN (on the hub) and on the internet (straight on upstream), and the hub's i
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 from uuid import UUID
 
@@ -14,7 +15,19 @@ from api_client.models import DeviceRole, Priority
 from tests.conftest import auth_headers
 from tests.kds_backend.realtime.support import create_order, order_body
 
-from .tiers import TIMEOUT_S, hub_token, item_id, item_status, ledger, order_on, patch_item, screen, three_tiers, until
+from .tiers import (
+    HUB_KEY,
+    TIMEOUT_S,
+    hub_token,
+    item_id,
+    item_status,
+    ledger,
+    order_on,
+    patch_item,
+    screen,
+    three_tiers,
+    until,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -31,12 +44,11 @@ async def test_lan_screens_stay_in_sync_through_the_hub_while_its_upstream_link_
         screen(tiers.hub.url, tmp_path, "r1-expo-1", DeviceRole.expo) as expo,
         screen(tiers.upstream.url, tmp_path, "r1-kds-online-1", hub=False) as online,
     ):
-        # A POS pointed at the hub is told in words where orders go (queuing them at the hub comes later).
+        # Deleting rows is upstream's to do (its rows would bring them back): refused at the hub, in words.
         async with httpx.AsyncClient(base_url=tiers.hub.url) as http:
-            r = await http.post(
-                "/api/v1/orders", json=order_body("X1"), headers=auth_headers(hub_token(DeviceRole.pos))
-            )
-        assert r.status_code == 409 and "mirroring" in r.json()["message"], r.text
+            admin = auth_headers(hub_token(DeviceRole.admin), apikey=HUB_KEY)
+            r = await http.delete("/rest/v1/orders", params={"number": "eq.X1"}, headers=admin)
+        assert r.status_code == 409 and "kitchen hub mirroring" in r.json()["message"], r.text
 
         # Down the wire: an order made upstream reaches the LAN screens through the hub.
         first = await pos_order(tiers.upstream.url, "H1")
@@ -136,3 +148,52 @@ async def test_a_hub_killed_after_upstream_applied_its_forward_and_while_offline
         # the ledger, and a lost one would leave the item open).
         assert [i.version for i in on_upstream.order_items] == [2, 2]
         assert on_upstream.version == 4  # created, in progress (the burger), rush, ready (the fries)
+
+
+async def test_a_lan_pos_keeps_working_through_an_offline_hub_and_upstream_gets_each_order_once_before_its_taps(
+    tmp_path: Path,
+) -> None:
+    pos = auth_headers(hub_token(DeviceRole.pos), apikey=HUB_KEY)
+    async with (
+        three_tiers(tmp_path) as tiers,
+        screen(tiers.hub.url, tmp_path, "r1-kds-grill-1") as grill,
+        screen(tiers.hub.url, tmp_path, "r1-expo-1", DeviceRole.expo) as expo,
+        screen(tiers.upstream.url, tmp_path, "r1-kds-online-1", hub=False) as online,
+        httpx.AsyncClient(base_url=tiers.hub.url) as lan_pos,
+    ):
+        tiers.link.blackhole()
+        key = {"Idempotency-Key": "till-2-000187"}
+        made = await lan_pos.post("/api/v1/orders", json=order_body("L1"), headers={**pos, **key})
+        again = await lan_pos.post("/api/v1/orders", json=order_body("L1"), headers={**pos, **key})  # POS retry
+        assert made.status_code == again.status_code == 201, made.text
+        assert again.headers.get("Idempotent-Replayed") == "true" and again.json()["id"] == made.json()["id"]
+        order = UUID(made.json()["id"])
+        await until(grill, lambda: order_on(grill, order) is not None)
+        bump = grill.submit("bump_item", order, item_id=item_id(grill, order, "Burger"), station="grill")
+        await until(expo, lambda: item_status(expo, order, "Burger") == "done")
+        notes = {"notes": "no onions"}
+        r = await lan_pos.patch("/rest/v1/orders", params={"id": f"eq.{order}"}, json=notes, headers=pos)
+        assert r.status_code == 204, r.text
+        r = await lan_pos.post(
+            f"/api/v1/orders/{order}/items",
+            json={"items": [{"name": "Shake", "category": "drinks"}]},
+            headers={**pos, "Idempotency-Key": "till-2-000188"},
+        )
+        assert r.status_code == 201, r.text
+        await until(grill, lambda: (o := order_on(grill, order)) is not None and o.notes == "no onions")
+        await until(expo, lambda: (o := order_on(expo, order)) is not None and len(o.order_items) == 3)
+
+        tiers.link.restore()
+        await until(
+            online,
+            lambda: (o := order_on(online, order)) is not None
+            and o.notes == "no onions"
+            and sorted(i.name for i in o.order_items) == ["Burger", "Fries", "Shake"]
+            and item_status(online, order, "Burger") == "done",
+        )
+        assert ledger(tiers.upstream)[bump.id][:2] == ("r1-kds-grill-1", "applied")  # after its order, never refused
+        assert grill.rejected() == []
+        with sqlite3.connect(tiers.upstream.data_dir / "companion.db") as db:
+            assert db.execute("SELECT count(*) FROM orders WHERE number = 'L1'").fetchone() == (1,)
+        with sqlite3.connect(tiers.hub.data_dir / "companion.db") as db:
+            assert db.execute("SELECT count(*) FROM upstream_writes").fetchone() == (0,)
