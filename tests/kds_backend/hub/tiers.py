@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,9 +72,11 @@ async def three_tiers(
     *,
     lose_reply: Callable[[bytes], bool] | None = None,
     on_lost: Callable[[bytes], object] = lambda _reply: None,
+    account: Callable[[LiveServer], Awaitable[dict[str, str]]] | None = None,
 ) -> AsyncIterator[Tiers]:
     """`upstream_database`: the upstream companion's database URL (default SQLite); `lose_reply(request_line)`:
-    which of the hub's requests upstream answers into the void."""
+    which of the hub's requests upstream answers into the void; `account(upstream)`: the hub's upstream account
+    variables, made once upstream runs (default: an admin token)."""
     (tmp / "upstream").mkdir(parents=True, exist_ok=True)
     database = upstream_database or f"sqlite:///{tmp / 'upstream' / 'companion.db'}"
     upstream = LiveServer(tmp / "upstream", database, JWT_SECRET)
@@ -90,7 +92,11 @@ async def three_tiers(
             replies = ReplyLossProxy("127.0.0.1", int(link.url.rsplit(":", 1)[1]), lose=lose_reply, on_lost=on_lost)
             await replies.start()
             upstream_url = replies.url
-        hub = start_server(tmp / "hub", HUB_SECRET, hub_env(upstream_url))
+        env = hub_env(upstream_url)
+        if account is not None:
+            del env["KDS_UPSTREAM_TOKEN"]
+            env.update(await account(upstream))
+        hub = start_server(tmp / "hub", HUB_SECRET, env)
         await asyncio.to_thread(hub.wait_ready)
         tiers = Tiers(upstream, link, hub, tmp, replies)
         try:
