@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -26,6 +27,11 @@ class ApiError(Exception):
         self.status = status
         self.body = {"code": code, "details": details, "hint": hint, "message": message}
         self.headers = headers or {}
+
+
+def problem_body(code: str, message: str, hint: str | None = None, details: str | None = None) -> bytes:
+    """The JSON of an error answered below the app's exception handlers (request limits)."""
+    return json.dumps({"code": code, "details": details, "hint": hint, "message": message}).encode()
 
 
 def unauthorized(message: str, hint: str | None = None) -> ApiError:
