@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import uuid
 from pathlib import Path
 from uuid import UUID
 
@@ -14,6 +15,7 @@ import pytest
 from api_client.models import DeviceRole, Priority
 from tests.conftest import auth_headers
 from tests.kds_backend.realtime.support import create_order, order_body
+from tests.pg_cluster import PgCluster
 
 from .tiers import (
     HUB_KEY,
@@ -197,3 +199,35 @@ async def test_a_lan_pos_keeps_working_through_an_offline_hub_and_upstream_gets_
             assert db.execute("SELECT count(*) FROM orders WHERE number = 'L1'").fetchone() == (1,)
         with sqlite3.connect(tiers.hub.data_dir / "companion.db") as db:
             assert db.execute("SELECT count(*) FROM upstream_writes").fetchone() == (0,)
+
+
+@pytest.mark.postgres
+async def test_an_upstream_on_postgresql_killed_and_restarted_mid_service_converges_with_the_lan(
+    tmp_path: Path, pg_cluster: PgCluster
+) -> None:
+    database = pg_cluster.create_database(f"hubup{uuid.uuid4().hex[:8]}", template="kds_template")
+    async with (
+        three_tiers(tmp_path, database) as tiers,
+        screen(tiers.hub.url, tmp_path, "r1-kds-grill-1") as grill,
+        screen(tiers.hub.url, tmp_path, "r1-expo-1", DeviceRole.expo) as expo,
+        screen(tiers.upstream.url, tmp_path, "r1-kds-online-1", hub=False) as online,
+    ):
+        order = await pos_order(tiers.upstream.url, "G1")
+        await until(grill, lambda: order_on(grill, order) is not None)
+        tiers.upstream.kill()  # the restaurant's server dies (-9) in the middle of service
+        bump = grill.submit("bump_item", order, item_id=item_id(grill, order, "Burger"), station="grill")
+        rush = expo.submit("rush", order)
+        await until(expo, lambda: item_status(expo, order, "Burger") == "done")
+        await until(grill, lambda: (o := order_on(grill, order)) is not None and o.priority is Priority.rush)
+
+        tiers.upstream = tiers.upstream.restarted()
+        await asyncio.to_thread(tiers.upstream.wait_ready)
+        await until(
+            online,
+            lambda: item_status(online, order, "Burger") == "done"
+            and (o := order_on(online, order)) is not None
+            and o.priority is Priority.rush,
+        )
+        upstream_ledger = ledger(tiers.upstream)
+        assert upstream_ledger[bump.id][:2] == ("r1-kds-grill-1", "applied")
+        assert upstream_ledger[rush.id][:2] == ("r1-expo-1", "applied")

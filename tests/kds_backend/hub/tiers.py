@@ -103,6 +103,7 @@ async def three_tiers(
             yield tiers
         finally:
             tiers.hub.stop()
+            tiers.upstream.stop()  # a test may have restarted either
     finally:
         if hub is not None:
             hub.stop()
