@@ -23,7 +23,7 @@ from sync.engine.engine import EngineConfig, SyncEngine
 from sync.store.outbox_rows import OutboxEntry
 
 from ..db.database import BatchFn, Database
-from ..db.tables import intent_ledger, late_rejections, orders
+from ..db.tables import intent_ledger, late_rejections, orders, upstream_writes
 from ..db.writer import RowChange, Writer
 from ..errors import ApiError
 from ..intake import OrderRequest, StoredResponse, intake_orders
@@ -115,6 +115,21 @@ class UpstreamMirror:
         outcomes = intake_orders(w, requests)
         self.queue_writes(w, self.restaurant_id, w.changes[mark:])
         return outcomes
+
+    async def status(self) -> dict[str, Any]:
+        """For `/health`: is upstream reachable, and how much waits to be forwarded (taps, POS writes)."""
+        writes, failed = await self.db.aread(_write_counts)
+        age = self.engine.oldest_pending_age()
+        return {
+            "url": self.settings.url,
+            "connection": self.engine.connection_state.value.value,
+            "caught_up": self.engine.caught_up.value,
+            "taps_waiting": self.engine.queue_depth.value,
+            "oldest_tap_waiting_s": None if age is None else round(age, 1),
+            "pos_writes_waiting": writes,
+            "pos_writes_refused": failed,
+            "last_error": self.engine.last_error.value,
+        }
 
     # ------------------------------------------------------------ lifecycle
 
@@ -208,6 +223,14 @@ class UpstreamMirror:
             project_menu(w, self.restaurant_id, self.engine.shown_menu())
         _record_rejections(w, refused)
         return refused
+
+
+def _write_counts(conn: sa.Connection) -> tuple[int, int]:
+    query = sa.select(
+        sa.func.count().filter(upstream_writes.c.failed.is_(None)), sa.func.count(upstream_writes.c.failed)
+    )
+    waiting, failed = conn.execute(query).one()
+    return int(waiting), int(failed)
 
 
 def _record_rejections(w: Writer, refused: list[OutboxEntry]) -> None:

@@ -19,4 +19,9 @@ async def health(request: Request) -> JSONResponse:
     except Exception as exc:
         body = {"status": "unavailable", "error": type(exc).__name__}
         return JSONResponse(body, status_code=503)
-    return JSONResponse({"status": "ok", "database": db.engine.dialect.name, "schema_version": SCHEMA_VERSION})
+    body = {"status": "ok", "database": db.engine.dialect.name, "schema_version": SCHEMA_VERSION}
+    mirror = request.app.state.upstream
+    if mirror is not None:
+        # A hub: whether the internet link works and what waits for it (the LAN is served either way).
+        body["upstream"] = await mirror.status()
+    return JSONResponse(body)

@@ -7,6 +7,7 @@ import asyncio
 import sqlite3
 import uuid
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import httpx
@@ -32,6 +33,14 @@ from .tiers import (
 )
 
 pytestmark = pytest.mark.slow
+
+
+async def hub_health(url: str) -> dict[str, Any]:
+    """The hub's upstream part of `/health` (what an installer or a monitor reads)."""
+    async with httpx.AsyncClient(base_url=url) as http:
+        r = await http.get("/health")
+    assert r.status_code == 200, r.text
+    return r.json()["upstream"]
 
 
 async def pos_order(url: str, number: str) -> UUID:
@@ -76,6 +85,8 @@ async def test_lan_screens_stay_in_sync_through_the_hub_while_its_upstream_link_
         await until(grill, lambda: (o := order_on(grill, second)) is not None and o.priority is Priority.rush)
         for engine in (grill, expo):  # answered by the hub: nothing waits on the internet
             await asyncio.wait_for(engine.queue_depth.wait_for(0), TIMEOUT_S)
+        health = await hub_health(tiers.hub.url)
+        assert health["taps_waiting"] == 2 and health["pos_writes_waiting"] == 0  # what waits for the internet
         # Meanwhile the POS voids that burger upstream: the grill's offline bump can no longer apply there.
         await patch_item(tiers.upstream.url, burger, {"status": "voided"})
         await until(online, lambda: item_status(online, second, "Burger") == "voided")
@@ -95,6 +106,8 @@ async def test_lan_screens_stay_in_sync_through_the_hub_while_its_upstream_link_
         assert [e.reason for e in grill.rejected()] == ["Burger was voided"]
         assert expo.rejected() == []  # only the device that made it
         assert ledger(tiers.hub)[offline_bump.id][1:] == ("rejected", offline_bump.device_seq, "Burger was voided")
+        health = await hub_health(tiers.hub.url)
+        assert (health["connection"], health["taps_waiting"], health["last_error"]) == ("live", 0, None)
         for engine in (grill, expo, online):
             assert item_status(engine, first, "Burger") == "done"
             assert item_status(engine, second, "Fries") == "new"
