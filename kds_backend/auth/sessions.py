@@ -16,7 +16,6 @@ storing nothing but hashes: the database alone never yields a usable token.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -33,6 +32,7 @@ from ..db.database import Database
 from ..db.tables import refresh_tokens
 from ..settings import Settings
 from .accounts import find_account, get_device, normalise_email
+from .hashing import HASHING
 from .passwords import verify_password, verify_unknown_account
 from .tokens import issue_token
 
@@ -138,11 +138,12 @@ async def sign_in(db: Database, settings: Settings, email: str, password: str, n
     if len(password) > MAX_PASSWORD_CHARS:  # no account can have one; don't spend scrypt on megabytes
         raise invalid_credentials()
     account = await db.aread(lambda c: find_account(c, email))
-    # scrypt is CPU-bound: off the event loop, and outside any write transaction.
+    # scrypt is CPU-bound: off the event loop, outside any write transaction, on its own bounded pool
+    # (HashingBusy, a 429, when a spray has filled it).
     if account is None:
-        await asyncio.to_thread(verify_unknown_account, password)
+        await HASHING.run(verify_unknown_account, password)
         raise invalid_credentials()
-    if not await asyncio.to_thread(verify_password, password, account.password_hash):
+    if not await HASHING.run(verify_password, password, account.password_hash):
         raise invalid_credentials()
     token = new_refresh_token()
     device = await db.awrite(lambda w: _store_new(w.conn, account.public.id, token, _when(now)))

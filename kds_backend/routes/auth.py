@@ -19,6 +19,7 @@ from api_client.models import AuthSession, AuthUser, DevicePublic, PasswordGrant
 
 from ..auth import sessions
 from ..auth.accounts import get_device, normalise_email
+from ..auth.hashing import HashingBusy
 from ..auth.tokens import InvalidToken, device_metadata, verify_token
 from ..errors import ApiError
 from ..ratelimit import RateLimiter, retry_after_header
@@ -29,6 +30,10 @@ Clock = Callable[[], float]
 SIGN_IN_RATE_PER_S = 1 / 12
 SIGN_IN_BURST = 10
 """Per IP and email: a device signs in rarely, so ten tries then one every 12 s only slows a guesser."""
+SIGN_IN_IP_RATE_PER_S = 1 / 2
+SIGN_IN_IP_BURST = 30
+"""Per IP, whatever the email: a kitchen's screens behind one address sign in now and then; spraying one
+password across many emails gets thirty tries, then one every 2 s."""
 MAX_BODY_BYTES = 16 * 1024
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -60,6 +65,15 @@ def _sign_in_limiter(app: FastAPI) -> RateLimiter:
             clock=lambda: clock(app)(),
         )
         app.state.sign_in_limiter = limiter
+    return limiter
+
+
+def _sign_in_ip_limiter(app: FastAPI) -> RateLimiter:
+    limiter: RateLimiter | None = getattr(app.state, "sign_in_ip_limiter", None)
+    if limiter is None:
+        rate = min(SIGN_IN_IP_RATE_PER_S, app.state.settings.rate_limit_per_s)
+        limiter = RateLimiter(rate, SIGN_IN_IP_BURST, clock=lambda: clock(app)())
+        app.state.sign_in_ip_limiter = limiter
     return limiter
 
 
@@ -119,12 +133,18 @@ async def _password_grant(request: Request, body: dict[str, Any]) -> sessions.Gr
     email, password = body.get("email"), body.get("password")
     if not isinstance(email, str) or not isinstance(password, str):
         raise _from_failure(sessions.invalid_credentials())
-    key = f"sign-in:{_client_ip(request)}:{normalise_email(email)}"
-    wait = _sign_in_limiter(request.app).acquire(key)
+    ip = _client_ip(request)
+    # Per address first (a spray across emails), then per address and email (guessing one account's password).
+    wait = _sign_in_ip_limiter(request.app).acquire(f"sign-in:{ip}")
+    if wait is None:
+        wait = _sign_in_limiter(request.app).acquire(f"sign-in:{ip}:{normalise_email(email)}")
     if wait is not None:
         raise _too_many(wait)
     app = request.app
-    return await sessions.sign_in(app.state.db, app.state.settings, email, password, clock(app)())
+    try:
+        return await sessions.sign_in(app.state.db, app.state.settings, email, password, clock(app)())
+    except HashingBusy:
+        raise _too_many(1.0) from None
 
 
 async def _refresh_grant(request: Request, body: dict[str, Any]) -> sessions.Granted:
