@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from .errors import problem_body
+from .realtime.protocol import MAX_FRAME_BYTES
 from .settings import RequestLimits
 
 log = logging.getLogger(__name__)
@@ -229,4 +230,6 @@ def uvicorn_options(limits: RequestLimits) -> dict[str, Any]:
         "timeout_keep_alive": limits.keep_alive_timeout_s,
         # Only read if the h11 protocol is chosen instead; the same bound on a request head.
         "h11_max_incomplete_event_size": limits.max_header_bytes,
+        # Realtime refuses bigger frames anyway (1009); this stops the server buffering one first (default 16 MiB).
+        "ws_max_size": MAX_FRAME_BYTES,
     }

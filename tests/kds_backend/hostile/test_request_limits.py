@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from kds_backend.http_protocol import protocol_class, uvicorn_options
+from kds_backend.realtime.protocol import MAX_FRAME_BYTES
 from kds_backend.settings import RequestLimits, Settings
 from tests.conftest import JWT_SECRET, auth_headers, token_for
 from tests.kds_backend.realtime.support import TIMEOUT_S
@@ -284,6 +285,7 @@ def test_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert limits == RequestLimits(MAX_BODY, MAX_HEADER, 1.0, 1.0, 1.0, 50)
     options = uvicorn_options(limits)
     assert options["timeout_keep_alive"] == 1.0 and options["http"].limits == limits
+    assert options["ws_max_size"] == MAX_FRAME_BYTES  # a bigger realtime frame is refused before it is buffered
     assert protocol_class(limits).limits is limits
 
 
