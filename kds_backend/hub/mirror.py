@@ -17,9 +17,11 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
+from api_client.errors import ClientError
 from api_client.late_rejection import LATE_REJECTION_EVENT
-from api_client.models import DeviceRole, Intent, IntentResult, IntentStatus
+from api_client.models import DeviceRole, Intent, IntentResult, IntentStatus, OrderWithItems
 from sync.engine.engine import EngineConfig, SyncEngine
+from sync.engine.reads import OPEN_STATUSES
 from sync.store.outbox_rows import OutboxEntry
 
 from ..db.database import BatchFn, Database
@@ -71,12 +73,17 @@ class UpstreamMirror:
         self._writes_task: asyncio.Task[None] | None = None
         self._dirty: set[UUID] = set()
         self._menu_dirty = True
+        self._snapshots_seen = 0
+        self._unresolved: set[UUID] = set()
+        """Open at the hub, gone from the mirror's store without a deletion (a snapshot started it over): upstream is
+        asked what became of them."""
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._unsubscribe = [
             self.engine.on_changes(self._orders_changed),
             self.engine.eighty_sixed.subscribe(lambda _names: self._menu_changed()),
             self.engine.queue_depth.subscribe(lambda _depth: self._wake.set()),
+            self.engine.caught_up.subscribe(lambda _caught_up: self._wake.set()),
         ]
 
     # ------------------------------------------------------------ the LAN's intents (rpc/apply_intents)
@@ -134,8 +141,9 @@ class UpstreamMirror:
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
+        # The hub's rows may lag the mirror's store (a kill between the two commits): project all it holds.
         self._dirty |= set(self.engine.order_ids())
-        self._dirty |= set(await self.db.aread(self._hub_order_ids))
+        self._dirty |= self.engine.deleted_orders(await self.db.aread(self._hub_order_ids))
         self._task = asyncio.create_task(self._project_loop(), name="hub-projector")
         self._writes_task = asyncio.create_task(self.writes.run(), name="hub-forward-writes")
         self._wake.set()
@@ -207,6 +215,49 @@ class UpstreamMirror:
                 for device in sorted({e.intent.device_id for e in refused}):
                     self._broadcast(self.restaurant_id, f"kds-{self.restaurant_id}", LATE_REJECTION_EVENT,
                                     {"device_id": device})
+        if self.engine.snapshots_applied != self._snapshots_seen:
+            self._snapshots_seen = self.engine.snapshots_applied
+            self._unresolved |= await self.db.aread(self._open_but_not_mirrored)
+        if self._unresolved and self.engine.caught_up.value:
+            await self._resolve()
+
+    def _open_but_not_mirrored(self, conn: sa.Connection) -> set[UUID]:
+        """Orders open at the hub that the mirror's store does not hold and no POS write of the hub's own is still
+        queued for (those are the hub's, on their way up). One the store has a deletion for is among them: a store
+        that never held the row says nothing when its deletion arrives."""
+        query = sa.select(orders.c.id).where(
+            orders.c.restaurant_id == self.restaurant_id,
+            orders.c.cleared_at.is_(None),
+            orders.c.status.in_(OPEN_STATUSES),
+        )
+        open_ids = set(conn.execute(query).scalars())
+        held = set(self.engine.order_ids())
+        return open_ids - held - _queued_order_ids(conn)
+
+    async def _resolve(self) -> None:
+        """Ask upstream what became of orders the mirror lost track of: the rows it has now, or gone."""
+        ids = sorted(self._unresolved)[:_CHUNK]
+        try:
+            rows = await self.engine.api.select(
+                "orders",
+                {
+                    "select": "*,order_items(*)",
+                    "restaurant_id": f"eq.{self.restaurant_id}",
+                    "id": f"in.({','.join(str(i) for i in ids)})",
+                },
+            )
+        except ClientError as exc:
+            log.info("asking upstream about %d order(s) waits: %s", len(ids), exc)
+            return  # asked again when the mirror is caught up next
+        found = {o.id: o for o in (OrderWithItems.model_validate(r) for r in rows)}
+        shown: dict[UUID, OrderWithItems | None] = {i: found.get(i) for i in ids}
+        gone = [i for i in ids if i not in found]
+        if gone:
+            log.warning("%d order(s) open at the hub are gone upstream; removing them: %s", len(gone), gone)
+        await self.db.awrite(lambda w: project_orders(w, self.restaurant_id, shown, gone))
+        self._unresolved.difference_update(ids)
+        if self._unresolved:
+            self._wake.set()
 
     def _project(self, w: Writer, ids: list[UUID], menu: bool) -> list[OutboxEntry]:
         """In the hub's writer thread: the engine's store read now, after every LAN intent already written.
@@ -223,6 +274,16 @@ class UpstreamMirror:
             project_menu(w, self.restaurant_id, self.engine.shown_menu())
         _record_rejections(w, refused)
         return refused
+
+
+def _queued_order_ids(conn: sa.Connection) -> set[UUID]:
+    """Orders a queued POS write of the hub's own names (a row it inserted, or an item's order)."""
+    ids: set[UUID] = set()
+    for table, body in conn.execute(sa.select(upstream_writes.c.table_name, upstream_writes.c.body)):
+        for row in body.get("rows", []):
+            ids.add(UUID(row["id"] if table == "orders" else row["order_id"]))
+        ids.update(UUID(i) for i in body.get("ids", []) if table == "orders")
+    return ids
 
 
 def _write_counts(conn: sa.Connection) -> tuple[int, int]:

@@ -169,6 +169,9 @@ class SyncEngine:
         self._pending_orders: set[UUID] = set()
         self._warned_no_deletion_log = False
         self._dismissed = 0
+        self.snapshots_applied = 0
+        """Grows with every snapshot committed (a first start, or a catch-up that started over): what the store held
+        before it is gone, so whatever mirrors the store must look again at what it did not get back."""
         self._started = False
         with self.store.snapshot() as conn:
             menu = eighty_sixed(conn)
@@ -525,6 +528,7 @@ class SyncEngine:
                     # An item pushed before its order (frames reordered across commits): only a catch-up, which
                     # reads orders with their items, can place it. Now, not at the safety interval.
                     self.catchup.want()
+            self.snapshots_applied += sum(1 for a in applies if a.reset)
             if _trace.on:
                 _trace.mark("store", changed)
             self.coalescer.add(changed)

@@ -14,8 +14,9 @@ import httpx
 import pytest
 
 from api_client.models import DeviceRole, Priority
-from tests.conftest import auth_headers
-from tests.kds_backend.realtime.support import create_order, order_body
+from kds_backend.hub.settings import STORE_FILE
+from tests.conftest import auth_headers, token_for
+from tests.kds_backend.realtime.support import create_order, delete_order, order_body
 from tests.pg_cluster import PgCluster
 
 from .tiers import (
@@ -244,3 +245,22 @@ async def test_an_upstream_on_postgresql_killed_and_restarted_mid_service_conver
         upstream_ledger = ledger(tiers.upstream)
         assert upstream_ledger[bump.id][:2] == ("r1-kds-grill-1", "applied")
         assert upstream_ledger[rush.id][:2] == ("r1-expo-1", "applied")
+
+
+async def test_a_hub_that_lost_its_copy_of_upstream_asks_about_every_ticket_it_still_shows(tmp_path: Path) -> None:
+    async with three_tiers(tmp_path) as tiers, screen(tiers.hub.url, tmp_path, "r1-kds-grill-1") as grill:
+        cancelled, deleted, kept = [await pos_order(tiers.upstream.url, n) for n in ("M1", "M2", "M3")]
+        await until(grill, lambda: {o.id for o in grill.open_tickets()} == {cancelled, deleted, kept})
+        tiers.hub.stop()
+        for path in tiers.hub.data_dir.glob(f"{STORE_FILE}*"):  # its mirror store lost (a disk swapped, say)
+            path.unlink()
+        async with httpx.AsyncClient(base_url=tiers.upstream.url) as http:  # meanwhile, upstream
+            r = await http.patch(
+                "/rest/v1/orders", params={"id": f"eq.{cancelled}"}, json={"status": "cancelled"},
+                headers=auth_headers(token_for("pos")),
+            )
+            assert r.status_code == 204, r.text
+            await delete_order(http, "r1", str(deleted))
+        await tiers.restart_hub(kill=False)  # starts its copy over from a snapshot, which has only open orders
+        await until(grill, lambda: {o.id for o in grill.open_tickets()} == {kept})
+        assert order_on(grill, deleted) is None
