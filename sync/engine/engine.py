@@ -352,15 +352,12 @@ class SyncEngine:
         self.uploader.sender = sender
 
     def forwarded(self, intents: Collection[Intent]) -> None:
-        """Intents `outbox.forward` has queued (a hub's LAN screens made them): shown at once with the others
-        and sent upstream. Call on the engine's loop, after the forward has committed."""
-        order_ids = [i.order_id for i in intents if i.order_id is not None]
+        """Intents `outbox.forward` has queued (a hub's LAN screens made them): in the overlay from now on, and sent
+        upstream. Call on the engine's loop, after the forward has committed. No change is announced: whoever
+        forwarded them shows them already (the hub applied them); their answer is announced as any other."""
         if any(i.kind is IntentKind.eighty_six for i in intents):
             self._refresh_menu()
-        if order_ids:
-            self._pending_orders.update(order_ids)
-            self.coalescer.add(order_ids)
-            self._inputs.put_nowait(None)
+        self._pending_orders.update(i.order_id for i in intents if i.order_id is not None)
         self.uploader.kick()
 
     def shown_orders(self, order_ids: Collection[UUID]) -> dict[UUID, OrderWithItems | None]:

@@ -42,61 +42,36 @@ def _entry(row: sa.Row) -> OutboxEntry:
     )
 
 
+def _row(intent: Intent, created_at: float, state: str = PENDING, reason: str | None = None) -> dict[str, Any]:
+    return {
+        "intent_id": str(intent.id),
+        "device_seq": intent.device_seq,
+        "kind": intent.kind.value,
+        "order_id": str(intent.order_id) if intent.order_id else None,
+        # The full intent as it will go on the wire: a resend is byte-for-byte the same request.
+        "payload": intent.model_dump_json(),
+        "state": state,
+        "attempts": 0,
+        "created_at": created_at,
+        "reason": reason,
+    }
+
+
 def append(conn: sa.Connection, intent: Intent, created_at: float) -> None:
-    conn.execute(
-        outbox.insert().values(
-            intent_id=str(intent.id),
-            device_seq=intent.device_seq,
-            kind=intent.kind.value,
-            order_id=str(intent.order_id) if intent.order_id else None,
-            # The full intent as it will go on the wire: a resend is byte-for-byte the same request.
-            payload=intent.model_dump_json(),
-            state=PENDING,
-            attempts=0,
-            created_at=created_at,
-        )
-    )
+    conn.execute(outbox.insert(), _row(intent, created_at))
 
 
 def append_new(conn: sa.Connection, intents: Sequence[Intent], created_at: float) -> None:
     """Append intents made elsewhere (a hub forwarding its screens' taps), keeping their ids and sequence
     numbers; an intent already in the outbox is left as it is."""
-    if not intents:
-        return
-    rows = [
-        {
-            "intent_id": str(i.id),
-            "device_seq": i.device_seq,
-            "kind": i.kind.value,
-            "order_id": str(i.order_id) if i.order_id else None,
-            "payload": i.model_dump_json(),
-            "state": PENDING,
-            "attempts": 0,
-            "created_at": created_at,
-        }
-        for i in intents
-    ]
-    conn.execute(outbox.insert().prefix_with("OR IGNORE"), rows)
+    if intents:
+        conn.execute(outbox.insert().prefix_with("OR IGNORE"), [_row(i, created_at) for i in intents])
 
 
 def append_rejected(conn: sa.Connection, intent: Intent, reason: str, created_at: float) -> None:
     """An intent the server refused after it had confirmed it (a hub's upstream said no later): kept as rejected,
     with the reason, until the cook dismisses it. One still queued here is left alone (its resend will be told)."""
-    conn.execute(
-        outbox.insert()
-        .prefix_with("OR IGNORE")
-        .values(
-            intent_id=str(intent.id),
-            device_seq=intent.device_seq,
-            kind=intent.kind.value,
-            order_id=str(intent.order_id) if intent.order_id else None,
-            payload=intent.model_dump_json(),
-            state=REJECTED,
-            attempts=0,
-            created_at=created_at,
-            reason=reason,
-        )
-    )
+    conn.execute(outbox.insert().prefix_with("OR IGNORE"), _row(intent, created_at, REJECTED, reason))
 
 
 def unsettled(conn: sa.Connection, limit: int | None = None) -> list[OutboxEntry]:
