@@ -82,12 +82,16 @@ async def test_lan_screens_stay_in_sync_through_the_hub_while_its_upstream_link_
         tiers.link.blackhole()  # the hub's internet goes; the kitchen LAN stays
         offline_bump = grill.submit("bump_item", second, item_id=burger, station="grill")
         rush = expo.submit("rush", second)
+        recall = grill.submit("recall", first, station="grill")
+        grill.eighty_six("Salmon")
         await until(expo, lambda: item_status(expo, second, "Burger") == "done")
+        await until(expo, lambda: item_status(expo, first, "Burger") == "cooking")
+        await asyncio.wait_for(expo.eighty_sixed.wait_for(lambda names: "Salmon" in names), TIMEOUT_S)
         await until(grill, lambda: (o := order_on(grill, second)) is not None and o.priority is Priority.rush)
         for engine in (grill, expo):  # answered by the hub: nothing waits on the internet
             await asyncio.wait_for(engine.queue_depth.wait_for(0), TIMEOUT_S)
         health = await hub_health(tiers.hub.url)
-        assert health["taps_waiting"] == 2 and health["pos_writes_waiting"] == 0  # what waits for the internet
+        assert health["taps_waiting"] == 4 and health["pos_writes_waiting"] == 0  # what waits for the internet
         # Meanwhile the POS voids that burger upstream: the grill's offline bump can no longer apply there.
         await patch_item(tiers.upstream.url, burger, {"status": "voided"})
         await until(online, lambda: item_status(online, second, "Burger") == "voided")
@@ -99,8 +103,11 @@ async def test_lan_screens_stay_in_sync_through_the_hub_while_its_upstream_link_
             await until(engine, lambda e=engine: item_status(e, second, "Burger") == "voided")
             shown = order_on(engine, second)
             assert shown is not None and shown.priority is Priority.rush
+        await until(online, lambda: item_status(online, first, "Burger") == "cooking")
+        await asyncio.wait_for(online.eighty_sixed.wait_for(lambda names: "Salmon" in names), TIMEOUT_S)
         upstream_ledger = ledger(tiers.upstream)
         assert upstream_ledger[rush.id][:2] == ("r1-expo-1", "applied")
+        assert upstream_ledger[recall.id][:2] == ("r1-kds-grill-1", "applied")
         assert upstream_ledger[offline_bump.id][:2] == ("r1-kds-grill-1", "rejected")
         # The grill, whose bump the hub had accepted, is told it was refused and why, as any refusal is shown.
         await until(grill, lambda: [e.intent.id for e in grill.rejected()] == [offline_bump.id])
@@ -110,8 +117,9 @@ async def test_lan_screens_stay_in_sync_through_the_hub_while_its_upstream_link_
         health = await hub_health(tiers.hub.url)
         assert (health["connection"], health["taps_waiting"], health["last_error"]) == ("live", 0, None)
         for engine in (grill, expo, online):
-            assert item_status(engine, first, "Burger") == "done"
+            assert item_status(engine, first, "Burger") == "cooking"
             assert item_status(engine, second, "Fries") == "new"
+            assert engine.unavailable_items() == ("Salmon",)
         # The bump showed at once on the other LAN screen and stayed until upstream's verdict: never undone and
         # redone in between (the hub's projection of upstream never raced its own LAN taps).
         shown = [s for i, s in enumerate(seen_by_expo) if i == 0 or s != seen_by_expo[i - 1]]
