@@ -60,7 +60,12 @@ async def apply_intents_rpc(body: ApplyIntentsRequest, request: Request, caller:
 @router.post(
     "/late_rejections",
     response_model=list[LateRejection],
-    responses={401: {"description": "Missing, expired or forged token"}, 422: {"description": "Invalid body"}},
+    responses={
+        400: {"description": "Body is not JSON"},
+        401: {"description": "Missing, expired or forged token"},
+        422: {"description": "Invalid body"},
+        429: {"description": "Rate limited; see Retry-After"},
+    },
 )
 async def late_rejections_rpc(
     body: LateRejectionsRequest, request: Request, caller: CurrentCaller
