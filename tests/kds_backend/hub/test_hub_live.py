@@ -49,9 +49,12 @@ async def pos_order(url: str, number: str) -> UUID:
         return UUID((await create_order(http, "r1", number))["id"])
 
 
-async def test_lan_screens_stay_in_sync_through_the_hub_while_its_upstream_link_is_cut(tmp_path: Path) -> None:
+async def test_lan_screens_stay_in_sync_through_the_hub_while_its_upstream_link_is_cut(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Upstream on SQLite and on PostgreSQL (`database_url`); the hub on SQLite."""
     async with (
-        three_tiers(tmp_path) as tiers,
+        three_tiers(tmp_path, database_url) as tiers,
         screen(tiers.hub.url, tmp_path, "r1-kds-grill-1") as grill,
         screen(tiers.hub.url, tmp_path, "r1-expo-1", DeviceRole.expo) as expo,
         screen(tiers.upstream.url, tmp_path, "r1-kds-online-1", hub=False) as online,
