@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 import os
+import random
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -25,6 +27,38 @@ JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 _db_counter = itertools.count()
 
 
+# Modules whose tests share one pytest-xdist worker, in order (`./scripts/test` runs the suite with `-n`).
+WHOLE_MODULES = {
+    "tests/packaging/test_frozen_bundle.py",  # its module fixture builds the bundle: once, not once per worker
+    "tests/faults/test_faults.py",  # a dozen processes per schedule, and a liveness deadline: one at a time
+}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist load` test by test, but each of WHOLE_MODULES as one unit, and the biggest units first.
+
+    What `xdist_group` marks with `--dist loadgroup` are for; but pytest-xdist 3.8 groups by renaming the node
+    ids, which pytest 9.2 no longer allows, so the marks would be silently ignored."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in WHOLE_MODULES else nodeid
+
+    return Scheduling(config, log)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The fault harness's random seed is part of a test id, and pytest-xdist workers must all collect the same
+    # ids: pick it once here, in the process that starts the workers (they inherit the environment).
+    if not hasattr(config, "workerinput"):
+        os.environ.setdefault("KDS_FAULTS_SEED", str(random.SystemRandom().randrange(1, 10**6)))
+
+
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[PgCluster]:
     bindir = find_pg_bin()
@@ -42,11 +76,14 @@ def pg_cluster() -> Iterator[PgCluster]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'companion.db'}"
+        yield f"sqlite:///{tmp_path / 'companion.db'}"
+        return
     cluster: PgCluster = request.getfixturevalue("pg_cluster")
-    return cluster.create_database(f"t{next(_db_counter)}", template="kds_template")
+    name = f"t{next(_db_counter)}"
+    yield cluster.create_database(name, template="kds_template")
+    cluster.drop_database(name)
 
 
 @pytest.fixture

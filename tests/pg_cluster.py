@@ -6,11 +6,13 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -36,7 +38,11 @@ def _free_port() -> int:
 
 
 class PgCluster:
-    """initdb + postgres as an unprivileged user (the server refuses to run as root)."""
+    """initdb + postgres as an unprivileged user (the server refuses to run as root).
+
+    The server is this object's own child (no `runuser` in between), so `stop()` signals postgres itself: a fast
+    shutdown (SIGINT) that ends any session still open, instead of a smart one that waits for the last client.
+    """
 
     def __init__(self, bindir: Path) -> None:
         self.bindir = bindir
@@ -44,16 +50,15 @@ class PgCluster:
         self.datadir = self.root / "data"
         self.port = _free_port()
         self.proc: subprocess.Popen[bytes] | None = None
-        self._prefix: list[str] = []
+        self._as_user: dict[str, Any] = {}
         if os.geteuid() == 0:
-            user = os.environ.get("KDS_PG_USER", "nobody")
-            entry = pwd.getpwnam(user)
+            entry = pwd.getpwnam(os.environ.get("KDS_PG_USER", "nobody"))
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
             os.chmod(self.root, 0o700)
-            self._prefix = ["runuser", "-u", user, "--"]
+            self._as_user = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
     def _run(self, *args: str) -> None:
-        subprocess.run([*self._prefix, *args], check=True, capture_output=True, cwd=self.root)
+        subprocess.run(list(args), check=True, capture_output=True, cwd=self.root, **self._as_user)
 
     def start(self) -> None:
         self._run(
@@ -66,32 +71,19 @@ class PgCluster:
             "--encoding=UTF8",
             "--no-sync",
         )
-        log = self.root / "server.log"
-        self.proc = subprocess.Popen(
-            [
-                *self._prefix,
-                str(self.bindir / "postgres"),
-                "-D",
-                str(self.datadir),
-                "-p",
-                str(self.port),
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                f"unix_socket_directories={self.root}",
-                "-c",
-                "fsync=off",
-                "-c",
-                "full_page_writes=off",
-                "-c",
-                "max_connections=200",
-                "-c",
-                f"log_directory={self.root}",
-            ],
-            stdout=log.open("wb") if not self._prefix else subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-            cwd=self.root,
-        )
+        settings = {
+            "listen_addresses": "127.0.0.1",
+            "unix_socket_directories": str(self.root),
+            "fsync": "off",
+            "full_page_writes": "off",
+            "max_connections": "200",
+            "log_directory": str(self.root),
+        }
+        args = [str(self.bindir / "postgres"), "-D", str(self.datadir), "-p", str(self.port)]
+        for name, value in settings.items():
+            args += ["-c", f"{name}={value}"]
+        with (self.root / "server.log").open("wb") as log:  # the server keeps its own descriptor
+            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=self.root, **self._as_user)
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -110,13 +102,21 @@ class PgCluster:
 
     def create_database(self, name: str, template: str | None = None) -> str:
         with psycopg.connect(self.dsn("postgres"), autocommit=True) as conn:
-            suffix = f" TEMPLATE {template}" if template else ""
+            # A plain file copy of a small template is about twice as fast as PostgreSQL 15's default WAL_LOG
+            # strategy, and with fsync off its checkpoints cost next to nothing.
+            strategy = " STRATEGY FILE_COPY" if conn.info.server_version >= 150000 else ""
+            suffix = f" TEMPLATE {template}{strategy}" if template else ""
             conn.execute(f'CREATE DATABASE "{name}"{suffix}')
         return self.url(name)
 
+    def drop_database(self, name: str) -> None:
+        """Drop a test's database once it is done with it, so the cluster does not grow with the suite."""
+        with psycopg.connect(self.dsn("postgres"), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
+            self.proc.send_signal(signal.SIGINT)  # fast shutdown: roll back open sessions, checkpoint, exit
             try:
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:

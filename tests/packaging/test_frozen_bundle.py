@@ -24,6 +24,7 @@ from .output_check import clean_env, report_steps, unexpected_stderr
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_TIMEOUT_S = 900
 
+# Under pytest-xdist this module runs on one worker, so the bundle is built once (tests/conftest.py, WHOLE_MODULES).
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(BUILD_TIMEOUT_S + 120)]
 
 

@@ -8,6 +8,7 @@ on the same channel, and its own binary broadcast echoed back (`self: true`, `ac
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
 import shutil
@@ -39,14 +40,18 @@ def realtime_js() -> Iterator[Path]:
             pytest.fail("node and npm are required for the realtime-js tests")
         pytest.skip("node/npm not installed")
     marker = JS_DIR / "node_modules" / ".package-lock.json"
-    if not marker.exists() or marker.stat().st_mtime < (JS_DIR / "package-lock.json").stat().st_mtime:
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=JS_DIR,
-            check=True,
-            timeout=300,
-            stdout=subprocess.DEVNULL,
-        )
+    # One install at a time: parallel workers (pytest-xdist), or another run in this tree, would otherwise
+    # each run `npm ci`, which deletes node_modules under a subscriber another worker is running.
+    with (JS_DIR / "package-lock.json").open("rb") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not marker.exists() or marker.stat().st_mtime < (JS_DIR / "package-lock.json").stat().st_mtime:
+            subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                cwd=JS_DIR,
+                check=True,
+                timeout=300,
+                stdout=subprocess.DEVNULL,
+            )
     yield Path(node)
 
 
