@@ -2,19 +2,55 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import random
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 
+_PORTS_FROM = 10_000
+
+
+def _port_candidates() -> Iterator[int]:
+    """This process's ports, each in turn: its pytest-xdist worker's own slice of the ports below the kernel's
+    ephemeral range, from a random point. A port found free is handed to a server that binds it a second or two
+    later (after its imports); a port from bind(0) could meanwhile go to another worker's server, or to an outgoing
+    connection, whereas these are never handed out by the kernel nor by another worker."""
+    try:
+        ephemeral_from = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_from = 0
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    size = (ephemeral_from - _PORTS_FROM) // max(workers, 1)
+    if size < 100:
+        return
+    ports = range(_PORTS_FROM + worker * size, _PORTS_FROM + (worker + 1) * size)
+    start = random.randrange(len(ports))
+    while True:
+        yield from ports[start:]
+        yield from ports[:start]
+
+
+_candidates = _port_candidates()
+
 
 def free_port() -> int:
-    with socket.socket() as s:
+    """A loopback port nothing listens on now, and that this process hands out once per cycle of its slice."""
+    for port in itertools.islice(_candidates, 1000):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # no slice of our own (a small port range): let the kernel choose
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 

@@ -15,6 +15,7 @@ import pytest
 from api_client.models import DeviceRole
 from kds_app.embedded import EmbeddedCompanion, EmbeddedStartError, MintingTokenProvider
 from kds_backend.auth.tokens import verify_token
+from tests.live_server import free_port
 
 
 @pytest.fixture
@@ -140,9 +141,7 @@ def test_a_startup_failure_surfaces_its_cause(tmp_path: Path) -> None:
 
 
 def test_a_requested_port_is_used(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     with EmbeddedCompanion(tmp_path, port=port) as embedded:
         assert embedded.port == port
         assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).status_code == 200
