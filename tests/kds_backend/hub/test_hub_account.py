@@ -17,7 +17,7 @@ from tests.kds_backend.device_accounts import PASSWORD, add_device
 from tests.kds_backend.realtime.support import create_order
 from tests.live_server import LiveServer
 
-from .tiers import HUB_SECRET, TIMEOUT_S, hub_env, order_on, screen, start_server, three_tiers, until
+from .tiers import HUB_SECRET, START_S, TIMEOUT_S, hub_env, order_on, screen, start_server, three_tiers, until, whole
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +38,7 @@ async def test_a_hub_signed_in_with_its_password_starts_again_while_the_internet
         assert session.stat().st_mode & 0o777 == 0o600  # it holds a refresh token
         async with httpx.AsyncClient(base_url=tiers.upstream.url) as http:
             order = UUID((await create_order(http, "r1", "P1"))["id"])
-        await until(expo, lambda: order_on(expo, order) is not None)
+        await until(expo, lambda: whole(expo, order))
 
         tiers.link.blackhole()
         await tiers.restart_hub(kill=True)  # a power cut, and the internet still down when the hub is back
@@ -52,14 +52,14 @@ async def test_a_hub_signed_in_with_its_password_starts_again_while_the_internet
 async def test_a_hub_whose_upstream_account_is_a_screen_refuses_to_start_and_says_why(tmp_path: Path) -> None:
     upstream = start_server(tmp_path / "upstream", JWT_SECRET)
     try:
-        await asyncio.to_thread(upstream.wait_ready)
+        await asyncio.to_thread(upstream.wait_ready, START_S)
         env = hub_env(upstream.url)
         del env["KDS_UPSTREAM_TOKEN"]
         env.update(await device_account(upstream, "kds"))
         hub = start_server(tmp_path / "hub", HUB_SECRET, env)
         try:
             with pytest.raises(RuntimeError, match="exited"):
-                await asyncio.to_thread(hub.wait_ready)
+                await asyncio.to_thread(hub.wait_ready, START_S)
             assert "must be an admin device of r1" in hub.log_path.read_text()
         finally:
             hub.stop()

@@ -21,6 +21,7 @@ from tests.pg_cluster import PgCluster
 
 from .tiers import (
     HUB_KEY,
+    START_S,
     TIMEOUT_S,
     hub_token,
     item_id,
@@ -31,6 +32,7 @@ from .tiers import (
     screen,
     three_tiers,
     until,
+    whole,
 )
 
 pytestmark = pytest.mark.slow
@@ -68,7 +70,7 @@ async def test_lan_screens_stay_in_sync_through_the_hub_while_its_upstream_link_
         # Down the wire: an order made upstream reaches the LAN screens through the hub.
         first = await pos_order(tiers.upstream.url, "H1")
         for engine in (grill, expo):
-            await until(engine, lambda e=engine: order_on(e, first) is not None)
+            await until(engine, lambda e=engine: whole(e, first))
 
         # Up the wire: a LAN tap reaches the other LAN screen and upstream, under its own id and device.
         bump = grill.submit("bump_item", first, item_id=item_id(grill, first, "Burger"), station="grill")
@@ -77,7 +79,7 @@ async def test_lan_screens_stay_in_sync_through_the_hub_while_its_upstream_link_
         assert ledger(tiers.upstream)[bump.id][:3] == ("r1-kds-grill-1", "applied", bump.device_seq)
 
         second = await pos_order(tiers.upstream.url, "H2")
-        await until(grill, lambda: order_on(grill, second) is not None)
+        await until(grill, lambda: whole(grill, second))
         burger = item_id(grill, second, "Burger")
         seen_by_expo: list[str | None] = []  # the burger as the expo screen showed it after each change
         expo.on_changes(lambda _ids: seen_by_expo.append(item_status(expo, second, "Burger")))
@@ -147,7 +149,7 @@ async def test_a_hub_killed_after_upstream_applied_its_forward_and_while_offline
         screen(tiers.upstream.url, tmp_path, "r1-kds-online-1", hub=False) as online,
     ):
         order = await pos_order(tiers.upstream.url, "K1")
-        await until(grill, lambda: order_on(grill, order) is not None)
+        await until(grill, lambda: whole(grill, order))
         bump = grill.submit("bump_item", order, item_id=item_id(grill, order, "Burger"), station="grill")
         await asyncio.wait_for(lost.wait(), TIMEOUT_S)
         await until(online, lambda: item_status(online, order, "Burger") == "done")  # upstream applied it
@@ -195,7 +197,7 @@ async def test_a_lan_pos_keeps_working_through_an_offline_hub_and_upstream_gets_
         assert made.status_code == again.status_code == 201, made.text
         assert again.headers.get("Idempotent-Replayed") == "true" and again.json()["id"] == made.json()["id"]
         order = UUID(made.json()["id"])
-        await until(grill, lambda: order_on(grill, order) is not None)
+        await until(grill, lambda: whole(grill, order))
         bump = grill.submit("bump_item", order, item_id=item_id(grill, order, "Burger"), station="grill")
         await until(expo, lambda: item_status(expo, order, "Burger") == "done")
         notes = {"notes": "no onions"}
@@ -238,7 +240,7 @@ async def test_an_upstream_on_postgresql_killed_and_restarted_mid_service_conver
         screen(tiers.upstream.url, tmp_path, "r1-kds-online-1", hub=False) as online,
     ):
         order = await pos_order(tiers.upstream.url, "G1")
-        await until(grill, lambda: order_on(grill, order) is not None)
+        await until(grill, lambda: whole(grill, order))
         tiers.upstream.kill()  # the restaurant's server dies (-9) in the middle of service
         bump = grill.submit("bump_item", order, item_id=item_id(grill, order, "Burger"), station="grill")
         rush = expo.submit("rush", order)
@@ -246,7 +248,7 @@ async def test_an_upstream_on_postgresql_killed_and_restarted_mid_service_conver
         await until(grill, lambda: (o := order_on(grill, order)) is not None and o.priority is Priority.rush)
 
         tiers.upstream = tiers.upstream.restarted()
-        await asyncio.to_thread(tiers.upstream.wait_ready)
+        await asyncio.to_thread(tiers.upstream.wait_ready, START_S)
         await until(
             online,
             lambda: item_status(online, order, "Burger") == "done"

@@ -25,7 +25,8 @@ from tests.live_server import LiveServer
 from tests.reply_loss_proxy import ReplyLossProxy
 from tests.tcp_proxy import TcpProxy
 
-TIMEOUT_S = 30.0
+TIMEOUT_S = 60.0  # a reconnect after a heal can take 20 s (open timeout + backoff) on a loaded machine
+START_S = 90.0  # a server's start, with migrations and (for a hub) its sign-in upstream, on a loaded CI machine
 HUB_SECRET = "hub-secret-for-tests-only-0123456789abcdef"
 UPSTREAM_KEY = issue_anon_key(JWT_SECRET)
 HUB_KEY = issue_anon_key(HUB_SECRET)
@@ -57,7 +58,7 @@ class Tiers:
         else:
             self.hub.stop()
         self.hub = self.hub.restarted()
-        await asyncio.to_thread(self.hub.wait_ready)
+        await asyncio.to_thread(self.hub.wait_ready, START_S)
 
 
 def start_server(directory: Path, secret: str, env: dict[str, str] | None = None) -> LiveServer:
@@ -84,7 +85,7 @@ async def three_tiers(
     replies: ReplyLossProxy | None = None
     hub: LiveServer | None = None
     try:
-        await asyncio.to_thread(upstream.wait_ready)
+        await asyncio.to_thread(upstream.wait_ready, START_S)
         link = TcpProxy("127.0.0.1", upstream.port)
         await link.start()
         upstream_url = link.url
@@ -97,7 +98,7 @@ async def three_tiers(
             del env["KDS_UPSTREAM_TOKEN"]
             env.update(await account(upstream))
         hub = start_server(tmp / "hub", HUB_SECRET, env)
-        await asyncio.to_thread(hub.wait_ready)
+        await asyncio.to_thread(hub.wait_ready, START_S)
         tiers = Tiers(upstream, link, hub, tmp, replies)
         try:
             yield tiers
@@ -160,10 +161,16 @@ def order_on(engine: SyncEngine, order_id: UUID) -> OrderWithItems | None:
 
 
 def item_status(engine: SyncEngine, order_id: UUID, name: str) -> str | None:
+    """None while the screen does not show that line (its order's rows may arrive before the item's)."""
     order = order_on(engine, order_id)
     if order is None:
         return None
-    return next(i.status.value for i in order.order_items if i.name == name)
+    return next((i.status.value for i in order.order_items if i.name == name), None)
+
+
+def whole(engine: SyncEngine, order_id: UUID) -> bool:
+    """The screen shows the POS order with both its lines (`order_body`: a Burger and Fries)."""
+    return item_status(engine, order_id, "Burger") is not None and item_status(engine, order_id, "Fries") is not None
 
 
 def item_id(engine: SyncEngine, order_id: UUID, name: str) -> UUID:
