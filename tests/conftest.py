@@ -49,6 +49,22 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             module = nodeid.split("::", 1)[0]
             return module if module in WHOLE_MODULES else nodeid
 
+        def remove_node(self, node: Any) -> str | None:
+            # pytest-xdist 3.8 puts a crashed worker's finished units back in the queue too, handed out later as
+            # empty assignments that never complete (the run hung instead of reporting the crash), and runs the
+            # test that crashed again, and again. Here the crashed test is reported once (as `--dist load` does)
+            # and only tests not yet run go back.
+            workload = self.assigned_work.pop(node)
+            pending = [(scope, nodeid) for scope, unit in workload.items() for nodeid, done in unit.items() if not done]
+            if not pending:
+                return None
+            scope, crashed = pending[0]
+            workload[scope][crashed] = True
+            self.workqueue.update((scope, unit) for scope, unit in workload.items() if not all(unit.values()))
+            for other in self.assigned_work:
+                self._reschedule(other)
+            return crashed
+
     return Scheduling(config, log)
 
 
