@@ -3,6 +3,7 @@
     .venv/bin/python -m tests.faults run --seed 1234 --backend sqlite      # one schedule (a replay)
     .venv/bin/python -m tests.faults run --schedules 1000 --jobs 2          # a long run, seeds from --first-seed
     .venv/bin/python -m tests.faults run --seed 7 --plant drop_tombstones   # show a check failing
+    .venv/bin/python -m tests.faults run --schedules 40 --hub --jobs 2      # every schedule with the hub tier
     .venv/bin/python -m tests.faults show --seed 1234                       # print the schedule, run nothing
 """
 
@@ -22,7 +23,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from .schedule import FAULT_CLASSES, generate
+from .schedule import FAULT_CLASSES, generate, hub_picked
 
 
 class Databases:
@@ -56,12 +57,14 @@ _DBS: Databases | None = None
 
 
 def run_one(seed: int, backend: str | None, plant: str | None, root: str, qt: bool, chaos_s: float | None,
-            force: tuple[str, ...] = (), pg_url: str | None = None) -> dict[str, Any]:
+            force: tuple[str, ...] = (), pg_url: str | None = None, hub: bool | None = None,
+            lan_pos: bool | None = None) -> dict[str, Any]:
     """Run one schedule (in this process); a plain dict comes back (it crosses process boundaries)."""
     from .runner import execute
 
     global _DBS
-    schedule = generate(seed, backend=backend, qt=qt, chaos_s=chaos_s, force=force)
+    schedule = generate(seed, backend=backend, qt=qt, chaos_s=chaos_s, force=force, hub=hub, lan_pos=lan_pos)
+    flags = replay_flags(seed, schedule.hub, qt=qt, chaos_s=chaos_s, force=force, lan_pos=lan_pos)
     workdir = Path(root) / (f"seed-{seed}-{schedule.backend}" + ("" if not plant else f"-{plant}"))
     if pg_url and schedule.backend == "postgres":
         import psycopg
@@ -76,21 +79,37 @@ def run_one(seed: int, backend: str | None, plant: str | None, root: str, qt: bo
         url = _DBS.url(schedule.backend, workdir, f"faults_{seed}_{int(time.time() * 1000) % 100000}")
     started = time.monotonic()
     try:
-        result = asyncio.run(asyncio.wait_for(execute(schedule, workdir, url, plant), 300))
+        result = asyncio.run(asyncio.wait_for(execute(schedule, workdir, url, plant), 480 if schedule.hub else 300))
     except Exception as exc:
         return {"seed": seed, "backend": schedule.backend, "classes": schedule.classes, "plant": plant,
                 "violations": {"harness": [f"{type(exc).__name__}: {exc}"]}, "workdir": str(workdir),
-                "replay": _replay(seed, schedule.backend, plant), "elapsed_s": time.monotonic() - started,
+                "replay": _replay(seed, schedule.backend, plant, flags), "elapsed_s": time.monotonic() - started,
                 "liveness_s": None, "stats": {}}
+    result.replay_flags = flags
     return {"seed": seed, "backend": result.backend, "classes": result.classes, "plant": plant,
             "violations": result.violations, "workdir": str(workdir), "replay": result.replay(),
             "elapsed_s": round(time.monotonic() - started, 1), "liveness_s": result.liveness_s,
             "stats": result.stats}
 
 
-def _replay(seed: int, backend: str, plant: str | None) -> str:
+def _replay(seed: int, backend: str, plant: str | None, flags: str = "") -> str:
     return f".venv/bin/python -m tests.faults run --seed {seed} --backend {backend}" + (
-        f" --plant {plant}" if plant else "")
+        f" --plant {plant}" if plant else "") + (f" {flags}" if flags else "")
+
+
+def replay_flags(seed: int, hub: bool, *, qt: bool = True, chaos_s: float | None = None,
+                 force: tuple[str, ...] = (), lan_pos: bool | None = None) -> str:
+    """What a replay line needs beyond seed, backend and plant to run the same schedule."""
+    flags = [f"--force {f}" for f in force]
+    if lan_pos is False:
+        flags.append("--no-lan-pos")
+    if hub != hub_picked(seed):
+        flags.append("--hub" if hub else "--no-hub")
+    if not qt:
+        flags.append("--no-qt")
+    if chaos_s is not None:
+        flags.append(f"--chaos-s {chaos_s:g}")
+    return " ".join(flags)
 
 
 def failed(outcome: dict[str, Any]) -> list[str]:
@@ -151,10 +170,18 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--backend", choices=("sqlite", "postgres"), help="default: the seed picks")
         p.add_argument("--no-qt", action="store_true", help="no screen runs the real Qt app")
         p.add_argument("--chaos-s", type=float, help="chaos phase length (default: the seed picks 15-30 s)")
+        tier = p.add_mutually_exclusive_group()
+        tier.add_argument("--hub", action="store_true", default=None,
+                          help="every schedule with the hub tier (default: the seed picks, about 30 %%)")
+        tier.add_argument("--no-hub", dest="hub", action="store_false", help="no schedule with the hub tier")
+        p.add_argument("--no-lan-pos", dest="lan_pos", action="store_const", const=False, default=None,
+                       help="hub schedules without the POS on the hub's LAN")
     run.add_argument("--schedules", type=int, default=1)
     run.add_argument("--first-seed", type=int, help="default: random (printed)")
     run.add_argument("--jobs", type=int, default=1)
     run.add_argument("--plant", help="switch on a planted bug (tests/faults/README.md)")
+    run.add_argument("--force", action="append", default=[], metavar="CLASS",
+                     help="repeatable: at least one fault of this class (planted-bug runs; hub_kill_offline too)")
     run.add_argument("--workdir", type=Path, help="default: a new temp dir; kept on failure")
     run.add_argument("--keep", action="store_true", help="keep the directories of passing schedules too")
     run.add_argument("--json", type=Path, help="write every outcome here")
@@ -175,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         seeds = list(range(first, first + args.schedules))
     if args.command == "show":
         for seed in seeds:
-            s = generate(seed, backend=args.backend, qt=not args.no_qt, chaos_s=args.chaos_s)
+            s = generate(seed, backend=args.backend, qt=not args.no_qt, chaos_s=args.chaos_s, hub=args.hub,
+                         lan_pos=args.lan_pos)
             print(json.dumps(s.to_json(), indent=1))
         return 0
     if args.plant:
@@ -191,14 +219,19 @@ def main(argv: list[str] | None = None) -> int:
     pg_url = None
     started = time.monotonic()
     try:
-        needs_pg = any(generate(s, backend=args.backend).backend == "postgres" for s in seeds)
+        needs_pg = any(generate(s, backend=args.backend, hub=args.hub).backend == "postgres" for s in seeds)
+        for name in args.force:
+            if name not in (*FAULT_CLASSES, "hub_kill_offline"):
+                parser.error(f"--force {name}: not a fault class")
         if needs_pg and args.jobs > 1:
             pg_url = dbs.url("postgres", root, "faults_template")
         common = (args.backend, args.plant, str(root), not args.no_qt, args.chaos_s)
+        force = tuple(args.force)
         deadline = None if args.deadline_s is None else started + args.deadline_s
         if args.jobs > 1:
             with ProcessPoolExecutor(args.jobs) as pool:
-                futures = [pool.submit(run_one, seed, *common, (), pg_url) for seed in seeds]
+                futures = [pool.submit(run_one, seed, *common, force, pg_url, args.hub, args.lan_pos)
+                           for seed in seeds]
                 for future in as_completed(futures):
                     if future.cancelled():
                         continue
@@ -211,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
             for seed in seeds:
                 if deadline is not None and time.monotonic() > deadline:
                     break
-                outcomes.append(_note(run_one(seed, *common), args.keep))
+                outcomes.append(_note(run_one(seed, *common, force, hub=args.hub, lan_pos=args.lan_pos), args.keep))
     finally:
         if _DBS is not None:
             _DBS.close()

@@ -12,6 +12,8 @@ Built beside `tests/tcp_proxy.py` (same blackhole semantics), plus:
   whole, so the byte stream is never corrupted; control frames and fragments pass untouched and in order.
 * `lose_reply(n)`: the next n answers to `POST /rest/v1/rpc/apply_intents` are swallowed after the server
   produced them (so it committed) and the connection is closed: the reply the client never gets.
+  `lose_reply(n, WRITES)` does the same to PostgREST writes (`POST`/`PATCH /rest/v1/orders|order_items`: what a
+  hub forwards for a POS on its LAN).
 
 Randomness comes from a seeded `random.Random`, so the misbehaviour is part of the schedule.
 """
@@ -26,6 +28,8 @@ import struct
 from dataclasses import dataclass, field
 
 APPLY_INTENTS = b"POST /rest/v1/rpc/apply_intents"
+WRITES = (b"POST /rest/v1/orders", b"POST /rest/v1/order_items", b"PATCH /rest/v1/orders",
+          b"PATCH /rest/v1/order_items")
 _EXTENSIONS = re.compile(rb"(?im)^sec-websocket-extensions:[^\r\n]*\r\n")
 
 
@@ -69,6 +73,7 @@ class ChaosProxy:
         self.dup_p = 0.0
         self.reorder_p = 0.0
         self.replies_to_lose = 0
+        self.lose_requests: tuple[bytes, ...] = (APPLY_INTENTS,)
         self.counters = Counters()
         self._server: asyncio.Server | None = None
         self._conns: set[_Conn] = set()
@@ -122,8 +127,10 @@ class ChaosProxy:
     def ws_reorder(self, p: float) -> None:
         self.reorder_p = p
 
-    def lose_reply(self, n: int = 1) -> None:
+    def lose_reply(self, n: int = 1, requests: tuple[bytes, ...] = (APPLY_INTENTS,)) -> None:
+        """Swallow the answers to the next `n` requests starting with one of `requests`."""
         self.replies_to_lose += n
+        self.lose_requests = requests
 
     def heal(self) -> None:
         """Everything back to normal for new traffic; blackholed connections stay dead (the client must notice)."""
@@ -175,7 +182,7 @@ class ChaosProxy:
     async def _client_to_server(self, conn: _Conn, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
         try:
             while data := await source.read(65536):
-                if not conn.websocket and APPLY_INTENTS in data and self.replies_to_lose > 0:
+                if not conn.websocket and self.replies_to_lose > 0 and any(r in data for r in self.lose_requests):
                     self.replies_to_lose -= 1
                     conn.lose_next_reply = True
                 if not conn.websocket and self.strip_compression and data.startswith(b"GET "):

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from api_client.client import KdsApiClient
-from api_client.errors import ApiError
+from api_client.errors import ApiError, ClientError
 from api_client.models import AuthSession, DeviceRole, Intent, IntentKind, ItemStatus, OrderStatus
 from api_client.token_provider import SessionTokenProvider
 from sync.engine.engine import EngineConfig, SyncEngine
@@ -111,6 +111,23 @@ def order_digest(order: Any) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- sign-in that survives restarts and outages
 
+FIRST_SIGN_IN_S = 90.0
+"""A screen that has never signed in keeps trying this long when its server does not answer (a loaded machine, a
+server still starting) instead of dying at start: a cook's screen would keep trying too."""
+
+
+async def sign_in_patiently(client: KdsApiClient, email: str, password: str, *, give_up_now: bool) -> AuthSession:
+    deadline = time.monotonic() + FIRST_SIGN_IN_S
+    while True:
+        try:
+            return await client.sign_in(email, password)
+        except ClientError as exc:
+            if give_up_now or not exc.retryable or time.monotonic() > deadline:
+                raise
+            log.warning("sign-in failed (%s); trying again", exc)
+        await asyncio.sleep(1.0)
+
+
 
 class Auth:
     """Password sign-in, the session kept in the data dir (the app keeps its own the same way), refresh with a
@@ -132,7 +149,8 @@ class Auth:
 
     async def first_session(self) -> AuthSession:
         try:
-            session = await self.client.sign_in(self.email, self.password)
+            saved = self.saved() is not None
+            session = await sign_in_patiently(self.client, self.email, self.password, give_up_now=saved)
         except Exception as exc:
             saved = self.saved()
             if saved is None:
@@ -296,10 +314,13 @@ async def serve_control(data_dir: Path, screen: Any, get_engine: Any, stop: asyn
             with engine.store.snapshot() as conn:
                 orders = store_digest(conn)
                 unsettled = len(outbox_rows.unsettled(conn))
+                rejected = [str(e.intent.id) for e in outbox_rows.rejected(conn)]
             return {
                 "ready": True,
+                "device_id": engine.config.device_id,
                 "orders": orders,
                 "unsettled": unsettled,
+                "rejected": rejected,  # refusals kept on this screen (a hub's late ones are awaited by the harness)
                 "connection": engine.connection_state.value.value,
                 "caught_up": engine.caught_up.value,
                 "last_error": engine.last_error.value,
@@ -369,7 +390,8 @@ def run_qt(args: argparse.Namespace) -> int:
     async def prepare() -> None:
         auth = Auth(args.url, args.anon_key, args.email, args.password, args.data_dir)
         try:
-            session = await auth.client.sign_in(args.email, args.password)
+            saved = (args.data_dir / connect.SESSION_FILE).exists()
+            session = await sign_in_patiently(auth.client, args.email, args.password, give_up_now=saved)
             connect.save_refresh_token(args.data_dir, session.refresh_token)
             (args.data_dir / connect.SESSION_FILE).write_text(session.model_dump_json())
         except Exception as exc:  # the server is down: the app starts offline on its saved session
