@@ -205,6 +205,7 @@ class CatchUp:
         self._cursor = dict.fromkeys(SOURCES, max(0, head_seq))
         self._floor = max(self._floor, head_seq)
         changes = tuple(Upsert(r, self._read_at) for r in flatten(rows) if self._ours(r))
+        self._forget_refuted_deletes(changes)
         return [Apply(changes, self.cursor, reset=True), *self._first_page()]
 
     def page_loaded(
@@ -233,6 +234,7 @@ class CatchUp:
         else:
             rest = [r for r in fresh if not isinstance(r, DeletedRowPublic)]
             changes = tuple(Upsert(r, self._read_at) for r in flatten(rest) if self._ours(r))
+            self._forget_refuted_deletes(changes)
         top = max(seqs, default=request.since)
         # Never move a cursor back: the overlap re-read starts below it on purpose.
         self._cursor[request.table] = max(self._cursor.get(request.table, 0), top)
@@ -325,6 +327,18 @@ class CatchUp:
         self._read_at = self._clock
         self._request = FetchSnapshot(self._next_id)
         return [Resync(reason), self._request]
+
+    def _forget_refuted_deletes(self, read: Sequence[Change]) -> None:
+        """Drop each buffered DELETE of a row this read shows, if the read was issued after the DELETE arrived:
+        the row exists after the delete, so it was inserted again. Drained after the read, the DELETE would bury
+        the new incarnation for good (later pages start above it and a push above a tombstone is buried)."""
+        shown = {(table_of(c.row), c.row.id) for c in read if isinstance(c, Upsert)}
+        if shown:
+            self._buffer = [
+                c
+                for c in self._buffer
+                if not (isinstance(c, Delete) and (c.table, c.id) in shown and c.received < self._read_at)
+            ]
 
     def _above_floor(self, change: Change) -> bool:
         return not isinstance(change, Upsert) or change.row.change_seq > self._floor

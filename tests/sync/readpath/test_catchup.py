@@ -258,3 +258,46 @@ def test_want_runs_a_catch_up_at_once_when_live() -> None:
     cu.want()
     assert cu.next_deadline() is not None and cu.next_deadline() <= 1.0
     assert isinstance(only(cu.tick(1.0), FetchPage), FetchPage)
+
+
+def test_a_buffered_delete_refuted_by_a_later_read_does_not_bury_the_reinserted_row() -> None:
+    """An order line deleted and inserted again under the same id (a hub re-projecting a LAN line) while the screen
+    catches up: the DELETE is buffered, then a page read after it shows the row. Draining the DELETE after the page
+    would delete the live row, and nothing later would bring it back."""
+    from sync.readpath.merge import LocalState
+
+    cu = CatchUp("r1", CURSOR, overlap=0, page_limit=10)
+    state = LocalState()
+    state.apply(Upsert(item(10, 1, 880), 0))
+    cu.subscribing()
+    cu.event(delete_push("order_items", uid(10)))  # arrives before the read below is issued
+    first = only(cu.subscribed(0.0), FetchPage)
+    actions = cu.page_loaded(first.request_id, [], 0.0)
+    for action in actions:
+        if isinstance(action, Apply):
+            state.apply_all(action.changes)
+    items_page = next(a for a in actions if isinstance(a, FetchPage))
+    assert items_page.table == "order_items"
+    actions = cu.page_loaded(items_page.request_id, [item(10, 1, 905)], 0.0)
+    while True:
+        for action in actions:
+            if isinstance(action, Apply):
+                state.apply_all(action.changes)
+        nxt = [a for a in actions if isinstance(a, FetchPage)]
+        if not nxt:
+            break
+        actions = cu.page_loaded(nxt[0].request_id, [], 0.0)
+    assert cu.phase is Phase.LIVE
+    assert ("order_items", uid(10)) in state.rows
+
+
+def test_a_delete_that_arrives_while_a_page_is_in_flight_still_applies() -> None:
+    """The read was issued before the DELETE arrived: it may predate the delete, so the DELETE wins."""
+    cu = CatchUp("r1", CURSOR, overlap=0, page_limit=10)
+    first = only(cu.subscribed(0.0), FetchPage)
+    _, items_page = cu.page_loaded(first.request_id, [], 0.0)
+    cu.event(delete_push("order_items", uid(10)))
+    cu.page_loaded(items_page.request_id, [item(10, 1, 905)], 0.0)
+    drained = finish_empty_tables(cu, FetchPage(items_page.request_id + 1, "menu_availability", 50, 10))
+    deletes = [c for a in drained if isinstance(a, Apply) for c in a.changes if isinstance(c, Delete)]
+    assert [d.id for d in deletes] == [uid(10)]
