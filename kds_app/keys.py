@@ -6,7 +6,9 @@ The bump key bumps the selected ticket at once, without the touch zone's arm-the
 physical key is already deliberate, and the second tap exists because a splash or a sleeve can touch glass.
 What a key cannot tell apart is a bounce or a held key, so auto-repeat is ignored and a second bump within
 `BUMP_DEBOUNCE_S` is dropped (after a bump the selection moves to the next ticket, so a bounce would
-otherwise bump that one too). With nothing selected, the bump key only selects the first ticket.
+otherwise bump that one too). A bounce is the bump key again with nothing between: any other key (a number
+choosing a ticket, an arrow, acknowledge, recall...) ends the window, so choosing a ticket and bumping it is
+never taken for a bounce however quick. With nothing selected, the bump key only selects the first ticket.
 
 The bump key does what the card's action zone says: BUMP (which also acknowledges the ticket's changes), SERVE
 on expo, or ACKNOWLEDGE on a ticket that is on the rail only for an added or voided item. The acknowledge key
@@ -63,6 +65,10 @@ class BumpBarKeys(QObject):
     # ------------------------------------------------------------ actions
 
     def perform(self, action: Action) -> None:
+        if action is not Action.BUMP:
+            # A bouncing contact repeats the bump key and nothing else: after any other key, the next bump
+            # is the cook's own (e.g. a ticket back for a void, chosen by its number and bumped at once).
+            self._last_bump = float("-inf")
         if action in SELECT:
             self.select_visible(SELECT[action])
         elif action in (Action.PREVIOUS, Action.NEXT):
