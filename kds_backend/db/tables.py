@@ -246,6 +246,16 @@ upstream_writes = sa.Table(
 """A hub's POS writes (intake, PostgREST inserts and updates), queued in the transaction that applied them at the
 hub, forwarded upstream in order and before any intent queued after them (kds_backend/hub/forward_writes.py)."""
 
+hub_intents = sa.Table(
+    "hub_intents",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("intent", Json, nullable=False),
+)
+"""A hub's LAN taps on their way to the mirror's outbox: queued in the transaction that applied them at the hub, so
+the hub's ledger and the queue for upstream never disagree after a kill; the projector moves them into the
+mirror's outbox at the start of its next write (kds_backend/hub/mirror.py)."""
+
 EXPOSED_TABLES: dict[str, sa.Table] = {
     "orders": orders,
     "order_items": order_items,

@@ -1,9 +1,11 @@
 """`UpstreamMirror`: the hub's sync engine on upstream, and the projection of what it shows onto the hub's rows.
 
-One projector task writes the projection, so projections never interleave; each runs inside a hub write, where the
-engine's store is read (a snapshot) in the same thread that queues the LAN's intents into it (`forward`). So a
-projection sees a LAN intent either in the engine's outbox or not yet applied at the hub: never applied at the hub
-and missing from the outbox, which would show a screen its own bump undone for a moment.
+One projector task writes the projection, so projections never interleave; each runs inside a hub write. A LAN
+intent is queued in the hub's `hub_intents` in the write that applies it (`forward`), so the hub's ledger and the
+queue for upstream commit together: a kill cannot leave a tap queued upstream yet unknown at the hub, whose resend
+the hub would then decide a second time. Each projection first moves that queue into the engine's outbox, then
+reads the engine's store, all in the writer thread: a projection never sees a LAN intent applied at the hub and
+missing from the outbox, which would show a screen its own bump undone for a moment.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sync.engine.reads import OPEN_STATUSES
 from sync.store.outbox_rows import OutboxEntry
 
 from ..db.database import BatchFn, Database
-from ..db.tables import intent_ledger, late_rejections, orders, upstream_writes
+from ..db.tables import hub_intents, intent_ledger, late_rejections, orders, upstream_writes
 from ..db.writer import RowChange, Writer
 from ..errors import ApiError
 from ..intake import OrderRequest, StoredResponse, intake_orders
@@ -89,20 +91,21 @@ class UpstreamMirror:
     # ------------------------------------------------------------ the LAN's intents (rpc/apply_intents)
 
     def forward(
-        self, caller_restaurant: str, intents: Sequence[Intent], results: Sequence[IntentResult]
+        self, w: Writer, caller_restaurant: str, intents: Sequence[Intent], results: Sequence[IntentResult]
     ) -> list[Intent]:
-        """Queue the intents the hub just applied for upstream, in the hub's write (its thread): durable before
-        the hub commits. Returns them, for `forwarded` once the write is done."""
+        """Queue the intents the hub just applied for upstream, in the hub's write that applied them. Returns them,
+        for `forwarded` once the write has committed."""
         if caller_restaurant != self.restaurant_id:
             return []  # a device of another restaurant on this hub: upstream is not its server
         chosen = forwardable(intents, results)
         if chosen:
-            self.engine.outbox.forward(chosen)
+            w.conn.execute(hub_intents.insert(), [{"intent": i.model_dump(mode="json")} for i in chosen])
         return chosen
 
     def forwarded(self, intents: Sequence[Intent]) -> None:
+        """The hub committed `intents`: the projector moves them to the engine's outbox, which sends them."""
         if intents:
-            self.engine.forwarded(intents)
+            self._wake.set()
 
     # ------------------------------------------------------------ the LAN's POS writes (intake, PostgREST)
 
@@ -125,13 +128,13 @@ class UpstreamMirror:
 
     async def status(self) -> dict[str, Any]:
         """For `/health`: is upstream reachable, and how much waits to be forwarded (taps, POS writes)."""
-        writes, failed = await self.db.aread(_write_counts)
+        writes, failed, moving = await self.db.aread(_write_counts)
         age = self.engine.oldest_pending_age()
         return {
             "url": self.settings.url,
             "connection": self.engine.connection_state.value.value,
             "caught_up": self.engine.caught_up.value,
-            "taps_waiting": self.engine.queue_depth.value,
+            "taps_waiting": self.engine.queue_depth.value + moving,
             "oldest_tap_waiting_s": None if age is None else round(age, 1),
             "pos_writes_waiting": writes,
             "pos_writes_refused": failed,
@@ -197,12 +200,14 @@ class UpstreamMirror:
             self._dirty.difference_update(ids)
             self._menu_dirty = False
             try:
-                refused = await self.db.awrite(lambda w, ids=ids, menu=menu: self._project(w, ids, menu))
+                moved, refused = await self.db.awrite(lambda w, ids=ids, menu=menu: self._project(w, ids, menu))
             except BaseException:
                 self._dirty.update(ids)
                 self._menu_dirty |= menu
                 raise
             first = False
+            if moved:
+                self.engine.forwarded(moved)
             for entry in refused:
                 intent = entry.intent
                 log.warning(
@@ -259,11 +264,13 @@ class UpstreamMirror:
         if self._unresolved:
             self._wake.set()
 
-    def _project(self, w: Writer, ids: list[UUID], menu: bool) -> list[OutboxEntry]:
-        """In the hub's writer thread: the engine's store read now, after every LAN intent already written.
+    def _project(self, w: Writer, ids: list[UUID], menu: bool) -> tuple[list[Intent], list[OutboxEntry]]:
+        """In the hub's writer thread: the LAN intents queued so far moved into the engine's outbox, then the
+        engine's store read. Returns the intents moved (for `SyncEngine.forwarded`) and the refusals settled.
 
         Intents upstream refused are settled in the same write: their effect is already gone from what the engine
         shows, so their orders are projected without them while the hub's ledger records upstream's reason."""
+        moved = self._move_queued(w)
         refused = self.engine.rejected()
         ids = list({*ids, *(e.intent.order_id for e in refused if e.intent.order_id is not None)})
         if ids:
@@ -273,7 +280,18 @@ class UpstreamMirror:
         if menu or any(e.intent.order_id is None for e in refused):
             project_menu(w, self.restaurant_id, self.engine.shown_menu())
         _record_rejections(w, refused)
-        return refused
+        return moved, refused
+
+    def _move_queued(self, w: Writer) -> list[Intent]:
+        """The engine's outbox commits first: a kill before the hub's delete commits moves them again, and the
+        outbox ignores an intent it holds (one already answered is answered `duplicate` upstream)."""
+        rows = list(w.conn.execute(sa.select(hub_intents.c.seq, hub_intents.c.intent).order_by(hub_intents.c.seq)))
+        if not rows:
+            return []
+        intents = [Intent.model_validate(r.intent) for r in rows]
+        self.engine.outbox.forward(intents)
+        w.conn.execute(hub_intents.delete().where(hub_intents.c.seq <= rows[-1].seq))
+        return intents
 
 
 def _queued_order_ids(conn: sa.Connection) -> set[UUID]:
@@ -286,12 +304,14 @@ def _queued_order_ids(conn: sa.Connection) -> set[UUID]:
     return ids
 
 
-def _write_counts(conn: sa.Connection) -> tuple[int, int]:
+def _write_counts(conn: sa.Connection) -> tuple[int, int, int]:
+    """POS writes waiting and refused, and LAN taps not yet in the engine's outbox."""
     query = sa.select(
         sa.func.count().filter(upstream_writes.c.failed.is_(None)), sa.func.count(upstream_writes.c.failed)
     )
     waiting, failed = conn.execute(query).one()
-    return int(waiting), int(failed)
+    moving = conn.execute(sa.select(sa.func.count()).select_from(hub_intents)).scalar_one()
+    return int(waiting), int(failed), int(moving)
 
 
 def _record_rejections(w: Writer, refused: list[OutboxEntry]) -> None:

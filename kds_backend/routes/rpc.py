@@ -50,7 +50,7 @@ async def apply_intents_rpc(body: ApplyIntentsRequest, request: Request, caller:
     def apply_and_queue(w: Writer) -> tuple[list[IntentResult], list[Intent]]:
         # A hub: what it applied is queued for upstream in the same write, before it commits (kds_backend/hub).
         results = apply_intents(w, caller.restaurant_id, caller.role, body.intents)
-        return results, mirror.forward(caller.restaurant_id, body.intents, results)
+        return results, mirror.forward(w, caller.restaurant_id, body.intents, results)
 
     results, queued = await db.awrite(apply_and_queue, group=True)
     mirror.forwarded(queued)
