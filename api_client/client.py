@@ -132,12 +132,24 @@ class KdsApiClient:
         """`POST /rest/v1/<table>` (a POS or admin device): all rows or none; 409 (23505) if one's id exists."""
         await self._request("POST", f"/rest/v1/{table}", json=list(rows), headers={"Prefer": "return=minimal"})
 
-    async def update_rows(self, table: str, ids: Sequence[UUID], values: Mapping[str, Any]) -> None:
-        """`PATCH /rest/v1/<table>?id=in.(...)` with `values` (a POS or admin device)."""
-        params = {"id": f"in.({','.join(str(i) for i in ids)})"}
-        await self._request(
-            "PATCH", f"/rest/v1/{table}", params=params, json=dict(values), headers={"Prefer": "return=minimal"}
+    async def update_rows(self, table: str, ids: Sequence[UUID], values: Mapping[str, Any]) -> dict[UUID, int]:
+        """`PATCH /rest/v1/<table>?id=in.(...)` with `values` (a POS or admin device). Returns the `change_seq`
+        each updated row has now (a row the filter no longer matches is not in it)."""
+        params = {"id": f"in.({','.join(str(i) for i in ids)})", "select": "id,change_seq"}
+        response = await self._request(
+            "PATCH",
+            f"/rest/v1/{table}",
+            params=params,
+            json=dict(values),
+            headers={"Prefer": "return=representation"},
         )
+        rows = _json(response)
+        try:
+            return {UUID(str(r["id"])): int(r["change_seq"]) for r in rows}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidResponse(
+                f"expected the updated rows' id and change_seq from {table}", status=response.status_code
+            ) from exc
 
     # ------------------------------------------------------------ companion extras
 

@@ -242,6 +242,10 @@ upstream_writes = sa.Table(
     sa.Column("body", Json, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("failed", sa.String(500)),  # upstream refused it for good (a 4xx): kept for a person, never resent
+    # An update upstream has taken: {row id: its change_seq there}. Still laid over upstream's rows until the hub's
+    # copy of upstream has caught up with it, so the LAN never sees the update undone for a moment.
+    sa.Column("settled", Json),
+    sa.Column("settled_at", UtcDateTime),
 )
 """A hub's POS writes (intake, PostgREST inserts and updates), queued in the transaction that applied them at the
 hub, forwarded upstream in order and before any intent queued after them (kds_backend/hub/forward_writes.py)."""

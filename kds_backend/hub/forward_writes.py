@@ -83,17 +83,19 @@ class WriteForwarder:
         async with self._lock:
             while batch := await self.db.aread(_next_batch):
                 for row in batch:
-                    refusal = await self._send(row)
-                    await self.db.awrite(lambda w, seq=row.seq, refusal=refusal: _settle(w, seq, refusal))
+                    outcome = await self._send(row)
+                    await self.db.awrite(lambda w, seq=row.seq, outcome=outcome: _settle(w, seq, outcome))
 
-    async def _send(self, row: sa.Row[Any]) -> str | None:
-        """None once upstream has the write; the reason when it refuses it for good."""
+    async def _send(self, row: sa.Row[Any]) -> str | dict[str, int] | None:
+        """Once upstream has the write: None, or for an update the change_seq each row has there now; the reason
+        (a string) when upstream refuses it for good."""
         try:
             if row.op == "INSERT":
                 await self.api.insert_rows(row.table_name, row.body["rows"])
-            else:
-                ids = [UUID(i) for i in row.body["ids"]]
-                await self.api.update_rows(row.table_name, ids, row.body["values"])
+                return None
+            ids = [UUID(i) for i in row.body["ids"]]
+            seqs = await self.api.update_rows(row.table_name, ids, row.body["values"])
+            return {str(i): seq for i, seq in seqs.items()}
         except ApiError as exc:
             if exc.retryable or exc.status == 401:
                 raise
@@ -101,7 +103,6 @@ class WriteForwarder:
                 return None  # sent before, the answer lost: upstream has these rows already
             log.error("upstream refused the hub's %s of %s (queued #%s): %s", row.op, row.table_name, row.seq, exc)
             return f"{exc.status} {exc.code}: {exc.message}"[:500]
-        return None
 
     async def run(self) -> None:
         """Forward whatever is queued, when told and every few seconds, backing off while upstream is away."""
@@ -132,13 +133,21 @@ class ForwardingSender:
         return await self.api.apply_intents(intents)
 
 
+WAITING = sa.and_(upstream_writes.c.failed.is_(None), upstream_writes.c.settled.is_(None))
+"""Queued writes upstream has not answered yet."""
+
+
 def _next_batch(conn: sa.Connection) -> list[sa.Row[Any]]:
-    query = sa.select(upstream_writes).where(upstream_writes.c.failed.is_(None)).order_by(upstream_writes.c.seq)
+    query = sa.select(upstream_writes).where(WAITING).order_by(upstream_writes.c.seq)
     return list(conn.execute(query.limit(_BATCH)))
 
 
-def _settle(w: Writer, seq: int, refusal: str | None) -> None:
-    if refusal is None:
-        w.conn.execute(upstream_writes.delete().where(upstream_writes.c.seq == seq))
+def _settle(w: Writer, seq: int, outcome: str | dict[str, int] | None) -> None:
+    row = upstream_writes.c.seq == seq
+    if outcome is None:
+        w.conn.execute(upstream_writes.delete().where(row))
+    elif isinstance(outcome, str):
+        w.conn.execute(upstream_writes.update().where(row).values(failed=outcome))
     else:
-        w.conn.execute(upstream_writes.update().where(upstream_writes.c.seq == seq).values(failed=refusal))
+        # Kept until the hub's copy of upstream shows these rows at these change_seqs (`pending_updates`).
+        w.conn.execute(upstream_writes.update().where(row).values(settled=outcome, settled_at=w.now))

@@ -31,7 +31,8 @@ from ..db.tables import hub_intents, intent_ledger, late_rejections, orders, ups
 from ..db.writer import RowChange, Writer
 from ..errors import ApiError
 from ..intake import OrderRequest, StoredResponse, intake_orders
-from .forward_writes import ForwardingSender, WriteForwarder, queue_writes
+from . import pending_updates
+from .forward_writes import WAITING, ForwardingSender, WriteForwarder, queue_writes
 from .projection import project_menu, project_orders
 from .settings import UpstreamSettings
 from .upstream_auth import UpstreamAccount, sign_in
@@ -276,7 +277,13 @@ class UpstreamMirror:
         if ids:
             shown = self.engine.shown_orders(ids)
             deleted = self.engine.deleted_orders([i for i, order in shown.items() if order is None])
-            project_orders(w, self.restaurant_id, shown, deleted)
+            held = [order for order in shown.values() if order is not None]
+            queued = pending_updates.load(w.conn, self.restaurant_id)
+            if queued:
+                shown = {i: None if o is None else pending_updates.laid_over(o, queued) for i, o in shown.items()}
+            project_orders(w, self.restaurant_id, shown, deleted, self.engine.deleted_items)
+            if queued:
+                pending_updates.prune(w, queued, held, w.now)
         if menu or any(e.intent.order_id is None for e in refused):
             project_menu(w, self.restaurant_id, self.engine.shown_menu())
         _record_rejections(w, refused)
@@ -306,9 +313,7 @@ def _queued_order_ids(conn: sa.Connection) -> set[UUID]:
 
 def _write_counts(conn: sa.Connection) -> tuple[int, int, int]:
     """POS writes waiting and refused, and LAN taps not yet in the engine's outbox."""
-    query = sa.select(
-        sa.func.count().filter(upstream_writes.c.failed.is_(None)), sa.func.count(upstream_writes.c.failed)
-    )
+    query = sa.select(sa.func.count().filter(WAITING), sa.func.count(upstream_writes.c.failed))
     waiting, failed = conn.execute(query).one()
     moving = conn.execute(sa.select(sa.func.count()).select_from(hub_intents)).scalar_one()
     return int(waiting), int(failed), int(moving)

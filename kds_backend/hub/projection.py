@@ -8,7 +8,7 @@ order the hub already shows that way writes nothing, so a LAN tap echoed back fr
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -27,11 +27,22 @@ log = logging.getLogger(__name__)
 _DONE = ItemStatus.done.value
 
 
+LinesDeleted = Callable[[Collection[UUID]], set[UUID]]
+"""Which of these order lines upstream deleted (`SyncEngine.deleted_items`)."""
+
+
 def project_orders(
-    w: Writer, restaurant_id: str, shown: Mapping[UUID, OrderWithItems | None], deleted: Iterable[UUID]
+    w: Writer,
+    restaurant_id: str,
+    shown: Mapping[UUID, OrderWithItems | None],
+    deleted: Iterable[UUID],
+    lines_deleted: LinesDeleted | None = None,
 ) -> int:
     """Write each order of `shown` as the hub's rows; None removes the order only if it is in `deleted` (upstream
-    deleted it), never when upstream just no longer sends it (the mirror's retention). Returns orders written."""
+    deleted it), never when upstream just no longer sends it (the mirror's retention). A line the hub holds and
+    `shown` lacks is removed only if `lines_deleted` says upstream deleted it: one a LAN POS added at the hub is
+    not upstream's yet (or upstream's answer is not in the copy yet). Without `lines_deleted`, `shown` is upstream's
+    own answer and every line it lacks goes. Returns orders written."""
     gone = set(deleted)
     held = load_orders(w.conn, restaurant_id, shown.keys())
     written = 0
@@ -48,7 +59,7 @@ def project_orders(
         if current is None:
             _insert(w, order)
             written += 1
-        elif _update(w, current, order):
+        elif _update(w, current, order, lines_deleted):
             written += 1
     return written
 
@@ -65,7 +76,7 @@ def _insert(w: Writer, order: OrderWithItems) -> None:
         w.insert(order_items, values)
 
 
-def _update(w: Writer, current: OrderWithItems, order: OrderWithItems) -> bool:
+def _update(w: Writer, current: OrderWithItems, order: OrderWithItems, lines_deleted: LinesDeleted | None) -> bool:
     changed = False
     held = {i.id: item_row(i) for i in current.order_items}
     for item in order.order_items:
@@ -80,8 +91,9 @@ def _update(w: Writer, current: OrderWithItems, order: OrderWithItems) -> bool:
         if diff:
             w.update(order_items, old, diff)
             changed = True
-    for old in held.values():  # items upstream no longer has
-        w.delete(order_items, old)
+    gone = set(held) if lines_deleted is None or not held else lines_deleted(held.keys())
+    for item_id in gone:  # items upstream deleted
+        w.delete(order_items, held[item_id])
         changed = True
     old_order = order_row(current)
     diff = {k: v for k, v in _copied(order_row(order)).items() if old_order[k] != v}

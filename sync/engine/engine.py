@@ -372,7 +372,12 @@ class SyncEngine:
     def deleted_orders(self, order_ids: Collection[UUID]) -> set[UUID]:
         """Which of `order_ids` the server has deleted (as opposed to never sent, or left by retention)."""
         with self.store.snapshot() as conn:
-            return server_rows.deleted_order_ids(conn, list(order_ids))
+            return server_rows.deleted_ids(conn, "orders", list(order_ids))
+
+    def deleted_items(self, item_ids: Collection[UUID]) -> set[UUID]:
+        """Which of `item_ids` (order lines) the server has deleted. Safe from any thread."""
+        with self.store.snapshot() as conn:
+            return server_rows.deleted_ids(conn, "order_items", list(item_ids))
 
     def order_ids(self) -> list[UUID]:
         """Every order the store holds, oldest change first."""

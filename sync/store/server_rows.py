@@ -30,9 +30,10 @@ def order_ids(conn: sa.Connection) -> list[UUID]:
     return [UUID(i) for i in conn.execute(sa.select(orders.c.id).order_by(orders.c.change_seq)).scalars()]
 
 
-def deleted_order_ids(conn: sa.Connection, ids: list[UUID]) -> set[UUID]:
-    """Which of `ids` the server deleted (a tombstone is kept), as opposed to never seen or pruned by retention."""
+def deleted_ids(conn: sa.Connection, table: str, ids: list[UUID]) -> set[UUID]:
+    """Which of `ids` (rows of `table`) the server deleted (a tombstone is kept), as opposed to never seen or pruned
+    by retention."""
     if not ids:
         return set()
-    query = sa.select(tombstones.c.id).where(tombstones.c.tbl == "orders", tombstones.c.id.in_([str(i) for i in ids]))
+    query = sa.select(tombstones.c.id).where(tombstones.c.tbl == table, tombstones.c.id.in_([str(i) for i in ids]))
     return {UUID(i) for i in conn.execute(query).scalars()}

@@ -17,7 +17,7 @@ from api_client.models import OrderIntake
 from kds_backend.changes import ChangeHub
 from kds_backend.db.database import Database
 from kds_backend.db.engine import make_engine, migrate
-from kds_backend.db.tables import upstream_writes
+from kds_backend.db.tables import orders, upstream_writes
 from kds_backend.db.writer import Writer
 from kds_backend.hub.forward_writes import WriteForwarder, queue_writes
 from kds_backend.orders import create_order
@@ -95,3 +95,38 @@ async def test_while_upstream_does_not_answer_everything_stays_queued_in_order(d
         with pytest.raises(ServerError):
             await WriteForwarder(db, api).drain()
     assert queued(db) == [("INSERT", "orders", None), ("INSERT", "order_items", None)]
+
+
+def make_notes_update(db: Database, number: str, notes: str) -> str:
+    """A LAN POS's PATCH of an order's notes at the hub, queued for upstream as the route does it."""
+
+    def write(w: Writer) -> str:
+        row = dict(w.conn.execute(sa.select(orders).where(orders.c.number == number)).mappings().one())
+        mark = len(w.changes)
+        w.update(orders, row, {"notes": notes})
+        queue_writes(w, "r1", w.changes[mark:], ("orders", {"notes": notes}))
+        return str(row["id"])
+
+    return db.write(write)
+
+
+async def test_an_update_upstream_took_is_kept_with_upstreams_change_seqs_and_never_resent(db: Database) -> None:
+    make_order(db, "Q6")
+    order_id = make_notes_update(db, "Q6", "no onions")
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.method == "PATCH":
+            return httpx.Response(200, json=[{"id": order_id, "change_seq": 4321}])
+        return httpx.Response(201)
+
+    async with upstream(answer, seen) as api:
+        forwarder = WriteForwarder(db, api)
+        await forwarder.drain()
+        await forwarder.drain()  # nothing is waiting any more: nothing is sent again
+    patch = seen[-1]
+    assert [r.method for r in seen] == ["POST", "POST", "PATCH"]
+    assert patch.url.params["id"] == f"in.({order_id})" and json.loads(patch.content) == {"notes": "no onions"}
+    assert patch.headers["Prefer"] == "return=representation"
+    rows = db.read(lambda c: list(c.execute(sa.select(upstream_writes))))
+    assert [(r.op, r.settled, r.settled_at is not None) for r in rows] == [("UPDATE", {order_id: 4321}, True)]

@@ -235,8 +235,65 @@ async def test_a_lan_pos_keeps_working_through_an_offline_hub_and_upstream_gets_
         assert grill.rejected() == []
         with sqlite3.connect(tiers.upstream.data_dir / "companion.db") as db:
             assert db.execute("SELECT count(*) FROM orders WHERE number = 'L1'").fetchone() == (1,)
-        with sqlite3.connect(tiers.hub.data_dir / "companion.db") as db:
-            assert db.execute("SELECT count(*) FROM upstream_writes").fetchone() == (0,)
+        await health_settles(tiers.hub.url, {"pos_writes_waiting": 0, "pos_writes_refused": 0})
+
+
+async def test_a_lan_pos_change_to_an_upstream_order_is_never_undone_on_the_lan_even_across_a_hub_restart(
+    tmp_path: Path,
+) -> None:
+    """The POS on the LAN adds a line to an order made upstream and voids another while the internet is down. Until
+    upstream has both and the hub's copy shows them, the hub's projection of upstream's order lacks them: the LAN
+    screens must never see the new line vanish or the void undone, not even when the hub restarts offline."""
+    pos = auth_headers(hub_token(DeviceRole.pos), apikey=HUB_KEY)
+    async with (
+        three_tiers(tmp_path) as tiers,
+        screen(tiers.hub.url, tmp_path, "r1-kds-grill-1") as grill,
+        screen(tiers.hub.url, tmp_path, "r1-expo-1", DeviceRole.expo) as expo,
+        screen(tiers.upstream.url, tmp_path, "r1-kds-online-1", hub=False) as online,
+    ):
+        order = await pos_order(tiers.upstream.url, "U7")
+        await until(expo, lambda: whole(expo, order))
+        fries = item_id(expo, order, "Fries")
+        seen: list[tuple[str | None, str | None]] = []  # (Shake, Fries) as expo showed them after each change
+        shake_and_fries = lambda: (item_status(expo, order, "Shake"), item_status(expo, order, "Fries"))  # noqa: E731
+        expo.on_changes(lambda _ids: seen.append(shake_and_fries()))
+
+        tiers.link.blackhole()
+        async with httpx.AsyncClient(base_url=tiers.hub.url) as lan_pos:
+            r = await lan_pos.post(
+                f"/api/v1/orders/{order}/items",
+                json={"items": [{"name": "Shake", "category": "drinks"}]},
+                headers={**pos, "Idempotency-Key": "till-3-000001"},
+            )
+            assert r.status_code == 201, r.text
+            r = await lan_pos.patch(
+                "/rest/v1/order_items", params={"id": f"eq.{fries}"}, json={"status": "voided"}, headers=pos
+            )
+            assert r.status_code == 204, r.text
+        await until(expo, lambda: shake_and_fries() == ("new", "voided"))
+        # Something else changes the order at the hub, so the hub projects upstream's copy of it again.
+        grill.submit("bump_item", order, item_id=item_id(grill, order, "Burger"), station="grill")
+        await until(expo, lambda: item_status(expo, order, "Burger") == "done")
+        await tiers.restart_hub(kill=True)  # kill -9, and back while the internet is still down
+        rush = grill.submit("rush", order)
+        await until(expo, lambda: (o := order_on(expo, order)) is not None and o.priority is Priority.rush)
+
+        tiers.link.restore()
+        await until(
+            online,
+            lambda: item_status(online, order, "Shake") == "new"
+            and item_status(online, order, "Fries") == "voided"
+            and item_status(online, order, "Burger") == "done"
+            and (o := order_on(online, order)) is not None
+            and o.priority is Priority.rush,
+        )
+        await health_settles(tiers.hub.url, {"pos_writes_waiting": 0, "taps_waiting": 0, "connection": "live"})
+        assert ledger(tiers.upstream)[rush.id][:2] == ("r1-kds-grill-1", "applied")
+        for engine in (grill, expo):
+            assert item_status(engine, order, "Shake") == "new" and item_status(engine, order, "Fries") == "voided"
+        # From the moment expo showed them, the Shake and the void stayed: never gone and back.
+        since = next(i for i, s in enumerate(seen) if s == ("new", "voided"))
+        assert all(s == ("new", "voided") for s in seen[since:]), seen
 
 
 @pytest.mark.postgres

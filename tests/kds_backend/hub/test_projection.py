@@ -42,9 +42,9 @@ def upstream_order() -> OrderWithItems:
         scratch.dispose()
 
 
-def project(engine: Engine, shown: dict, deleted: tuple = ()) -> list[RowChange]:
+def project(engine: Engine, shown: dict, deleted: tuple = (), lines_deleted=None) -> list[RowChange]:
     with write_transaction(engine) as w:
-        project_orders(w, "r1", shown, deleted)
+        project_orders(w, "r1", shown, deleted, lines_deleted)
         return list(w.changes)
 
 
@@ -92,6 +92,26 @@ def test_an_order_leaves_the_hub_only_when_upstream_deleted_it(engine: Engine) -
     gone = project(engine, {order.id: None}, deleted=(order.id,))
     assert [(c.table, c.type) for c in gone] == [("order_items", "DELETE")] * 2 + [("orders", "DELETE")]
     assert held(engine, order) is None
+
+
+def test_a_line_upstream_does_not_have_leaves_the_hub_only_when_upstream_deleted_it(engine: Engine) -> None:
+    """A LAN POS added a Shake at the hub: upstream's copy lacks it until the add is forwarded and echoed back.
+    Projecting upstream's order in between must not take the Shake off every LAN screen."""
+    order = upstream_order()
+    burger, fries = order.order_items
+    shake = fries.model_copy(update={"id": uuid4(), "name": "Shake"})
+    project(engine, {order.id: order.model_copy(update={"order_items": [burger, fries, shake]})}, lines_deleted=set)
+    asked: list[set] = []
+
+    def deleted_upstream(ids) -> set:
+        asked.append(set(ids))
+        return {fries.id} & set(ids)
+
+    writes = project(engine, {order.id: order.model_copy(update={"order_items": [burger]})}, (), deleted_upstream)
+    assert [(c.table, c.type) for c in writes] == [("order_items", "DELETE")]  # the fries: deleted upstream
+    copy = held(engine, order)
+    assert copy is not None and sorted(i.name for i in copy.order_items) == ["Burger", "Shake"]
+    assert asked == [{fries.id, shake.id}]
 
 
 def test_the_menu_is_matched_by_name_and_written_only_where_it_differs(engine: Engine) -> None:
