@@ -20,6 +20,8 @@ from .settings import Settings
 if TYPE_CHECKING:  # sqlalchemy is imported only by the commands that open the database
     from sqlalchemy.engine import Engine
 
+    from .hub.settings import UpstreamSettings
+
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
@@ -33,6 +35,10 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"KDS companion on http://{args.host}:{args.port}  (database: {_safe_url(settings.database_url)})")
     if settings.upstream is not None:
         print(f"kitchen hub in front of {settings.upstream.url}  (mirror: {settings.upstream.store_path})")
+        problem = _upstream_account_problem(settings.upstream)
+        if problem is not None:  # said in one line here, not at the end of the server's start-up traceback
+            print(f"kds-backend: error: {problem}", file=sys.stderr)
+            return 2
     print(f"anon key: {issue_anon_key(settings.jwt_secret)}")
     sys.stdout.flush()
     uvicorn.run(
@@ -45,6 +51,23 @@ def _serve(args: argparse.Namespace) -> int:
         **uvicorn_options(settings.limits),  # header size, head timeout, keep-alive, connection cap
     )
     return 0
+
+
+def _upstream_account_problem(upstream: UpstreamSettings) -> str | None:
+    """Why the hub cannot act for its restaurant upstream (sign-in refused, wrong role, never reached), or None."""
+    import asyncio
+
+    from .hub.upstream_auth import UpstreamAccountError, sign_in
+
+    async def check() -> None:
+        account = await sign_in(upstream)
+        await account.aclose()
+
+    try:
+        asyncio.run(check())
+    except UpstreamAccountError as exc:
+        return str(exc)
+    return None
 
 
 def _safe_url(url: str) -> str:
