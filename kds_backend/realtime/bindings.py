@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..db.tables import EXPOSED_TABLES
-from .filters import FilterError, RowFilter, parse_filter
+from .filters import FilterError, RowFilter, TermBudget, TooManyTerms, parse_filter
 from .payloads import SCHEMA, PreparedChange
 from .protocol import dumps
 
@@ -47,16 +47,19 @@ def _describe(params: dict[str, Any]) -> str:
     )
 
 
-def parse_binding(params: Any) -> Binding:
+def parse_binding(params: Any, budget: TermBudget | None = None) -> Binding:
+    """`budget`: its join's filter terms, spent by this binding's filter (`TooManyTerms` once it runs out)."""
     if not isinstance(params, dict):
         raise BindingError("each postgres_changes binding must be an object")
     try:
-        return _parse(params)
+        return _parse(params, budget)
+    except TooManyTerms:
+        raise
     except (BindingError, FilterError) as exc:
         raise BindingError(f"{_describe(params)}: {exc}") from None
 
 
-def _parse(params: dict[str, Any]) -> Binding:
+def _parse(params: dict[str, Any], budget: TermBudget | None) -> Binding:
     event = params.get("event")
     if not isinstance(event, str) or event.upper() not in (*EVENTS, "*"):
         raise BindingError("event must be INSERT, UPDATE, DELETE or *")
@@ -74,7 +77,7 @@ def _parse(params: dict[str, Any]) -> Binding:
     if raw_filter is not None and not isinstance(raw_filter, str):
         raise BindingError("filter must be a string")
     columns = {c.name for t in tables for c in EXPOSED_TABLES[t].columns}
-    row_filter = parse_filter(raw_filter, columns)
+    row_filter = parse_filter(raw_filter, columns, budget)
     events = frozenset(EVENTS) if event == "*" else frozenset({event.upper()})
     return Binding(binding_id(params), events, tables, row_filter)
 

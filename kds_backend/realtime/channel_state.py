@@ -24,6 +24,7 @@ from ..auth.tokens import device_metadata
 from .auth import TokenProblem, Verifier, expired
 from .bindings import Binding, BindingError, binding_id, intern_bindings, parse_binding
 from .config import RealtimeConfig
+from .filters import TermBudget, TooManyTerms
 from .payloads import PreparedChange
 from .protocol import (
     CLOSE_POLICY,
@@ -351,9 +352,17 @@ class Connection:
         bindings: list[Binding] = []
         echoed: list[dict[str, Any]] = []
         cdc_error: str | None = None
+        budget = TermBudget(self.config.max_filter_terms)
         for params in raw_bindings:
             try:
-                binding = parse_binding(params)
+                binding = parse_binding(params, budget)
+            except TooManyTerms:
+                # Refused outright, not subscribed-to-nothing as for bad params: parsing stopped at the budget, so
+                # an oversized join costs the shared loop no more than an allowed one (issue 17).
+                raise _JoinRefused(
+                    f"InvalidJoinPayload: too many filters: at most {self.config.max_filter_terms} filter terms "
+                    "(conditions plus `in` values, over all postgres_changes bindings) per join"
+                ) from None
             except BindingError as exc:
                 cdc_error = cdc_error or str(exc)
                 echoed.append({**params, "id": binding_id(params)} if isinstance(params, dict) else {"id": 1})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kds_backend.realtime.filters import FilterError, parse_filter
+from kds_backend.realtime.filters import FilterError, TermBudget, TooManyTerms, parse_filter
 
 ROW = {"id": "0b7e", "restaurant_id": "r1", "status": "new", "guests": 4, "held": False, "notes": None}
 
@@ -57,3 +57,37 @@ def test_matching(text: str | None, expected: bool) -> None:
 def test_bad_filters_are_refused(text: str) -> None:
     with pytest.raises(FilterError):
         parse_filter(text, ROW.keys())
+
+
+def big_in_filter(values: int) -> str:
+    return "status=in.(" + ",".join(f'"v{n},{n}"' for n in range(values)) + ")"
+
+
+def test_a_budget_counts_conditions_and_in_values_and_stops_there() -> None:
+    text = "status=eq.new,guests=gt.1," + big_in_filter(3)
+    budget = TermBudget(6)
+    assert parse_filter(text, budget=budget).terms == 5  # quoted commas are not terms
+    assert budget.left == 1
+    with pytest.raises(TooManyTerms, match="more than 6 filter terms"):
+        parse_filter(text, budget=budget)  # one budget, shared by a join's bindings
+    assert parse_filter(None, budget=TermBudget(0)).terms == 0
+
+
+def test_a_malformed_filter_still_spends_what_it_made_the_server_scan() -> None:
+    budget = TermBudget(250)
+    with pytest.raises(FilterError):
+        parse_filter(big_in_filter(100)[:-1], budget=budget)  # no closing parenthesis
+    assert budget.left == 150
+    with pytest.raises(TooManyTerms):
+        parse_filter(big_in_filter(200)[:-1], budget=budget)
+
+
+def test_quotes_escapes_and_parentheses_parse_as_they_always_did() -> None:
+    """The regex tokenizer answers as the per-character scan it replaced did (a fuzz of both agreed)."""
+    text = 'notes=in.("a\\"b","c,d",plain,"x\\\\"),status=eq."q(1)"'
+    parsed = parse_filter(text)
+    assert parsed.conditions[0].value == ('a"b', "c,d", "plain", "x\\")
+    assert parsed.conditions[1].value == "q(1)"
+    for bad in ('notes=eq."open', "notes=in.((a)", "notes=eq.a)", 'notes=eq."a\\"'):
+        with pytest.raises(FilterError):
+            parse_filter(bad)

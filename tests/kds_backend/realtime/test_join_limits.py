@@ -1,0 +1,87 @@
+"""What one join may cost (issue 17), on the sans-I/O core: refusals are Phoenix error replies naming the limit."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from kds_backend.realtime.config import RealtimeConfig
+from kds_backend.realtime.protocol import Vsn
+from tests.conftest import token_for
+from tests.kds_backend.realtime.wire import connection, frame, join_payload, sent
+
+NOW = time.time()
+
+
+def in_filter(column: str, values: int, width: int = 1) -> str:
+    return f"{column}=in.(" + ",".join(f'"{"v" * width}{n}"' for n in range(values)) + ")"
+
+
+def join(conn, topic: str, bindings: list[dict], ref: str = "1") -> dict:
+    effects = conn.receive(frame(Vsn.V1, topic, "phx_join", join_payload(None, bindings), ref, ref), NOW)
+    return sent(effects)[0]
+
+
+def test_a_join_over_the_filter_budget_is_refused_naming_the_limit() -> None:
+    conn = connection(token_for("kds"), NOW, max_filter_terms=10)
+    at_limit = [{"event": "*", "table": "orders", "filter": in_filter("status", 5)} for _ in range(2)]
+    assert join(conn, "realtime:ok", at_limit)["payload"]["status"] == "ok"
+
+    over = [*at_limit, {"event": "*", "table": "orders", "filter": "status=eq.new"}]
+    reply = join(conn, "realtime:over", over, "2")
+    assert reply["event"] == "phx_reply" and reply["ref"] == "2"
+    assert reply["payload"] == {
+        "status": "error",
+        "response": {
+            "reason": "InvalidJoinPayload: too many filters: at most 10 filter terms (conditions plus `in` values, "
+            "over all postgres_changes bindings) per join"
+        },
+    }
+    assert list(conn.channels) == ["realtime:ok"]  # the refused join left nothing behind
+
+
+def test_the_issues_join_of_100_large_filters_is_refused_by_default() -> None:
+    """The probe's join: 100 bindings, each an `in` list of 2,000 characters (56-161 ms of the loop before)."""
+    conn = connection(token_for("kds"), NOW)
+    filters = [in_filter("notes", 100, 15)[:1990].rsplit(",", 1)[0] + ")" for _ in range(100)]
+    reply = join(conn, "realtime:heavy", [{"event": "*", "table": "order_items", "filter": f} for f in filters])
+    assert reply["payload"]["status"] == "error"
+    assert "at most 200 filter terms" in reply["payload"]["response"]["reason"]
+
+
+def test_too_many_bindings_or_channels_are_refused_naming_the_limit() -> None:
+    conn = connection(token_for("kds"), NOW, max_bindings=2, max_channels=1)
+    three = [{"event": "*", "table": "orders"}] * 3
+    reason = join(conn, "realtime:a", three)["payload"]["response"]["reason"]
+    assert reason == "InvalidJoinPayload: postgres_changes must be a list of at most 2"
+    assert join(conn, "realtime:a", three[:2])["payload"]["status"] == "ok"
+    refused = join(conn, "realtime:b", [], "2")["payload"]
+    assert refused == {"status": "error", "response": {"reason": "ChannelRateLimitReached: Too many channels"}}
+
+
+def test_limits_come_from_kds_variables() -> None:
+    env = {
+        "KDS_REALTIME_MAX_CHANNELS": "7",
+        "KDS_REALTIME_MAX_BINDINGS": "8",
+        "KDS_REALTIME_MAX_FILTER_TERMS": "9",
+        "KDS_REALTIME_SEND_QUEUE_BYTES": "3000000",
+    }
+    config = RealtimeConfig.from_env(env)
+    assert (config.max_channels, config.max_bindings, config.max_filter_terms) == (7, 8, 9)
+    assert config.send_queue_bytes == 3_000_000
+    assert RealtimeConfig.from_env({}) == RealtimeConfig(tick_s=1.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("KDS_REALTIME_MAX_FILTER_TERMS", "0"),
+        ("KDS_REALTIME_MAX_CHANNELS", "many"),
+        ("KDS_REALTIME_SEND_QUEUE_BYTES", "1000"),
+        ("KDS_REALTIME_MESSAGES_PER_S", "nan"),
+    ],
+)
+def test_a_bad_limit_stops_the_server_naming_it(name: str, raw: str) -> None:
+    with pytest.raises(ValueError, match=f"^{name} must be"):
+        RealtimeConfig.from_env({name: raw})
