@@ -28,6 +28,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from .app import create_app
     from .http_protocol import uvicorn_options
+    from .ws_protocol import AbortableWebSocketProtocol
 
     settings = Settings.from_env(database_url=args.database_url, upstream_url=args.upstream)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -46,7 +47,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         log_level=args.log_level,
-        ws="websockets-sansio",
+        ws=AbortableWebSocketProtocol,  # uvicorn's websockets-sansio, able to drop a subscriber that stopped reading
         ws_per_message_deflate=settings.ws_compression,
         **uvicorn_options(settings.limits),  # header size, head timeout, keep-alive, connection cap
     )

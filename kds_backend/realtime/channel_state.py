@@ -153,6 +153,10 @@ None where nothing matched. `id()` is safe within one publish: every channel, an
 through it, so no two live tuples share an id; equal bindings are one tuple (`intern_bindings`) and share frames."""
 
 
+SharedBroadcast = dict[tuple[str, str], list[Send]]
+"""One broadcast's frames by (serializer, topic)."""
+
+
 def _change_frame(vsn: Vsn, topic: str, bindings: tuple[Binding, ...], change: PreparedChange) -> Send | None:
     ids = [b.id for b in bindings if b.matches(change)]
     if not ids:
@@ -262,13 +266,24 @@ class Connection:
             return []
         return [Send(encode(Message(topic, "presence_diff", diff), self.vsn))]
 
-    def push_broadcast(self, topic: str, payload: dict[str, Any] | UserBroadcast) -> list[Send]:
+    def push_broadcast(
+        self, topic: str, payload: dict[str, Any] | UserBroadcast, shared: SharedBroadcast | None = None
+    ) -> list[Send]:
+        """`shared`: one dict for every socket one broadcast goes to, so its frame is encoded once per serializer
+        and topic, and every queue holding it holds the same object (a MiB broadcast to 50 sockets is one MiB)."""
         if topic not in self.channels:
             return []
+        key = (self._vsn_key, topic)
+        if shared is not None and key in shared:
+            return shared[key]
         if isinstance(payload, UserBroadcast):
             frame = encode_user_broadcast(self.vsn, topic, payload)
-            return [] if frame is None else [Send(frame)]
-        return [Send(encode(Message(topic, "broadcast", payload), self.vsn))]
+            sends = [] if frame is None else [Send(frame)]
+        else:
+            sends = [Send(encode(Message(topic, "broadcast", payload), self.vsn))]
+        if shared is not None:
+            shared[key] = sends
+        return sends
 
     # ------------------------------------------------------------ message handling
 

@@ -16,6 +16,7 @@ from .channel_state import (
     Connection,
     Effect,
     Send,
+    SharedBroadcast,
     SharedFrames,
     Subscribe,
     SyncPresence,
@@ -71,10 +72,11 @@ class Router:
         Broadcast from Database delivers one."""
         message = {"type": "broadcast", "event": event, "payload": payload}
         out: Outbox = []
+        shared: SharedBroadcast = {}
         for member_id, member_topic in self.members(key):
             member = self.connections.get(member_id)
             if member is not None:
-                out.extend((member_id, s) for s in member.push_broadcast(member_topic, message))
+                out.extend((member_id, s) for s in member.push_broadcast(member_topic, message, shared))
         return out
 
     def members(self, key: TopicKey) -> list[tuple[int, str]]:
@@ -107,12 +109,13 @@ class Router:
                         state = self.presence.state(key)
                         out.extend((conn_id, s) for s in connection.push_presence_state(topic, state))
                 case Broadcast(key, topic, payload, include_self):
+                    shared: SharedBroadcast = {}
                     for member_id, member_topic in self.members(key):
                         if (member_id, member_topic) == (conn_id, topic) and not include_self:
                             continue
                         member = self.connections.get(member_id)
                         if member is not None:
-                            out.extend((member_id, s) for s in member.push_broadcast(member_topic, payload))
+                            out.extend((member_id, s) for s in member.push_broadcast(member_topic, payload, shared))
         return out
 
     def _fan_out_diff(self, key: TopicKey, diff: dict | None) -> Outbox:

@@ -1,9 +1,10 @@
 """The realtime websocket endpoint and its pumps: socket frames into the router, the router's frames out.
 
-Each socket has a bounded queue and one sender task, so fan-out never waits on a socket: a socket whose
-queue overflows (a stuck or slow subscriber) is closed and will catch up over REST, while the writer and
-every other subscriber carry on. Changes come from this process's ChangeHub on SQLite, and from the
-database's change log (`pg_listener`) on PostgreSQL, where other companion instances commit too.
+Each socket has a queue bounded in frames and in bytes, and one sender task, so fan-out never waits on a socket:
+a socket whose queue overflows (a stuck or slow subscriber) is closed and will catch up over REST, its queued
+frames dropped and the memory handed back, while the writer and every other subscriber carry on. Changes come
+from this process's ChangeHub on SQLite, and from the database's change log (`pg_listener`) on PostgreSQL,
+where other companion instances commit too.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -24,9 +26,11 @@ from fastapi.responses import JSONResponse
 
 from ..changes import ChangeHub
 from ..db.writer import RowChange
+from ..ws_protocol import abort_of
 from .auth import TokenProblem, check_token, make_verifier
 from .channel_state import CloseSocket, Connection, Send
 from .config import RealtimeConfig
+from .memory import FreedMemory
 from .payloads import prepare
 from .pg_listener import PgChangeListener
 from .protocol import negotiate
@@ -48,6 +52,8 @@ class Peer:
     queue: asyncio.Queue[str | bytes | CloseSocket]
     sender: asyncio.Task[None] | None = None
     closing: bool = False
+    queued_bytes: int = 0
+    """Memory held by the frames in `queue` (`sys.getsizeof`: frames are str or bytes, shared or not)."""
 
 
 class RealtimeService:
@@ -59,6 +65,7 @@ class RealtimeService:
         self._ids = itertools.count(1)
         self._verify = make_verifier(jwt_secret)
         self._background: set[asyncio.Task[None]] = set()
+        self.freed = FreedMemory()
 
     # ------------------------------------------------------------ fan-out
 
@@ -77,10 +84,16 @@ class RealtimeService:
             if peer is None or peer.closing:
                 continue
             if isinstance(item, Send):
+                size = sys.getsizeof(item.frame)
+                if peer.queued_bytes + size > self.config.send_queue_bytes:
+                    self._overflow(peer, f"{peer.queued_bytes + size} bytes")
+                    continue
                 try:
                     peer.queue.put_nowait(item.frame)
                 except asyncio.QueueFull:
-                    self._overflow(peer)
+                    self._overflow(peer, f"{peer.queue.maxsize} frames")
+                    continue
+                peer.queued_bytes += size
             else:
                 peer.closing = True
                 try:
@@ -88,8 +101,13 @@ class RealtimeService:
                 except asyncio.QueueFull:
                     self._abort(peer, item.code, item.reason)
 
-    def _overflow(self, peer: Peer) -> None:
-        log.warning("realtime socket %s fell %s frames behind; closing it", peer.conn_id, peer.queue.maxsize)
+    def _overflow(self, peer: Peer, behind: str) -> None:
+        log.warning(
+            "realtime socket %s fell %s behind; closing it and dropping the %d bytes queued for it",
+            peer.conn_id,
+            behind,
+            peer.queued_bytes,
+        )
         self._abort(peer, CLOSE_OVERFLOW, "send queue overflow")
         self.dispatch(self.router.remove(peer.conn_id))
 
@@ -100,12 +118,21 @@ class RealtimeService:
             peer.sender.cancel()
         while not peer.queue.empty():
             peer.queue.get_nowait()
+        self.freed.add(peer.queued_bytes)
+        peer.queued_bytes = 0
         self._spawn(self._close(peer.websocket, code, reason))
 
     async def _close(self, websocket: WebSocket, code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
             async with asyncio.timeout(CLOSE_TIMEOUT_S):
                 await websocket.close(code, reason)
+                return
+        # A peer that stopped reading never lets the close through, and the server would keep its connection and
+        # its write buffer: reset it (kds_backend/ws_protocol.py), which also ends this socket's `serve`.
+        abort = abort_of(websocket.scope)
+        if abort is not None:
+            log.info("realtime: a socket did not take its close in %s s; resetting its connection", CLOSE_TIMEOUT_S)
+            abort()
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
@@ -151,6 +178,7 @@ class RealtimeService:
         finally:
             self.dispatch(self.router.remove(conn_id))
             self.peers.pop(conn_id, None)
+            self.freed.add(peer.queued_bytes)  # a socket that went away with frames still queued
             sender = peer.sender
             if sender is not None:
                 if peer.closing and not sender.done():
@@ -163,6 +191,8 @@ class RealtimeService:
         try:
             while True:
                 item = await peer.queue.get()
+                if not isinstance(item, CloseSocket):
+                    peer.queued_bytes -= sys.getsizeof(item)
                 if isinstance(item, CloseSocket):
                     await websocket.close(item.code, item.reason)
                     return
@@ -189,6 +219,7 @@ class RealtimeService:
                 self.dispatch(self.router.tick(time.time()))
             except Exception:
                 log.exception("realtime tick failed")
+            self.freed.release()
 
     @asynccontextmanager
     async def running(self, hub: ChangeHub, database_url: str) -> AsyncIterator[None]:

@@ -7,6 +7,8 @@ with timeouts, never for a fixed time.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +16,9 @@ from pathlib import Path
 import pytest
 import websockets
 
+from kds_backend.realtime.server import CLOSE_OVERFLOW
 from tests.conftest import JWT_SECRET, token_for
+from tests.kds_backend.realtime.support import TIMEOUT_S
 from tests.kds_backend.realtime.test_live_robustness import recv_json, ws_url
 from tests.live_server import LiveServer
 
@@ -49,3 +53,60 @@ async def test_a_join_with_too_many_filters_is_refused_and_the_socket_goes_on(se
         )
         await ws.send(join("realtime:light", [{"event": "*", "table": "orders", "filter": "status=eq.new"}], "2"))
         assert (await recv_json(ws))["payload"]["status"] == "ok"
+
+
+def rss_bytes(server: LiveServer) -> int:
+    for line in Path(f"/proc/{server.proc.pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+async def stuck_socket(server: LiveServer, device: str) -> websockets.ClientConnection:
+    """A subscriber that stops reading: the client library stops at one queued message, then the kernel's buffers
+    fill (some MB on loopback) and the server's writes to it block. Its receive window stays normal, so what the
+    server had sent can be read quickly at the end."""
+    ws = await websockets.connect(
+        ws_url(server, token_for("kds", device=device)), max_queue=1, compression=None, max_size=None
+    )
+    await ws.send(join("realtime:menu", [], "1"))
+    return ws
+
+
+async def close_code_after_draining(ws: websockets.ClientConnection) -> int | None:
+    """Read what the server queued before it gave up on this socket, up to its close frame."""
+    with contextlib.suppress(websockets.ConnectionClosed):
+        while True:
+            await asyncio.wait_for(ws.recv(), TIMEOUT_S)
+    return ws.close_code
+
+
+async def test_slow_consumers_of_large_broadcasts_are_closed_and_their_memory_returned(server: LiveServer) -> None:
+    """Issue 17, item 3: three sockets that never read, fed large broadcasts, added about 200 MiB to the server that
+    was not returned after they closed. Now each may hold 4 MiB of frames: then it is closed (1013, as for a frame
+    overflow) and what it held is freed and handed back, while a reading subscriber gets every broadcast."""
+    async with (
+        websockets.connect(ws_url(server, token_for("kds", device="reader")), max_size=None) as reader,
+        websockets.connect(ws_url(server, token_for("kds", device="sender"))) as sender,
+    ):
+        for ws in (reader, sender):
+            await ws.send(join("realtime:menu", [], "1"))
+            assert (await recv_json(ws))["payload"]["status"] == "ok"
+        stuck = [await stuck_socket(server, f"stuck-{n}") for n in range(3)]
+        baseline = rss_bytes(server)
+        blob = "x" * 700_000
+        for n in range(60):
+            message = {"type": "broadcast", "event": "big", "payload": {"n": n, "blob": blob}}
+            await sender.send(json.dumps({"topic": "realtime:menu", "event": "broadcast", "payload": message}))
+            got = await recv_json(reader)
+            assert got["event"] == "broadcast" and got["payload"]["payload"]["n"] == n
+        # 60 broadcasts of 700 KB are 42 MB per socket: held for three stuck ones before (126 MB and more).
+        held = rss_bytes(server) - baseline
+        assert held < 48 << 20, f"the server grew by {held >> 20} MiB"
+        assert server.log_path.read_text().count("behind; closing it and dropping") == 3
+        for ws in stuck:
+            # Its close frame if it reads in time; reset once it has not for 5 s (a close cannot reach it).
+            assert await close_code_after_draining(ws) in (CLOSE_OVERFLOW, 1006)
+        after = rss_bytes(server) - baseline
+        assert after < 32 << 20, f"the server still holds {after >> 20} MiB"
+        print(f"RSS over baseline: {held >> 20} MiB with the stuck sockets, {after >> 20} MiB after")
