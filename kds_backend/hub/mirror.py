@@ -14,16 +14,19 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 
 from api_client.errors import ClientError
+from api_client.hub_link import HUB_UPSTREAM_EVENT
 from api_client.late_rejection import LATE_REJECTION_EVENT
 from api_client.models import DeviceRole, Intent, IntentResult, IntentStatus, OrderWithItems
 from sync.engine.engine import EngineConfig, SyncEngine
 from sync.engine.reads import OPEN_STATUSES
+from sync.realtime.connection import ConnectionState
 from sync.store.outbox_rows import OutboxEntry
 
 from ..db.database import BatchFn, Database
@@ -87,7 +90,9 @@ class UpstreamMirror:
             self.engine.eighty_sixed.subscribe(lambda _names: self._menu_changed()),
             self.engine.queue_depth.subscribe(lambda _depth: self._wake.set()),
             self.engine.caught_up.subscribe(lambda _caught_up: self._wake.set()),
+            self.engine.connection_state.subscribe(self._link_changed),
         ]
+        self._down_since: datetime | None = None
 
     # ------------------------------------------------------------ the LAN's intents (rpc/apply_intents)
 
@@ -140,7 +145,19 @@ class UpstreamMirror:
             "pos_writes_waiting": writes,
             "pos_writes_refused": failed,
             "last_error": self.engine.last_error.value,
+            "down_since": None if self._down_since is None else self._down_since.isoformat(),
         }
+
+    def _link_changed(self, state: ConnectionState) -> None:
+        """Upstream went (offline: lost for longer than a blip) or came back: the LAN screens are told
+        (`api_client.hub_link`) and read `/health`."""
+        up = state is not ConnectionState.OFFLINE
+        if up == (self._down_since is None):
+            return
+        self._down_since = None if up else datetime.now(UTC)
+        log.warning("upstream %s is %s", self.settings.url, "back" if up else f"away ({state.value})")
+        if self._broadcast is not None:
+            self._broadcast(self.restaurant_id, f"kds-{self.restaurant_id}", HUB_UPSTREAM_EVENT, {"up": up})
 
     # ------------------------------------------------------------ lifecycle
 

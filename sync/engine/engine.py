@@ -21,6 +21,7 @@ from uuid import UUID
 from api_client.business_day import DEFAULT_DAY_END_HOUR, day_start, local_zone
 from api_client.client import KdsApiClient
 from api_client.errors import ApiError
+from api_client.hub_link import HUB_UPSTREAM_EVENT, UpstreamLink
 from api_client.late_rejection import LATE_REJECTION_EVENT
 from api_client.models import DeviceRole, Intent, IntentKind, OrderWithItems
 from api_client.prep_time import PrepSummary
@@ -37,6 +38,7 @@ from sync.realtime.phoenix import Binding, ChannelSpec
 from sync.store import LocalStore, outbox_rows, read_rows, server_rows
 from sync.store.outbox_rows import OutboxEntry
 
+from .hub_link import HubLinkWatch
 from .late_rejections import LateRejections
 from .menu import MenuLine, eighty_sixed, shown_menu, touches_menu
 from .outbox import Outbox
@@ -161,6 +163,7 @@ class SyncEngine:
         self.late_rejections = LateRejections(
             self.store, self.api, config.safety_interval_s, self._late_rejections_recorded
         )
+        self.hub_link = HubLinkWatch(self.api, config.safety_interval_s)
         self._inputs: asyncio.Queue[_Input] = asyncio.Queue()
         self._reads: asyncio.Queue[FetchSnapshot | FetchPage] = asyncio.Queue()
         self._listeners = _Listeners()
@@ -197,6 +200,11 @@ class SyncEngine:
     def oldest_pending_age(self) -> float | None:
         return self.uploader.oldest_pending_age_s()
 
+    @property
+    def hub_upstream(self) -> Observable[UpstreamLink | None]:
+        """The link of the kitchen hub serving this screen to its upstream; None when no hub serves it."""
+        return self.hub_link.link
+
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
@@ -215,6 +223,7 @@ class SyncEngine:
             asyncio.create_task(self._read_loop(), name="sync-reader"),
             asyncio.create_task(self.retention.run(), name="sync-retention"),
             asyncio.create_task(self.late_rejections.run(), name="sync-late-rejections"),
+            asyncio.create_task(self.hub_link.run(), name="sync-hub-link"),
         ]
         await self.uploader.start()
         await self.realtime.start()
@@ -484,10 +493,13 @@ class SyncEngine:
             # The server is reachable again: queued taps go now, and a batch sent while it was not goes again.
             self.uploader.live_again()
             self.late_rejections.want()
+            self.hub_link.want()
             return self.catchup.subscribed(now)
         if isinstance(item, HintEvent):
             if item.event == LATE_REJECTION_EVENT and item.payload.get("device_id") == self.config.device_id:
                 self.late_rejections.want()
+            elif item.event == HUB_UPSTREAM_EVENT:
+                self.hub_link.want()
             return []
         if isinstance(item, ChangeEvent):
             return self.catchup.event(item.change)

@@ -96,6 +96,8 @@ async def test_lan_screens_stay_in_sync_through_the_hub_while_its_upstream_link_
         seen_by_expo: list[str | None] = []  # the burger as the expo screen showed it after each change
         expo.on_changes(lambda _ids: seen_by_expo.append(item_status(expo, second, "Burger")))
 
+        # A hub serves it, online.
+        await asyncio.wait_for(expo.hub_upstream.wait_for(lambda link: link is not None and link.up), TIMEOUT_S)
         tiers.link.blackhole()  # the hub's internet goes; the kitchen LAN stays
         offline_bump = grill.submit("bump_item", second, item_id=burger, station="grill")
         rush = expo.submit("rush", second)
@@ -109,11 +111,17 @@ async def test_lan_screens_stay_in_sync_through_the_hub_while_its_upstream_link_
             await asyncio.wait_for(engine.queue_depth.wait_for(0), TIMEOUT_S)
         health = await hub_health(tiers.hub.url)
         assert health["taps_waiting"] == 4 and health["pos_writes_waiting"] == 0  # what waits for the internet
+        # The LAN screens learn that the hub's internet is down (online orders cannot arrive), and since when.
+        for engine in (grill, expo):
+            down = await asyncio.wait_for(engine.hub_upstream.wait_for(lambda link: link is not None and not link.up),
+                                          TIMEOUT_S)
+            assert down is not None and down.down_since is not None
         # Meanwhile the POS voids that burger upstream: the grill's offline bump can no longer apply there.
         await patch_item(tiers.upstream.url, burger, {"status": "voided"})
         await until(online, lambda: item_status(online, second, "Burger") == "voided")
 
         tiers.link.restore()
+        await asyncio.wait_for(expo.hub_upstream.wait_for(lambda link: link is not None and link.up), TIMEOUT_S)
         # Upstream takes the rush, refuses the bump; the hub rolls the bump back and every tier converges.
         await until(online, lambda: (o := order_on(online, second)) is not None and o.priority is Priority.rush)
         for engine in (grill, expo):
