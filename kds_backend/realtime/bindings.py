@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import zlib
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +12,6 @@ from .payloads import SCHEMA, PreparedChange
 from .protocol import dumps
 
 EVENTS = ("INSERT", "UPDATE", "DELETE")
-INTERNED_MAX = 4096
 ID_RANGE = 2**27 - 1
 """Supabase's ids are `:erlang.phash2(params)` (0 .. 2^27-1); ours are as stable, and never 0, which the
 Python client would treat as "no id"."""
@@ -80,20 +78,3 @@ def _parse(params: dict[str, Any], budget: TermBudget | None) -> Binding:
     row_filter = parse_filter(raw_filter, columns, budget)
     events = frozenset(EVENTS) if event == "*" else frozenset({event.upper()})
     return Binding(binding_id(params), events, tables, row_filter)
-
-
-_interned: OrderedDict[tuple[Binding, ...], tuple[Binding, ...]] = OrderedDict()
-
-
-def intern_bindings(bindings: tuple[Binding, ...]) -> tuple[Binding, ...]:
-    """One shared tuple for equal bindings (every screen joins with the same ones), so fan-out can tell sockets
-    with the same bindings apart by identity instead of hashing bindings per socket and change. Bounded: the
-    least recently joined sets are forgotten, which only costs sharing, never correctness."""
-    shared = _interned.get(bindings)
-    if shared is None:
-        _interned[bindings] = shared = bindings
-        if len(_interned) > INTERNED_MAX:
-            _interned.popitem(last=False)
-    else:
-        _interned.move_to_end(bindings)
-    return shared

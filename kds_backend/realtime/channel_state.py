@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ from api_client.models import TokenClaims
 
 from ..auth.tokens import device_metadata
 from .auth import TokenProblem, Verifier, expired
-from .bindings import Binding, BindingError, binding_id, intern_bindings, parse_binding
+from .bindings import Binding, BindingError, binding_id, parse_binding
 from .config import RealtimeConfig
 from .filters import TermBudget, TooManyTerms
 from .payloads import PreparedChange
@@ -62,8 +62,11 @@ class CloseSocket:
 
 @dataclass(frozen=True, slots=True)
 class Subscribe:
+    """Join the restaurant's topic (presence, broadcast) and, with bindings, its `postgres_changes`."""
+
     key: TopicKey
     topic: str
+    bindings: tuple[Binding, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,22 +150,15 @@ class _TokenBucket:
         return True
 
 
-SharedFrames = dict[tuple[int, str, str, int], Send | None]
-"""Frames of one publish, by (index of the change, serializer, topic, `id()` of the channel's interned bindings):
-None where nothing matched. `id()` is safe within one publish: every channel, and so its bindings tuple, lives
-through it, so no two live tuples share an id; equal bindings are one tuple (`intern_bindings`) and share frames."""
-
-
 SharedBroadcast = dict[tuple[str, str], list[Send]]
 """One broadcast's frames by (serializer, topic)."""
 
 
-def _change_frame(vsn: Vsn, topic: str, bindings: tuple[Binding, ...], change: PreparedChange) -> Send | None:
-    ids = [b.id for b in bindings if b.matches(change)]
-    if not ids:
-        return None
-    payload = f'{{"ids":{dumps(list(dict.fromkeys(ids)))},"data":{change.data_json}}}'
-    return Send(encode_raw(vsn, None, None, topic, "postgres_changes", payload))
+def change_frame(vsn: Vsn, topic: str, ids: tuple[int, ...], change: PreparedChange) -> str:
+    """The `postgres_changes` frame of a change for a channel whose bindings `ids` matched it."""
+    return encode_raw(
+        vsn, None, None, topic, "postgres_changes", f'{{"ids":{dumps(list(ids))},"data":{change.data_json}}}'
+    )
 
 
 def restaurant_of(claims: TokenClaims) -> str | None:
@@ -180,7 +176,7 @@ class Connection:
         config: RealtimeConfig | None = None,
     ) -> None:
         self.vsn = vsn
-        self._vsn_key = str(vsn)  # a plain str hashes in C; the enum's hash is Python code, on the fan-out path
+        self.vsn_key = str(vsn)  # a plain str hashes in C; the enum's hash is Python code, on the fan-out path
         self.socket_token = socket_token
         self.config = config or RealtimeConfig()
         self.channels: dict[str, Channel] = {}
@@ -233,27 +229,6 @@ class Connection:
 
     # ------------------------------------------------------------ what the router fans out
 
-    def push_changes(self, changes: Sequence[PreparedChange], shared: SharedFrames | None = None) -> list[Send]:
-        """The `postgres_changes` frames for this socket. `shared`: one dict for every socket the same `changes`
-        go to (the router's publish), so a frame is matched and encoded once per serializer, topic and bindings,
-        not once per socket; the frames differ between sockets only in those."""
-        frames: SharedFrames = {} if shared is None else shared
-        out: list[Send] = []
-        for index, change in enumerate(changes):
-            if change.restaurant_id is None:
-                continue
-            for channel in self.channels.values():
-                if channel.restaurant_id != change.restaurant_id or not channel.bindings:
-                    continue
-                key = (index, self._vsn_key, channel.topic, id(channel.bindings))
-                try:
-                    send = frames[key]
-                except KeyError:
-                    send = frames[key] = _change_frame(self.vsn, channel.topic, channel.bindings, change)
-                if send is not None:
-                    out.append(send)
-        return out
-
     def push_presence_state(self, topic: str, state: dict[str, Any]) -> list[Send]:
         channel = self.channels.get(topic)
         if channel is None:
@@ -273,7 +248,7 @@ class Connection:
         and topic, and every queue holding it holds the same object (a MiB broadcast to 50 sockets is one MiB)."""
         if topic not in self.channels:
             return []
-        key = (self._vsn_key, topic)
+        key = (self.vsn_key, topic)
         if shared is not None and key in shared:
             return shared[key]
         if isinstance(payload, UserBroadcast):
@@ -331,7 +306,7 @@ class Connection:
         self.channels[msg.topic] = channel
         effects.append(self._reply(msg, "ok", {"postgres_changes": echoed}))
         if channel.key is not None:
-            effects.append(Subscribe(channel.key, channel.topic))
+            effects.append(Subscribe(channel.key, channel.topic, channel.bindings))
         if channel.presence_enabled:
             effects.append(self._sync_presence(channel))
         if echoed:
@@ -398,7 +373,7 @@ class Connection:
             token=token,
             claims=claims,
             restaurant_id=restaurant_of(claims),
-            bindings=intern_bindings(tuple(bindings)),
+            bindings=tuple(bindings),
             presence_key=key if isinstance(key, str) and key else str(uuid.uuid4()),
             presence_enabled=presence.get("enabled") is True,
             broadcast_self=broadcast.get("self") is True,
@@ -422,7 +397,7 @@ class Connection:
             )
         if channel.restaurant_id is None and restaurant is not None:
             channel.restaurant_id = restaurant
-            effects.append(Subscribe((restaurant, channel.name), channel.topic))
+            effects.append(Subscribe((restaurant, channel.name), channel.topic, channel.bindings))
             if channel.presence_enabled:
                 effects.append(self._sync_presence(channel))
         channel.token, channel.claims = token, claims

@@ -1,6 +1,7 @@
 """Many sockets at once, still sans-I/O: routes each socket's effects to the sockets they concern.
 
-It owns what sockets share: who is on which `(restaurant, channel)` topic, and presence. Every method
+It owns what sockets share: who is on which `(restaurant, channel)` topic, presence, and the index of their
+`postgres_changes` bindings (`subscriptions.py`). Every method
 returns an outbox of `(socket id, Send | CloseSocket)` in the order the frames must go out; the server
 only moves those frames to the sockets' queues.
 """
@@ -17,16 +18,17 @@ from .channel_state import (
     Effect,
     Send,
     SharedBroadcast,
-    SharedFrames,
     Subscribe,
     SyncPresence,
     TopicKey,
     Track,
     Unsubscribe,
     Untrack,
+    change_frame,
 )
 from .payloads import PreparedChange
 from .presence import PresenceRegistry
+from .subscriptions import SubscriptionIndex
 
 Outbox = list[tuple[int, Send | CloseSocket]]
 
@@ -35,6 +37,7 @@ class Router:
     def __init__(self) -> None:
         self.connections: dict[int, Connection] = {}
         self.presence = PresenceRegistry()
+        self.subscriptions = SubscriptionIndex()
         self._members: dict[TopicKey, dict[tuple[int, str], None]] = {}
 
     def add(self, conn_id: int, connection: Connection) -> None:
@@ -58,13 +61,20 @@ class Router:
         return out
 
     def publish(self, changes: Sequence[PreparedChange]) -> Outbox:
-        """Committed changes, in commit order, to every socket with a matching binding."""
-        if not changes:
-            return []
+        """Committed changes, in commit order, to every channel with a matching binding: found through the index,
+        so a change costs the bindings it may match, not every socket's (`subscriptions.py`)."""
         out: Outbox = []
-        shared: SharedFrames = {}  # each distinct frame is matched and encoded once for all sockets
-        for conn_id, connection in self.connections.items():
-            out.extend((conn_id, send) for send in connection.push_changes(changes, shared))
+        for change in changes:
+            frames: dict[tuple[str, str, tuple[int, ...]], Send] = {}  # each distinct frame is encoded once
+            for (conn_id, topic), ids in self.subscriptions.matches(change):
+                connection = self.connections.get(conn_id)
+                if connection is None:
+                    continue
+                key = (connection.vsn_key, topic, ids)
+                send = frames.get(key)
+                if send is None:
+                    send = frames[key] = Send(change_frame(connection.vsn, topic, ids, change))
+                out.append((conn_id, send))
         return out
 
     def broadcast(self, key: TopicKey, event: str, payload: dict[str, Any]) -> Outbox:
@@ -91,9 +101,11 @@ class Router:
                 case CloseSocket():
                     out.append((conn_id, effect))
                     out += self.remove(conn_id)
-                case Subscribe(key, topic):
+                case Subscribe(key, topic, bindings):
                     self._members.setdefault(key, {})[(conn_id, topic)] = None
+                    self.subscriptions.add((conn_id, topic), key[0], bindings)
                 case Unsubscribe(key, topic):
+                    self.subscriptions.remove((conn_id, topic))
                     members = self._members.get(key, {})
                     members.pop((conn_id, topic), None)
                     if not members:

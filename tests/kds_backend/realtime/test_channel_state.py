@@ -14,6 +14,7 @@ from kds_backend.db.writer import RowChange
 from kds_backend.realtime.channel_state import Subscribe, SyncPresence, Track, Unsubscribe, Untrack
 from kds_backend.realtime.payloads import prepare
 from kds_backend.realtime.protocol import Vsn
+from kds_backend.realtime.router import Router
 from tests.conftest import JWT_SECRET, token_for
 from tests.kds_backend.realtime.wire import closes, connection, frame, join_payload, sent
 
@@ -68,19 +69,33 @@ def test_join_echoes_bindings_with_ids_then_reports_the_subscription(vsn: Vsn) -
         "message": "Subscribed to PostgreSQL",
         "channel": "orders-feed",
     }
-    assert Subscribe(("r1", "orders-feed"), TOPIC) in effects
+    subscribe = next(e for e in effects if isinstance(e, Subscribe))
+    assert (subscribe.key, subscribe.topic) == (("r1", "orders-feed"), TOPIC)
+    assert [b.id for b in subscribe.bindings] == [b["id"] for b in echoed]
     # Same params, same id: a rejoin keeps its ids.
     again = sent(joined(vsn, bindings=bindings)[1], vsn)[0]["payload"]["response"]["postgres_changes"]
     assert again == echoed
 
 
+def routed(token: str | None = None, bindings: list | None = None) -> tuple[Router, list]:
+    """One socket joined through a router, which fans changes out (`Router.publish`)."""
+    router = Router()
+    router.add(1, connection(token or token_for("kds"), NOW))
+    out = router.receive(1, frame(Vsn.V1, TOPIC, "phx_join", join_payload(None, bindings), "1", "1"), NOW)
+    return router, [item for _conn_id, item in out]
+
+
+def published(router: Router, *rows: tuple[str, dict]) -> list[dict]:
+    changes = [
+        prepare(RowChange(table, "INSERT", row, None, row["created_at"], n)) for n, (table, row) in enumerate(rows)
+    ]
+    return sent([item for _conn_id, item in router.publish([c for c in changes if c is not None])])
+
+
 def test_changes_reach_matching_bindings_only_and_never_another_restaurant() -> None:
-    conn, effects = joined(bindings=[ORDERS_R1, {"event": "DELETE", "schema": "public", "table": "orders"}])
+    router, effects = routed(bindings=[ORDERS_R1, {"event": "DELETE", "schema": "public", "table": "orders"}])
     ids = [b["id"] for b in sent(effects)[0]["payload"]["response"]["postgres_changes"]]
-    mine = prepare(RowChange("orders", "INSERT", order_row("r1"), None, order_row("r1")["created_at"], 1))
-    theirs = prepare(RowChange("orders", "INSERT", order_row("r2"), None, order_row("r2")["created_at"], 2))
-    assert mine is not None and theirs is not None
-    pushes = sent(conn.push_changes([theirs, mine]))
+    pushes = published(router, ("orders", order_row("r2")), ("orders", order_row("r1")))
     assert len(pushes) == 1
     push = pushes[0]
     assert push["event"] == "postgres_changes" and push["ref"] is None and push["topic"] == TOPIC
@@ -91,18 +106,19 @@ def test_changes_reach_matching_bindings_only_and_never_another_restaurant() -> 
 
 
 def test_a_filter_naming_another_restaurant_still_sees_only_its_own() -> None:
-    conn, _ = joined(bindings=[{"event": "*", "schema": "public", "table": "orders", "filter": "restaurant_id=eq.r2"}])
-    row = order_row("r2")
-    assert conn.push_changes([prepare(RowChange("orders", "INSERT", row, None, row["created_at"], 1))]) == []
+    router, _ = routed(
+        bindings=[{"event": "*", "schema": "public", "table": "orders", "filter": "restaurant_id=eq.r2"}]
+    )
+    assert published(router, ("orders", order_row("r2"))) == []
 
 
 def test_anon_token_joins_but_sees_nothing_and_cannot_track() -> None:
-    conn, effects = joined(token=issue_anon_key(JWT_SECRET), bindings=[{"event": "*", "schema": "public"}])
+    router, effects = routed(token=issue_anon_key(JWT_SECRET), bindings=[{"event": "*", "schema": "public"}])
     assert sent(effects)[0]["payload"]["status"] == "ok"
-    assert not any(isinstance(e, Subscribe) for e in effects)
-    row = order_row("r1")
-    assert conn.push_changes([prepare(RowChange("orders", "INSERT", row, None, row["created_at"], 1))]) == []
-    track = conn.receive(frame(Vsn.V1, TOPIC, "presence", {"event": "track", "payload": {}}, "2", "1"), NOW)
+    assert published(router, ("orders", order_row("r1"))) == []
+    track = router.connections[1].receive(
+        frame(Vsn.V1, TOPIC, "presence", {"event": "track", "payload": {}}, "2", "1"), NOW
+    )
     assert sent(track)[0]["payload"]["status"] == "error"
 
 

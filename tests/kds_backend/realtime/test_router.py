@@ -7,7 +7,10 @@ import time
 from datetime import UTC, datetime
 from uuid import uuid4
 
+import pytest
+
 from kds_backend.db.writer import RowChange
+from kds_backend.realtime.bindings import Binding
 from kds_backend.realtime.channel_state import CloseSocket, Send
 from kds_backend.realtime.payloads import prepare
 from kds_backend.realtime.protocol import Vsn
@@ -131,3 +134,26 @@ def test_a_change_is_encoded_once_per_serializer_topic_and_bindings() -> None:
     assert len(frames_for(out, other_filter)[0]["payload"]["ids"]) == 2
     assert frames_for(out, same)[0]["payload"]["ids"] == frames_for(out, v2)[0]["payload"]["ids"]
     assert isinstance(json.loads(sends[v2][0].frame), list) and isinstance(json.loads(sends[same][0].frame), dict)
+
+
+def test_a_change_is_tested_against_the_bindings_it_may_match_not_every_sockets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 17: every change was tested against every channel of every socket. 300 screens each following
+    one order (`id=eq.`): a change of one order tests one binding and reaches one screen."""
+    router = Router()
+    order_ids = [str(uuid4()) for _ in range(300)]
+    for n, order_id in enumerate(order_ids, start=1):
+        router.add(n, connection(token_for("kds", device=f"d{n}"), NOW))
+        bindings = [{"event": "*", "schema": "public", "table": "orders", "filter": f"id=eq.{order_id}"}]
+        join(router, n, Vsn.V1, postgres_changes=bindings)
+    tested: list[Binding] = []
+    original = Binding.matches
+    monkeypatch.setattr(Binding, "matches", lambda self, change: tested.append(self) or original(self, change))
+    at = datetime.now(UTC)
+    row = {"id": order_ids[99], "restaurant_id": "r1", "number": "A1", "source": "pos", "type": "dine_in"}
+    row |= {"guests": 2, "priority": "normal", "status": "new", "created_at": at, "updated_at": at}
+    row |= {"version": 1, "change_seq": 1}
+    out = router.publish([prepare(RowChange("orders", "INSERT", row, None, at, 1))])
+    assert [conn_id for conn_id, _send in out] == [100]
+    assert len(tested) == 1
