@@ -440,6 +440,8 @@ class HubTier:
         if self.plant == "hub_drop_queue" and self.mirror_store.exists():
             with contextlib.closing(sqlite3.connect(self.mirror_store, timeout=10)) as conn, conn:
                 conn.execute("DELETE FROM outbox WHERE state IN ('pending', 'inflight')")
+            with self.db.begin() as hub:  # and the taps committed at the hub but not yet moved into that outbox
+                hub.execute(sa.text("DELETE FROM hub_intents"))
 
     async def close(self) -> None:
         if self.pos is not None:

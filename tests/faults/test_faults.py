@@ -28,8 +28,8 @@ RANDOM_SEED = int(os.environ.get("KDS_FAULTS_SEED", random.SystemRandom().randra
 # The hub tier: 22 has its 3 screens on the hub's LAN, its link lost replies to apply_intents and a hub kill -9 while
 # the link is blackholed (taps queued for upstream when it dies), then a restart offline; 78 has 2 screens on the
 # hub and 1 on the companion, the link blackholed then cut, the hub killed offline, lost apply_intents replies, and
-# the companion (upstream) killed -9 too. The LAN POS stays out of CI until the hub stops deleting and re-inserting
-# the lines of a LAN order (tests/faults/README.md, "Found by the hub tier"); the long run keeps it in.
+# the companion (upstream) killed -9 too. Both have a POS on the hub's LAN as well (orders, added lines, voids and
+# cancels at the hub, forwarded upstream).
 HUB_FIXED = [(22, "sqlite"), (78, "sqlite")]
 
 
@@ -42,7 +42,7 @@ def _database(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> s
 
 def _run(seed: int, backend: str, tmp_path: Path, request: pytest.FixtureRequest, *, plant: str | None = None,
          qt: bool = True, force: tuple[str, ...] = (), chaos_s: float = CI_CHAOS_S, hub: bool | None = False,
-         lan_pos: bool | None = False) -> Result:
+         lan_pos: bool | None = None) -> Result:
     schedule = generate(seed, backend=backend, qt=qt, chaos_s=chaos_s, force=force, hub=hub, lan_pos=lan_pos)
     url = _database(backend, tmp_path, request)
     result = asyncio.run(asyncio.wait_for(execute(schedule, tmp_path / "run", url, plant), 360))
@@ -63,7 +63,7 @@ def _explain(result: Result) -> str:
 @pytest.mark.parametrize(
     ("seed", "backend", "hub"),
     [pytest.param(s, b, False, marks=[pytest.mark.postgres] if b == "postgres" else []) for s, b in FIXED]
-    # The random seed picks the hub tier itself (about 30 %), without the LAN POS for now (see HUB_FIXED).
+    # The random seed picks the hub tier itself (about 30 %), and with it whether a POS writes on the hub's LAN.
     + [pytest.param(RANDOM_SEED, "sqlite", None, id=f"random-{RANDOM_SEED}")],
 )
 def test_schedule_never_loses_a_ticket(seed: int, backend: str, hub: bool | None, tmp_path: Path,
@@ -77,8 +77,8 @@ def test_schedule_never_loses_a_ticket(seed: int, backend: str, hub: bool | None
 @pytest.mark.parametrize(("seed", "backend"), HUB_FIXED, ids=[f"hub-{s}" for s, _ in HUB_FIXED])
 def test_hub_schedule_never_loses_a_ticket(seed: int, backend: str, tmp_path: Path, request: pytest.FixtureRequest,
                                            ) -> None:
-    print(f"fault schedule seed {seed} ({backend}) with the hub tier")
-    result = _run(seed, backend, tmp_path, request, hub=True)
+    print(f"fault schedule seed {seed} ({backend}) with the hub tier and its LAN POS")
+    result = _run(seed, backend, tmp_path, request, hub=True, force=("lan_pos",))
     assert result.ok, _explain(result)
 
 
@@ -99,6 +99,6 @@ PLANTED = [
 @pytest.mark.parametrize(("plant", "check", "force"), PLANTED, ids=[p[0] for p in PLANTED])
 def test_planted_bug_is_caught(plant: str, check: str, force: tuple[str, ...], tmp_path: Path,
                                request: pytest.FixtureRequest) -> None:
-    result = _run(21, "sqlite", tmp_path, request, plant=plant, qt=False, force=force, chaos_s=8.0)
+    result = _run(21, "sqlite", tmp_path, request, plant=plant, qt=False, force=force, chaos_s=8.0, lan_pos=False)
     assert result.violations[check], f"planted {plant} was not caught by {check}: {result.violations}"
     print(_explain(result))
