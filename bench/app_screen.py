@@ -11,7 +11,8 @@ must never wait on the network.
     .venv/bin/python bench/app_screen.py all
 
 * tap: wall time from the start of the tap handler (`Screen.item` strike/unstrike, or the two `Screen.action`
-  taps of a bump) to the end of a synchronous `grid.viewport().repaint()`; split into `SyncEngine.submit`
+  taps of a bump) to the end of a synchronous `grid.repaint_pending()` (the grid's layout, then a repaint of
+  what it invalidated: the struck card, or the cards a bump moved); split into `SyncEngine.submit`
   (the durable transaction), `Screen.refresh` (reload + model update) and the repaint.
 * launch: a fresh subprocess per run; time from the parent's spawn (`time.time()` passed in the environment)
   and from `main()` entry to the end of the grid's first `paintEvent` with at least one ticket.
@@ -181,7 +182,7 @@ def _qapp() -> Any:
 def _paint(session: Any) -> float:
     """Lay out and repaint the grid synchronously (no processEvents inside a coroutine); returns ms."""
     t0 = time.perf_counter()
-    session.window.grid.doItemsLayout()
+    session.window.grid.relayout()
     session.window.grid.viewport().repaint()
     return (time.perf_counter() - t0) * 1000
 
@@ -303,15 +304,9 @@ async def _tap(tickets: int, samples: int, gap_s: float) -> dict[str, Any]:
                             screen.action(ticket.key)
                             screen.action(ticket.key)
                         t1 = time.perf_counter()
-                        if kind == "strike":
-                            # What Qt repaints for a changed row: that card's rectangle (dataChanged → update).
-                            row = screen.model.row_of(ticket.key)
-                            assert row is not None
-                            grid.viewport().repaint(grid.visualRect(screen.model.index(row)))
-                        else:
-                            # A bumped card leaves: every card after it moves, so lay out and repaint it all.
-                            grid.doItemsLayout()
-                            grid.viewport().repaint()
+                        # What the grid repaints for the change: the struck card's rectangle; for a bump, the
+                        # cards of the page shown that moved (laid out from cached heights first).
+                        grid.repaint_pending()
                     t2 = time.perf_counter()
                     s, r = submit.take(), refresh.take()
                     if kind == "bump":
@@ -339,10 +334,10 @@ async def _tap(tickets: int, samples: int, gap_s: float) -> dict[str, Any]:
             grid.delegate._cache.clear()
             grid.delegate._sizes.clear()
             t0 = time.perf_counter()
-            grid.doItemsLayout()
+            grid.relayout(remeasure=True)
             results["relayout_cold_ms"] = (time.perf_counter() - t0) * 1000
             t0 = time.perf_counter()
-            grid.doItemsLayout()
+            grid.relayout(remeasure=True)
             results["relayout_warm_ms"] = (time.perf_counter() - t0) * 1000
             t0 = time.perf_counter()
             screen.current_tickets()
@@ -386,9 +381,9 @@ async def _push(tickets: int, samples: int, front: bool) -> dict[str, Any]:
                 c1 = time.thread_time()
                 screen.refresh(changed)
                 c2 = time.thread_time()
-                grid.doItemsLayout()
+                grid.relayout()  # the pages from the first changed ticket on, from cached card heights
                 c3 = time.thread_time()
-                grid.viewport().repaint()
+                grid.repaint_pending()  # only the cards of the page shown that moved or changed
                 c4 = time.thread_time()
                 for name, value in zip(stages, (c1 - c0, c2 - c1, c3 - c2, c4 - c3, c4 - c0), strict=True):
                     stages[name].append(value * 1000)
@@ -428,17 +423,17 @@ async def _rss(data_path: Path) -> dict[str, float]:
 
 async def _launch_child(data_path: Path) -> dict[str, float]:
     """In the launch subprocess: start the app on a prepared store; stop at the first painted ticket."""
-    from kds_app.ticket_grid import TicketGrid
+    from kds_app.ticket_grid import _Canvas
 
     painted: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-    original = TicketGrid.paintEvent
+    original = _Canvas.paintEvent
 
-    def paint_event(self: TicketGrid, event: Any) -> None:
+    def paint_event(self: _Canvas, event: Any) -> None:
         original(self, event)
-        if not painted.done() and self.model().rowCount() > 0:
+        if not painted.done() and self._grid.ticket_model().rowCount() > 0:
             painted.set_result(time.time())
 
-    TicketGrid.paintEvent = paint_event  # type: ignore[method-assign]
+    _Canvas.paintEvent = paint_event  # type: ignore[method-assign]
     session = _session(data_path)
     session_ready = time.time()
     await session.start(fullscreen=False)

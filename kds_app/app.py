@@ -93,7 +93,7 @@ class Session:
         expo = config.view == "expo"
         screen = Screen(engine, model, expo=expo, stations=config.stations, allow_rush=config.allow_rush)
         title = "EXPO" if expo else " · ".join(s.upper() for s in config.stations) or "ALL STATIONS"
-        window = MainWindow(screen, delegate, title=title)
+        window = MainWindow(screen, delegate, title=title, scroll=config.layout == "scroll")
         session = cls(config, connection, engine, screen, window, sound or AlertSound(config.sound))
         session.keys = BumpBarKeys(window, resolve_keymap(config.keymap))  # the config was checked: it resolves
         if config.ready_board or ready_board:  # read-only, from the same store: no second device or token

@@ -20,8 +20,11 @@ from sync.engine.tickets import station_on_hold
 WRAP = int(Qt.TextFlag.TextWordWrap)
 TIMES = "\u00d7"  # the multiplication sign: "2 times Burger" reads at a glance where "2x" does not
 PAD = 12
-# 15 mm on a 22" 1080p panel (~100 dpi) is ~60 px; touch rows are never shorter.
+# 15 mm on a 22" 1080p panel (~100 dpi) is ~60 px: buttons (BUMP, RUSH, FIRE) are never shorter.
 MIN_TOUCH_PX = 60
+# An item row (a tap strikes it) is at least 12 mm (48 px, above the usual 9-10 mm touch minimum): a plain
+# "1x Burger" line is not padded to a button's height, so a 15" screen holds 6 typical tickets (issue 16).
+MIN_ITEM_PX = 48
 
 TYPE_LABELS = {
     OrderType.dine_in: "DINE-IN",
@@ -192,7 +195,7 @@ def _item_block(
     tag = item_tag(item, eighty_sixed)
     tag_width = QFontMetrics(fonts.tag).horizontalAdvance(tag) + 24 if tag else 0
     lines: list[TextLine] = []
-    y = top + 8
+    y = top + 6
     title = f"{item.quantity}{TIMES} {item.name}"
     entries: list[tuple[str, LineStyle, int, int]] = [(title, LineStyle.ITEM, 0, tag_width)]
     entries += [(f"• {m}", LineStyle.MODIFIER, 24, 0) for m in item.modifiers]
@@ -207,17 +210,28 @@ def _item_block(
         h = _text_height(fm, w, text) + 2 * pad
         lines.append(TextLine(QRect(PAD + indent, y, inner - indent - reserve, h), text, style))
         y += h + (6 if style is LineStyle.ALLERGEN else 2)
-    bottom = max(y + 6, top + MIN_TOUCH_PX)
+    bottom = max(y + 4, top + MIN_ITEM_PX)
     return ItemBlock(item, QRect(0, top, width, bottom - top), tuple(lines), tag)
 
 
-def _header_height(fonts: CardFonts) -> int:
+def header_meta(order: OrderWithItems) -> tuple[str, ...]:
+    """The small lines the card shows under the number: two when the order has a customer's name (the second is
+    the name, server and source), else one (type, table, guests, server; the source unless it is the POS)."""
+    first, second = header_lines(order)
+    if order.customer_name:
+        return first, second
+    rest = [part for part in (order.server_name, order.source.value.upper()) if part and part != "POS"]
+    return (" · ".join([first, *rest]),)
+
+
+def _header_height(fonts: CardFonts, lines: int = 2) -> int:
+    # The number's line starts 8 px down (TicketDelegate._number_rect), the meta lines 3 px under it.
     return (
         8
         + QFontMetrics(fonts.number).height()
-        + 2
-        + 2 * (QFontMetrics(fonts.meta).height() + 2)
-        + 8
+        + 3
+        + lines * (QFontMetrics(fonts.meta).height() + 2)
+        + 5
     )
 
 
@@ -253,7 +267,7 @@ def layout_card(
     width = width or fonts.card_width()
     band = QRect(0, 0, width, rush_band_height(fonts)) if is_rush(order) else None
     top = band.bottom() + 1 if band is not None else 0
-    header = QRect(0, top, width, _header_height(fonts))
+    header = QRect(0, top, width, _header_height(fonts, len(header_meta(order))))
     y = header.bottom() + 1
     allergy = _allergy_flag(order, fonts, y + 4, width)
     if allergy is not None:
@@ -286,8 +300,8 @@ def layout_card(
             block = _item_block(item, fonts, y, width, eighty_sixed)
             blocks.append(block)
             y = block.rect.bottom() + 1
-    action_h = max(MIN_TOUCH_PX + 12, round(QFontMetrics(fonts.action).height() * 2.2))
-    action = QRect(PAD // 2, y + 8, width - PAD, action_h)
+    action_h = max(MIN_TOUCH_PX, round(QFontMetrics(fonts.action).height() * 1.8))
+    action = QRect(PAD // 2, y + 6, width - PAD, action_h)
     ready, waiting = action_state(order, mode)
     return CardLayout(
         width=width,

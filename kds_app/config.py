@@ -28,6 +28,7 @@ __all__ = [
     "LOCAL_RESTAURANT",
     "AppConfig",
     "ConfigError",
+    "LayoutKind",
     "ServerKind",
     "ViewKind",
     "config_path",
@@ -37,6 +38,7 @@ __all__ = [
 
 ServerKind = Literal["embedded", "companion", "supabase"]
 ViewKind = Literal["station", "expo"]
+LayoutKind = Literal["paged", "scroll"]
 
 LOCAL_RESTAURANT = "local"
 DEFAULT_THRESHOLDS: tuple[int, int] = (300, 480)
@@ -65,6 +67,7 @@ class AppConfig:
     email: str | None = None  # the device account's sign-in (companion / Supabase); never a password
     restaurant_id: str = LOCAL_RESTAURANT  # embedded only: elsewhere the signed-in token says which restaurant
     view: ViewKind = "station"
+    layout: LayoutKind = "paged"  # the cards a page at a time (whole cards, "page 2/5 · +23 more"), or scrolled
     stations: tuple[str, ...] = ()  # empty: all stations
     thresholds: dict[str, tuple[int, int]] = field(default_factory=dict)  # station -> (yellow_s, red_s)
     default_thresholds: tuple[int, int] = DEFAULT_THRESHOLDS
@@ -80,6 +83,7 @@ class AppConfig:
     def __post_init__(self) -> None:
         _check_choice("server", self.server, get_args(ServerKind))
         _check_choice("view", self.view, get_args(ViewKind))
+        _check_choice("layout", self.layout, get_args(LayoutKind))
         for name in ("url", "anon_key", "email"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value.strip()):

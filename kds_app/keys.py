@@ -21,9 +21,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, QRect
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QAbstractSlider
 
 from .card_layout import has_changes
 from .keymap import SELECT, Action, action_for
@@ -46,7 +45,7 @@ class BumpBarKeys(QObject):
         self.keymap = dict(keymap)
         self._monotonic = monotonic
         self._last_bump = float("-inf")
-        # The grid takes digits (type-ahead search), arrows and page keys itself, so it is filtered directly;
+        # The grid takes the page keys itself, so it is filtered directly;
         # keys on any other widget that it leaves unhandled travel up to the window and are filtered there.
         window.installEventFilter(self)
         window.grid.installEventFilter(self)
@@ -91,21 +90,13 @@ class BumpBarKeys(QObject):
         return self.window.screen.model
 
     def visible_keys(self) -> list[str]:
-        """Keys of the tickets at least partly in view, in reading order (what the numbers count)."""
-        grid = self.window.grid
-        view = grid.viewport().rect()
-        found = []
-        for row, ticket in enumerate(self._model.tickets()):
-            if grid.visualRect(self._model.index(row)).intersects(view):
-                found.append(ticket.key)
-        return found
+        """Keys of the tickets on the page shown, oldest first (what the numbers count)."""
+        return self.window.grid.visible_keys()
 
     def select(self, key: str | None) -> None:
         self._model.select(key)
         if key is not None:
-            row = self._model.row_of(key)
-            if row is not None:
-                self.window.grid.scrollTo(self._model.index(row))
+            self.window.grid.show_ticket(key)  # turns to its page
 
     def select_visible(self, n: int) -> None:
         shown = self.visible_keys()
@@ -126,22 +117,29 @@ class BumpBarKeys(QObject):
         self.select(tickets[max(0, min(len(tickets) - 1, row + delta))].key)
 
     def _vertical(self, direction: int) -> None:
-        """The card above or below the selected one: the nearest row of cards that way, closest across."""
+        """The card above or below the selected one on the page: the nearest that way, closest across. Past the
+        bottom (top) of the page, the first card of the next page (the last of the page before)."""
         current = self._model.selected_key()
         if current is None:
             self._step(1)
             return
         grid = self.window.grid
-        here = grid.visualRect(self._model.index(self._model.row_of(current) or 0))
+        grid.show_ticket(current)
+        here = grid.visual_rect(current)
         candidates: list[tuple[int, int, str]] = []
-        for row, ticket in enumerate(self._model.tickets()):
-            rect: QRect = grid.visualRect(self._model.index(row))
+        for key, rect in grid.page_cards():
             beyond = rect.top() > here.bottom() if direction > 0 else rect.bottom() < here.top()
-            if beyond:
+            if key != current and beyond:
                 gap = rect.top() - here.bottom() if direction > 0 else here.top() - rect.bottom()
-                candidates.append((gap, abs(rect.center().x() - here.center().x()), ticket.key))
+                candidates.append((gap, abs(rect.center().x() - here.center().x()), key))
         if candidates:
             self.select(min(candidates)[2])
+            return
+        page = grid.page()
+        grid.page_by(direction)
+        if grid.page() != page:
+            shown = grid.visible_keys()
+            self.select(shown[0] if direction > 0 else shown[-1])
 
     def bump(self) -> None:
         key = self._model.selected_key()
@@ -189,11 +187,7 @@ class BumpBarKeys(QObject):
         self.select(ticket.key)
 
     def page(self, direction: int) -> None:
-        bar = self.window.grid.verticalScrollBar()
-        bar.triggerAction(
-            QAbstractSlider.SliderAction.SliderPageStepAdd if direction > 0
-            else QAbstractSlider.SliderAction.SliderPageStepSub
-        )
+        self.window.grid.page_by(direction)
         visible = self.visible_keys()
         if visible and self._model.selected_key() not in visible:
-            self._model.select(visible[0])  # the selection never stays on a ticket scrolled out of sight
+            self._model.select(visible[0])  # the selection never stays on a ticket on another page

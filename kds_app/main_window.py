@@ -186,6 +186,7 @@ class MainWindow(QMainWindow):
         *,
         title: str,
         wall_clock: Callable[[], float] = time.time,
+        scroll: bool = False,
     ) -> None:
         super().__init__()
         self.setWindowTitle(f"KDS · {title}")
@@ -204,7 +205,7 @@ class MainWindow(QMainWindow):
         self._sign_in_needed = False
         self._sign_in_account: str | None = None
         self.rejection_banner = RejectionBanner()
-        self.grid = TicketGrid(screen.model, delegate)
+        self.grid = TicketGrid(screen.model, delegate, scroll=scroll)
         self.drawer = RecallDrawer()
         self.drawer.hide()
         # Today's ticket times: this screen's stations, or every station on expo and all-stations screens.
@@ -227,7 +228,10 @@ class MainWindow(QMainWindow):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         strips = (self.offline_banner, self.notice, self.rejection_banner)
-        for widget in (self.top, self.prep_strip, self.eighty_six_strip, *strips):
+        # Today's prep times share the page bar under the cards (one bar at the foot instead of a strip on top):
+        # the cards get its height (issue 16's density goal at 1366x768).
+        self.grid.page_bar.add_beside(self.prep_strip)
+        for widget in (self.top, self.eighty_six_strip, *strips):
             column.addWidget(widget)
         column.addLayout(body, 1)
         self.setCentralWidget(central)
@@ -336,8 +340,7 @@ class MainWindow(QMainWindow):
         """The 86 list changed (here, on another screen, or offline here): strip, panel and ticket tags."""
         self.eighty_six_strip.set_names(names)
         if self.grid.delegate.set_eighty_sixed(names):
-            self.grid.scheduleDelayedItemsLayout()  # tags change line widths, so card heights may change
-            self.grid.viewport().update()
+            self.grid.cards_changed()  # tags change line widths, so card heights may change
         if self.eighty_six_panel.isVisible():
             self._fill_eighty_six_panel()
 

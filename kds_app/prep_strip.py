@@ -1,4 +1,4 @@
-"""The prep-time strip under the top bar: today's average and 90th-percentile ticket time per station.
+"""The prep-time strip in the page bar under the cards: today's average and 90th-percentile ticket time per station.
 
 "GRILL  avg 6:40 · p90 11:05 · 42 tickets": the numbers a kitchen manager glances at during service, from the
 server's done times (the engine's `prep_times`), so every screen shows the same figures. Read-only: nothing
@@ -41,7 +41,7 @@ class PrepStrip(QFrame):
         self._source = source
         self._stations = tuple(stations) if stations else None
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(16, 6, 16, 6)
+        layout.setContentsMargins(16, 0, 16, 0)
         layout.setSpacing(16)
         self.caption = QLabel("TODAY")
         self.caption.setObjectName("PrepCaption")
@@ -55,7 +55,7 @@ class PrepStrip(QFrame):
         # Local style: the shared theme stays untouched. Light grey on the bar colour reads at 2 m without
         # competing with the tickets' age colours (yellow/red are kept for lateness).
         self.setStyleSheet(
-            f"#PrepStrip {{ background: #14181d; border-bottom: 1px solid #39424e; }}"
+            f"#PrepStrip {{ background: #14181d; border: none; }}"
             f"#PrepCaption {{ color: #9aa5b1; font-size: {base_pt}pt; font-weight: bold; }}"
             f"#PrepFigures {{ color: #f5f7fa; font-size: {base_pt + 3}pt; font-weight: bold; }}"
         )

@@ -3,7 +3,8 @@
 Everything is real: the companion runs in-process on SQLite in a temporary directory, a POS sends the
 orders over HTTP, the screens sync them over the websocket, and the taps go through the same code as a
 cook's finger. Writes station.png (with a bump-bar selection), expo.png, all_day.png, ready_board.png,
-recall.png and offline.png (1920 by 1080).
+recall.png and offline.png (1920 by 1080), and station and expo at 1366 by 768 (`*-1366x768.png`, and their
+second pages).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from .main_thread_gc import MainThreadGC
 from .ready_board import ReadyBoard
 
 SIZE = (1920, 1080)
+SMALL = (1366, 768)
 TIMEOUT_S = 30.0
 
 
@@ -85,7 +87,7 @@ def _grab(session: Session, path: Path) -> None:
     # Not processEvents(): that would run other tasks inside this one; lay out what changed by hand instead.
     for layout in (session.window.top.layout(), session.window.centralWidget().layout()):
         layout.activate()
-    session.window.grid.doItemsLayout()
+    session.window.grid.relayout()
     if not session.window.grab().save(str(path)):
         raise OSError(f"could not write {path}")
     print(f"wrote {path}")  # noqa: T201 - the command's output
@@ -135,6 +137,13 @@ async def _shoot(out: Path) -> None:
                 grill.screen.model.select(grill.screen.model.tickets()[1].key)  # the bump bar's cursor
                 _grab(grill, out / "station.png")
                 _grab(expo, out / "expo.png")
+                for session, name in ((grill, "station"), (expo, "expo")):  # a 15" kitchen screen, too
+                    session.window.resize(*SMALL)
+                    _grab(session, out / f"{name}-1366x768.png")
+                    session.window.grid.page_by(1)
+                    _grab(session, out / f"{name}-1366x768-page2.png")
+                    session.window.grid.set_page(0)
+                    session.window.resize(*SIZE)
                 _grab_features(expo, out / "features.png")
                 grill.window.top.all_day.setChecked(True)
                 _grab(grill, out / "all_day.png")
@@ -162,8 +171,8 @@ def _grab_features(expo: Session, path: Path) -> None:
     model = expo.screen.model
     row = next(r for r, t in enumerate(model.tickets()) if t.order.number == "T9")
     expo.window.top.eighty_six.setChecked(True)
-    expo.window.grid.doItemsLayout()
-    expo.window.grid.scrollTo(model.index(row))
+    expo.window.grid.relayout()
+    expo.window.grid.show_ticket(model.tickets()[row].key)
     _grab(expo, path)
     expo.window.top.eighty_six.setChecked(False)
 

@@ -1,13 +1,13 @@
-"""Paints one ticket card from its layout: one delegate for every card, no widget per card."""
+"""Paints one ticket card from its layout: one painter for every card, no widget per card (`TicketGrid` places
+the cards and asks this to draw them)."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPixmap, QRegion
-from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPixmap
 
 from api_client.models import ItemStatus
 from sync import trace as _trace
@@ -25,15 +25,14 @@ from .card_layout import (
     ItemBlock,
     LineStyle,
     TextLine,
-    header_lines,
+    header_meta,
     is_rush,
 )
 from .card_layout import layout_card as compute_layout
-from .ticket_model import CardState, Role, Ticket
+from .ticket_model import CardState, Ticket
 
 Thresholds = Callable[[str | None], tuple[int, int]]
-MAX_CACHED_CARDS = 24
-Index = QModelIndex | QPersistentModelIndex
+MAX_CACHED_CARDS = 48  # two or three pages of cards: paging back and forth is blits
 
 
 def format_age(seconds: float) -> str:
@@ -65,16 +64,13 @@ def tag_colours(tag: str, *, changed: bool) -> tuple[QColor, QColor]:
     }.get(tag, (theme.SERVE_READY, theme.TEXT))
 
 
-class TicketDelegate(QStyledItemDelegate):
+class TicketDelegate:
     def __init__(self, font_pt: int, thresholds: Thresholds) -> None:
-        super().__init__()
         self.fonts = CardFonts(font_pt)
         self.thresholds = thresholds
         self.card_width = self.fonts.card_width()
         self._cache: dict[str, tuple[Ticket, CardLayout]] = {}
-        self._sizes: dict[str, tuple[Ticket, QSize]] = {}  # the layouts' sizes, as Qt asks for them
-        self.paint_region: QRegion | None = None  # set by the grid while it paints: what Qt is repainting
-        self.painted_size: dict[str, tuple[int, int]] = {}  # key -> the card's size when last drawn
+        self._sizes: dict[str, tuple[Ticket, int]] = {}  # key -> (ticket, its card's height): the grid's pages
         self._pixmaps: OrderedDict[str, tuple[Ticket, CardLayout, tuple[object, ...], QPixmap]] = OrderedDict()
         self.allow_rush = False  # a station card shows RUSH only where the kitchen allows it (expo always does)
         self.eighty_sixed: frozenset[str] = frozenset()  # lower-case names of the items 86'd now
@@ -121,40 +117,34 @@ class TicketDelegate(QStyledItemDelegate):
         self._cache[ticket.key] = (ticket, layout)
         return layout
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
-        # Asked of every row at every relayout (a bump, a new ticket): the common case is two dict lookups.
-        ticket: Ticket = index.data(Role.TICKET)
+    def card_height(self, ticket: Ticket) -> int:
+        """The card's height at the current width. Asked of every ticket whenever the pages are worked out again
+        (a bump, a new ticket): the common case is one dict lookup."""
         cached = self._sizes.get(ticket.key)
         if cached is not None and cached[0] is ticket:
             return cached[1]
-        layout = self.layout_for(ticket)
-        size = QSize(layout.width, layout.height)
+        height = self.layout_for(ticket).height
         if len(self._sizes) > 2000:
             self._sizes.clear()
-        self._sizes[ticket.key] = (ticket, size)
-        return size
+        self._sizes[ticket.key] = (ticket, height)
+        return height
 
     # ------------------------------------------------------------ painting
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        card: CardState = index.data(Role.CARD)
+    def paint_card(self, painter: QPainter, at: QPoint, card: CardState) -> None:
+        """Draw the card with its top left at `at`: the cached picture of the card, then its live age."""
         ticket = card.ticket
-        if len(self.painted_size) > 2000:
-            self.painted_size.clear()
-        self.painted_size[ticket.key] = (option.rect.width(), option.rect.height())
-        if self.paint_region is not None and not self.paint_region.intersects(option.rect):
-            return
         layout = self.layout_for(ticket)
         if _trace.on:
             _trace.painted(ticket.order.id, ticket.station, len(layout.items))
         age_s = card.age_s
         fill, ink, age_text = self.age_look(ticket, layout, age_s)
         state = (fill.rgba(), card.highlight, card.armed, card.armed_control, card.selected)
-        painter.drawPixmap(option.rect.topLeft(), self._card_pixmap(ticket, layout, state, painter, age_s))
+        painter.drawPixmap(at, self._card_pixmap(ticket, layout, state, painter, age_s))
         # The age ticks every second: drawn live over the cached card, the rest of the card is a blit.
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.translate(option.rect.topLeft())
+        painter.translate(at)
         if layout.on_hold:
             painter.setOpacity(0.5)
         painter.setPen(ink)
@@ -257,8 +247,7 @@ class TicketDelegate(QStyledItemDelegate):
         fm_meta = QFontMetrics(self.fonts.meta)
         painter.setFont(self.fonts.meta)
         y = number_rect.bottom() + 3
-        first, second = header_lines(order)
-        for text in (first, second):
+        for text in header_meta(order):
             line = QRect(PAD, y, layout.width - 2 * PAD, fm_meta.height())
             painter.drawText(line, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
                              fm_meta.elidedText(text, Qt.TextElideMode.ElideRight, line.width()))

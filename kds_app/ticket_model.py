@@ -123,6 +123,10 @@ class TicketModel(QAbstractListModel):
             return getattr(self._card(ticket), field)
         return None
 
+    def card(self, row: int) -> CardState:
+        """All a card's painting needs for `row`, without a model index (the grid paints from this)."""
+        return self._card(self._rows[row])
+
     def _card(self, ticket: Ticket) -> CardState:
         key = ticket.key
         armed_control = self._armed_controls.get(key)

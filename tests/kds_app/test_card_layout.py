@@ -5,14 +5,15 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint
 
 from api_client.models import ItemStatus, OrderStatus
-from kds_app.card_layout import MIN_TOUCH_PX, CardFonts, CardMode, LineStyle, layout_card
+from kds_app.card_layout import MIN_ITEM_PX, MIN_TOUCH_PX, CardFonts, CardMode, LineStyle, layout_card
 from tests.kds_app.factories import order
 
 
 def test_every_item_row_and_the_bump_zone_are_touch_sized(qapp) -> None:
     ticket = order("7", ("Fries", "fry"), ("Burger", "grill"), ("Salad", "cold"))
     layout = layout_card(ticket, CardFonts(18), CardMode.STATION)
-    assert all(block.rect.height() >= MIN_TOUCH_PX for block in layout.items)
+    assert MIN_ITEM_PX >= 48 and MIN_TOUCH_PX >= 60  # 12 mm item rows, 15 mm buttons at ~100 dpi
+    assert all(block.rect.height() >= MIN_ITEM_PX for block in layout.items)
     assert layout.action.height() >= MIN_TOUCH_PX
     assert layout.action.width() >= layout.width * 0.9
 

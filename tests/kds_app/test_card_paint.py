@@ -55,14 +55,13 @@ def show(grid: TicketGrid, *orders: OrderWithItems, station: str | None = "grill
 
 
 def painted(grid: TicketGrid) -> QImage:
-    grid.doItemsLayout()
+    grid.relayout()
     return grid.viewport().grab().toImage()
 
 
 def card_rect(grid: TicketGrid, ticket: Ticket) -> QRect:
-    row = grid.ticket_model().row_of(ticket.key)
-    assert row is not None
-    return grid.visualRect(grid.ticket_model().index(row))
+    assert grid.show_ticket(ticket.key)
+    return grid.visual_rect(ticket.key)
 
 
 def near(actual: QColor, expected: QColor, tolerance: int = 10) -> bool:
@@ -76,7 +75,7 @@ def mix(a: QColor, b: QColor) -> QColor:
 
 def header_colour(grid: TicketGrid, ticket: Ticket) -> QColor:
     """The header's fill, bottom right, clear of the number, age and meta lines."""
-    grid.doItemsLayout()
+    grid.relayout()
     head = grid.delegate.layout_for(ticket).header.translated(card_rect(grid, ticket).topLeft())
     return painted(grid).pixelColor(QPoint(head.right() - 14, head.bottom() - 6))
 
@@ -127,7 +126,7 @@ def test_an_allergy_on_the_last_item_is_flagged_in_the_header_even_below_the_fol
     layout = grid.delegate.layout_for(tickets[0])
     origin = card_rect(grid, tickets[0]).topLeft()
     satay = next(b for b in layout.items if b.item.name == "Satay")
-    assert satay.rect.translated(origin).top() > grid.viewport().height(), "the allergic dish is below the fold"
+    assert satay.rect.translated(origin).top() > grid.viewport().height(), "the allergic dish is below the first column"
     flag = layout.allergy
     assert flag is not None and flag.text == "⚠ ALLERGY: PEANUT, SESAME"  # each once, in capitals
     assert flag.rect.top() > layout.header.bottom() and flag.rect.bottom() < layout.items[0].rect.top()

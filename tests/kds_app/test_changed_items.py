@@ -64,21 +64,19 @@ def server_items(order: dict[str, Any]) -> dict[str, tuple[str, bool]]:
 
 
 def card(session: Session, order_id: UUID) -> tuple[CardLayout, QPoint]:
-    """The card's layout and its top left in the grid's viewport (scrolled into view)."""
+    """The card's layout and its top left in the grid's viewport (its page shown)."""
     grid = session.window.grid
     key = ticket_key(order_id, "grill")
-    grid.point_of(key)  # scrolls it into view
-    row = session.screen.model.row_of(key)
-    assert row is not None
+    grid.point_of(key)  # its page shown
     ticket = session.screen.ticket(key)
     assert ticket is not None
-    return grid.delegate.layout_for(ticket), grid.visualRect(session.screen.model.index(row)).topLeft()
+    return grid.delegate.layout_for(ticket), grid.visual_rect(key).topLeft()
 
 
 def painted(session: Session) -> QImage:
     """What the grid shows now, drawn by its own paint path."""
     grid = session.window.grid
-    grid.doItemsLayout()
+    grid.relayout()
     return grid.viewport().grab().toImage()
 
 

@@ -56,10 +56,10 @@ async def test_a_held_ticket_does_not_age_until_expo_fires_it(companion: LiveSer
 
         def header_colour() -> object:
             grid = grill.window.grid
-            grid.point_of(ticket_key(made, "grill"))  # scrolled into view
-            grid.doItemsLayout()
+            grid.point_of(ticket_key(made, "grill"))  # its page shown
+            grid.relayout()
             card = layout(grill, made)
-            rect = grid.visualRect(model.index(model.row_of(ticket_key(made, "grill"))))
+            rect = grid.visual_rect(ticket_key(made, "grill"))
             head = card.header.translated(rect.topLeft())
             return grid.viewport().grab().toImage().pixelColor(QPoint(head.right() - 14, head.bottom() - 6))
 

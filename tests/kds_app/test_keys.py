@@ -101,7 +101,7 @@ async def test_arrows_move_the_selection_and_a_bounce_or_held_key_bumps_once(
         await synced(grill)
 
 
-async def test_page_keys_scroll_the_grid_and_the_all_day_key_opens_the_panel(
+async def test_page_keys_turn_the_grid_s_pages_and_the_all_day_key_opens_the_panel(
     companion: LiveServer, tmp_path: Path
 ) -> None:
     async with screen(companion, tmp_path, "r1-kds-grill-1") as grill:
@@ -109,19 +109,20 @@ async def test_page_keys_scroll_the_grid_and_the_all_day_key_opens_the_panel(
         made = [await pos_order(companion.url, str(320 + n), lines) for n in range(16)]
         await until(grill.engine, lambda: all(on_screen(grill, m) for m in made))
         grid = grill.window.grid
-        grid.doItemsLayout()  # the grid lays out on its next idle turn; the test needs it now
-        bar = grid.verticalScrollBar()
-        assert bar.maximum() > 0 and bar.value() == 0
+        grid.relayout()  # the grid lays out on its next idle turn; the test needs it now
+        assert grid.page_count() > 1 and grid.page() == 0
 
         await press(grid, Key.Key_1)
         await press(grid, Key.Key_PageDown)
-        assert bar.value() > 0
+        assert grid.page() == 1 and f"page 2/{grid.page_count()}" in grid.page_bar.label.text()
         keys = grill.keys
         assert keys is not None
-        # The selection followed the page: it never stays on a ticket scrolled out of sight.
+        # The selection followed the page: it never stays on a ticket on another page.
         assert selected(grill) in keys.visible_keys() and selected(grill) != ticket_key(made[0], "grill")
         await press(grid, Key.Key_Minus)  # the keypad's page up
-        assert bar.value() == 0
+        assert grid.page() == 0
+        await press(grid, Key.Key_Down)  # from the selection down (or on to the next page), never off the screen
+        assert selected(grill) in keys.visible_keys()
 
         await press(grid, Key.Key_Slash)
         assert grill.window.all_day.isVisible() and grill.window.all_day.quantities()["Burger"] == 16

@@ -1,18 +1,30 @@
-"""The card grid repaints only the card that changed, and moves the others when a card changes size."""
+"""The paged masonry card grid: whole cards only, a page bar that counts what is hidden, pages turned by buttons,
+swipes and keys (a swipe never taps), the page kept when tickets leave, re-flow on resize, and repaints limited to
+the cards that changed (issue 16; issue 15's cost per pushed order)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import pairwise
+from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QStyleOptionViewItem
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
-from kds_app.config import DEFAULT_THRESHOLDS
+from api_client.models import DeviceRole, ItemStatus
+from kds_app import theme
+from kds_app.app import Session
+from kds_app.config import DEFAULT_THRESHOLDS, AppConfig
+from kds_app.connect import Connection
+from kds_app.sound import AlertSound
 from kds_app.ticket_delegate import TicketDelegate
 from kds_app.ticket_grid import TicketGrid
-from kds_app.ticket_model import Index, Role, Ticket, TicketModel
+from kds_app.ticket_model import CardState, Ticket, TicketModel
+from tests.kds_app.conftest import engine_config
 from tests.kds_app.factories import item, order
 
 
@@ -23,23 +35,30 @@ class RecordingDelegate(TicketDelegate):
         super().__init__(18, lambda _station: DEFAULT_THRESHOLDS)
         self.drawn: list[str] = []
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        if self.paint_region is None or self.paint_region.intersects(option.rect):
-            self.drawn.append(index.data(Role.KEY))
-        super().paint(painter, option, index)
+    def paint_card(self, painter: QPainter, at: QPoint, card: CardState) -> None:
+        self.drawn.append(card.ticket.key)
+        super().paint_card(painter, at, card)
+
+
+def tickets(count: int, *, items: int = 2, first: int = 0) -> list[Ticket]:
+    dishes = [("Burger", "grill"), ("Steak", "grill"), ("Wings", "grill"), ("Ribs", "grill"), ("Chops", "grill")]
+    return [Ticket(order(str(n), *dishes[:items], age_s=6000 - n), "grill") for n in range(first, first + count)]
+
+
+def make_grid(qtbot: QtBot, size: tuple[int, int], shown: list[Ticket]) -> TicketGrid:
+    view = TicketGrid(TicketModel(), RecordingDelegate())
+    qtbot.addWidget(view)
+    view.resize(*size)
+    view.ticket_model().set_tickets(shown, announce=False)
+    view.show()
+    qtbot.waitExposed(view)
+    view.relayout()
+    return view
 
 
 @pytest.fixture
 def grid(qtbot: QtBot) -> Iterator[TicketGrid]:
-    model = TicketModel()
-    view = TicketGrid(model, RecordingDelegate())
-    qtbot.addWidget(view)
-    view.resize(1600, 900)
-    tickets = [Ticket(order(str(n), ("Burger", "grill"), ("Steak", "grill"), age_s=600 - n), "grill")
-               for n in range(12)]
-    model.set_tickets(tickets, announce=False)
-    view.show()
-    qtbot.waitExposed(view)
+    view = make_grid(qtbot, (1600, 900), tickets(40))
     qtbot.waitUntil(lambda: len(recorder(view).drawn) >= 6)
     yield view
 
@@ -49,32 +68,316 @@ def recorder(view: TicketGrid) -> RecordingDelegate:
     return view.delegate
 
 
-def test_striking_an_item_repaints_that_card_only(grid: TicketGrid, qtbot: QtBot) -> None:
+def whole_cards_only(view: TicketGrid) -> None:
+    area = view.viewport().rect()
+    cards = view.page_cards()
+    assert cards
+    for key, rect in cards:
+        assert area.contains(rect), f"{key} {rect} is cut by the view {area}"
+        height = view.delegate.layout_for(next(t for t in view.ticket_model().tickets() if t.key == key)).height
+        assert rect.height() == height, "a card is shown whole"
+    for n, (_key, a) in enumerate(cards):
+        for _other, b in cards[n + 1:]:
+            assert not a.intersects(b), "cards never overlap"
+
+
+def changed(ticket: Ticket, **update: object) -> Ticket:
+    first = ticket.order.order_items[0].model_copy(update={"version": 2, **update})
+    return Ticket(ticket.order.model_copy(update={"order_items": [first, *ticket.order.order_items[1:]]}),
+                  ticket.station)
+
+
+def swipe(widget: QWidget, start: QPoint, end: QPoint) -> None:
+    """A finger put down at `start`, dragged to `end` in steps and lifted (Qt turns it into mouse events)."""
+    device = QTest.createTouchDevice()
+    window = widget.window().windowHandle()
+    at = widget.mapTo(widget.window(), start)
+    QTest.touchEvent(window, device).press(0, at, window).commit()
+    for step in range(1, 6):
+        point = start + (end - start) * (step / 5)
+        QTest.touchEvent(window, device).move(0, widget.mapTo(widget.window(), point), window).commit()
+    QTest.touchEvent(window, device).release(0, widget.mapTo(widget.window(), end), window).commit()
+
+
+# ---------------------------------------------------------------- pages
+
+
+def test_pages_show_whole_cards_and_count_what_is_hidden(grid: TicketGrid) -> None:
+    whole_cards_only(grid)
+    total = grid.ticket_model().rowCount()
+    shown = grid.visible_keys()
+    assert grid.page() == 0 and grid.page_count() > 1
+    assert shown == [t.key for t in grid.ticket_model().tickets()[:len(shown)]], "oldest first, none skipped"
+    assert grid.hidden_count() == total - len(shown)
+    assert grid.page_bar.label.text() == f"page 1/{grid.page_count()} · +{total - len(shown)} more"
+    assert not grid.page_bar.previous.isEnabled() and grid.page_bar.next.isEnabled()
+    seen = list(shown)
+    for page in range(1, grid.page_count()):
+        grid.set_page(page)
+        whole_cards_only(grid)
+        seen += grid.visible_keys()
+        assert grid.hidden_count() == total - len(seen)
+    assert seen == [t.key for t in grid.ticket_model().tickets()], "every ticket on exactly one page, in order"
+    assert grid.page_bar.label.text() == f"page {grid.page_count()}/{grid.page_count()}"
+    assert not grid.page_bar.next.isEnabled()
+
+
+def test_the_oldest_ticket_is_top_left_and_cards_pack_into_the_shortest_column(qtbot: QtBot) -> None:
+    mixed = [Ticket(order(str(n), *[("Burger", "grill")] * (1 + (n * 7) % 4), age_s=900 - n), "grill")
+             for n in range(12)]
+    view = make_grid(qtbot, (1400, 1000), mixed)
+    cards = dict(view.page_cards())
+    first = cards[mixed[0].key]
+    assert all(first.top() <= r.top() and first.left() <= r.left() for r in cards.values())
+    # Masonry: under every card of a column is the next card of that column, a gap below, not a row's height.
+    by_column: dict[int, list[QRect]] = {}
+    for rect in cards.values():
+        by_column.setdefault(rect.left(), []).append(rect)
+    assert len(by_column) >= 3
+    for column in by_column.values():
+        column.sort(key=QRect.top)
+        for above, below in pairwise(column):
+            assert below.top() - above.bottom() - 1 <= 12
+
+
+def test_page_buttons_swipes_and_page_keys_turn_pages(grid: TicketGrid, qtbot: QtBot) -> None:
+    qtbot.mouseClick(grid.page_bar.next, Qt.MouseButton.LeftButton)
+    assert grid.page() == 1 and grid.page_bar.label.text().startswith(f"page 2/{grid.page_count()}")
+    qtbot.mouseClick(grid.page_bar.previous, Qt.MouseButton.LeftButton)
+    assert grid.page() == 0
+    middle = grid.viewport().rect().center()
+    swipe(grid.viewport(), middle + QPoint(200, 0), middle - QPoint(200, 0))  # finger to the left: next page
+    assert grid.page() == 1
+    swipe(grid.viewport(), middle - QPoint(200, 0), middle + QPoint(200, 0))
+    assert grid.page() == 0
+    grid.setFocus()
+    QTest.keyClick(grid, Qt.Key.Key_PageDown)
+    assert grid.page() == 1
+    QTest.keyClick(grid, Qt.Key.Key_PageUp)
+    QTest.keyClick(grid, Qt.Key.Key_PageUp)  # already on the first page: stays
+    assert grid.page() == 0
+    for button in (grid.page_bar.previous, grid.page_bar.next):
+        assert button.height() >= 48 and button.width() >= 48, "big enough for a wet finger"
+
+
+def test_a_swipe_that_starts_on_bump_never_taps(grid: TicketGrid, qtbot: QtBot) -> None:
+    taps: list[object] = []
+    grid.action_tapped.connect(taps.append)
+    grid.item_tapped.connect(lambda *a: taps.append(a))
+    ticket = grid.ticket_model().tickets()[1]
+    bump = grid.point_of(ticket.key)
+    swipe(grid.viewport(), bump, bump - QPoint(150, 0))
+    assert taps == [] and grid.page() == 1
+    swipe(grid.viewport(), grid.point_of(ticket.key), grid.point_of(ticket.key) + QPoint(0, 0))  # a plain tap
+    assert taps == [ticket.key]
+    # A drag that ends back where it started (over the same item) is not a tap either.
+    item_at = grid.point_of(ticket.key, ticket.order.order_items[0].id)
+    swipe(grid.viewport(), item_at, item_at + QPoint(0, 60))
+    assert taps == [ticket.key]
+
+
+def test_bumping_the_cards_of_the_last_page_keeps_a_valid_page(qtbot: QtBot) -> None:
+    view = make_grid(qtbot, (1366, 700), tickets(20))
+    model = view.ticket_model()
+    assert view.page_count() >= 3
+    last = view.page_count() - 1
+    view.set_page(last)
+    while len(view.visible_keys()) > 1:  # bump the last page down to one card...
+        model.set_tickets([t for t in model.tickets() if t.key != view.visible_keys()[-1]])
+        view.relayout()
+        assert view.page() == last, "a ticket leaving never moves the cook to another page"
+    model.set_tickets([t for t in model.tickets() if t.key != view.visible_keys()[0]])  # ...then its last
+    view.relayout()
+    assert view.page() == last - 1 == view.page_count() - 1, "clamped to the page before, not back to page 1"
+    assert view.visible_keys() and view.page_bar.label.text() == f"page {last}/{last}"
+    whole_cards_only(view)
+
+
+def test_a_bump_on_page_one_keeps_the_cook_on_page_two(grid: TicketGrid) -> None:
     model = grid.ticket_model()
+    grid.set_page(1)
+    model.set_tickets(model.tickets()[1:])
+    grid.relayout()
+    assert grid.page() == 1
+    whole_cards_only(grid)
+
+
+def test_point_of_turns_to_the_ticket_s_page(grid: TicketGrid) -> None:
+    last = grid.ticket_model().tickets()[-1]
+    point = grid.point_of(last.key)
+    assert grid.page() == grid.page_count() - 1
+    assert grid.target_at(point) is not None and grid.target_at(point)[0] == last.key  # type: ignore[index]
+    assert grid.visual_rect(last.key).contains(point)
+    assert grid.visual_rect(grid.ticket_model().tickets()[0].key).isEmpty(), "not on this page"
+
+
+# ---------------------------------------------------------------- density
+
+
+def typical_tickets(count: int) -> list[Ticket]:
+    """Station tickets as a grill sees them most of the service: 2 or 3 dishes, one with a modifier now and then."""
+    dishes = [("Cheeseburger", "grill"), ("Ribeye 300g", "grill"), ("Chicken skewers", "grill")]
+    made = []
+    for n in range(count):
+        ticket = order(str(100 + n), *dishes[:2 + n % 2], age_s=1200 - 30 * n)
+        if n % 3 == 0:
+            first = ticket.order_items[0].model_copy(update={"modifiers": ["medium rare"]})
+            ticket = ticket.model_copy(update={"order_items": [first, *ticket.order_items[1:]]})
+        made.append(Ticket(ticket, "grill"))
+    return made
+
+
+@pytest.mark.parametrize(("size", "goal"), [((1366, 768), 6), ((1920, 1080), 12)])
+def test_density_goal_in_the_cook_s_window_at_kitchen_resolutions(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, size: tuple[int, int], goal: int
+) -> None:
+    """Typical station tickets (2 or 3 items, some with a modifier) in the real cook's window, under its top bar
+    and prep strip, in the theme's sizes: at least 6 whole at 1366x768 and 12 at 1920x1080 (issue 16)."""
+    qapp.setStyleSheet(theme.style_sheet(AppConfig().font_size))
+    # Never started: the closed port is never dialled; only the widgets are under test.
+    connection = Connection(engine_config("http://127.0.0.1:9", tmp_path, "r1-screen-1", DeviceRole.kds, ("grill",)))
+    session = Session.create(AppConfig(view="station", stations=("grill",)), connection, sound=AlertSound(False))
+    try:
+        session.screen.model.set_tickets(typical_tickets(30), announce=False)
+        window = session.window
+        window.resize(*size)
+        window.show()
+        qtbot.waitExposed(window)
+        qtbot.waitUntil(lambda: window.grid.viewport().height() < size[1] - 100)
+        grid = window.grid
+        grid.relayout()
+        whole_cards_only(grid)
+        assert len(grid.visible_keys()) >= goal, f"{len(grid.visible_keys())} whole tickets at {size}"
+        assert grid.page_bar.isVisible() and "more" in grid.page_bar.label.text()
+    finally:
+        session.window.detach()
+        session.window.close()
+        session.engine.store.close()
+        qapp.setStyleSheet("")
+
+
+# ---------------------------------------------------------------- re-flow and repaints
+
+
+def test_the_grid_reflows_when_it_widens_without_a_tap(qtbot: QtBot) -> None:
+    view = make_grid(qtbot, (2 * 340 + 40, 900), tickets(10))
+    columns = {rect.left() for _key, rect in view.page_cards()}
+    assert len(columns) == 2
+    view.resize(3 * 340 + 60, 900)
+    qtbot.waitUntil(lambda: len({rect.left() for _key, rect in view.page_cards()}) == 3)
+    whole_cards_only(view)
+    assert view.viewport().rect().right() - max(r.right() for _k, r in view.page_cards()) < 40, "no blank band"
+
+
+def test_striking_an_item_repaints_that_card_only_and_moves_nothing(grid: TicketGrid, qtbot: QtBot) -> None:
+    model = grid.ticket_model()
+    before = grid.page_cards()
     ticket = model.tickets()[2]
-    struck = ticket.order.order_items[0].model_copy(update={"status": "done", "version": 2})
-    changed = Ticket(ticket.order.model_copy(update={"order_items": [struck, *ticket.order.order_items[1:]]}),
-                     "grill")
     recorder(grid).drawn.clear()
-    model.set_tickets([changed if t.key == ticket.key else t for t in model.tickets()])
+    model.set_tickets([changed(t, status=ItemStatus.done) if t.key == ticket.key else t for t in model.tickets()])
     qtbot.waitUntil(lambda: bool(recorder(grid).drawn))
     assert recorder(grid).drawn == [ticket.key]
+    assert grid.page_cards() == before, "an unrelated card's change moves no card"
 
 
 def test_a_card_that_grows_pushes_the_card_below_it_down(grid: TicketGrid, qtbot: QtBot) -> None:
     model = grid.ticket_model()
-    tickets = model.tickets()
-    columns = sum(1 for t in tickets if grid.visualRect(model.index(model.row_of(t.key) or 0)).top() < 50)
-    grown_ticket, below = tickets[0], tickets[columns]
-    before = grid.visualRect(model.index(model.row_of(below.key) or 0)).top()
+    tickets_now = model.tickets()
+    columns = len({rect.left() for _key, rect in grid.page_cards()})
+    grown_ticket, below = tickets_now[0], tickets_now[columns]
+    assert grid.visual_rect(below.key).left() == grid.visual_rect(grown_ticket.key).left()
+    before = grid.visual_rect(below.key).top()
     extra = [item(grown_ticket.order.id, f"Side {n}", "grill", changed=True) for n in range(3)]
     grown = Ticket(grown_ticket.order.model_copy(update={"order_items": [*grown_ticket.order.order_items, *extra]}),
                    "grill")
-    model.set_tickets([grown, *tickets[1:]])
+    model.set_tickets([grown, *tickets_now[1:]])
+    qtbot.waitUntil(lambda: not grid.visual_rect(below.key).isEmpty() or not grid.layout_pending())
+    assert grid.visual_rect(grown.key).height() == grid.delegate.layout_for(grown).height
+    moved = grid.visual_rect(below.key)
+    assert moved.isEmpty() or moved.top() > before or moved.left() != grid.visual_rect(grown.key).left()
+    whole_cards_only(grid)
 
-    def moved() -> bool:
-        return grid.visualRect(model.index(model.row_of(below.key) or 0)).top() > before
 
-    qtbot.waitUntil(moved)
-    rect = grid.visualRect(model.index(0))
-    assert rect.height() == grid.delegate.layout_for(grown).height
+def test_a_ticket_arriving_on_a_later_page_repaints_no_card(grid: TicketGrid, qtbot: QtBot) -> None:
+    model = grid.ticket_model()
+    before, hidden = grid.page_cards(), grid.hidden_count()
+    grid.repaint_pending()
+    recorder(grid).drawn.clear()
+    model.set_tickets([*model.tickets(), *tickets(1, first=500)])
+    grid.repaint_pending()
+    assert recorder(grid).drawn == [] and grid.page_cards() == before
+    assert grid.hidden_count() == hidden + 1 and f"+{hidden + 1} more" in grid.page_bar.label.text()
+    # ...and one leaving from the page shown moves only the cards after it.
+    recorder(grid).drawn.clear()
+    keys = grid.visible_keys()
+    model.set_tickets([t for t in model.tickets() if t.key != keys[-3]])
+    grid.repaint_pending()
+    assert keys[0] not in recorder(grid).drawn and set(recorder(grid).drawn) <= set(grid.visible_keys())
+
+
+def test_a_ticket_taller_than_the_page_continues_in_the_next_column(qtbot: QtBot) -> None:
+    long = Ticket(order("77", *[("Burger", "grill")] * 14, age_s=900), "grill")
+    view = make_grid(qtbot, (1366, 700), [*tickets(2), long, *tickets(2, first=10)])
+    view.show_ticket(long.key)
+    parts = [rect for key, rect in view.page_cards() if key == long.key]
+    assert len(parts) >= 2, "in two columns"
+    assert all(view.viewport().rect().contains(rect) for _key, rect in view.page_cards())
+    assert len({r.left() for r in parts}) == len(parts)
+    # Every item can still be tapped, on whichever column it landed.
+    for block in view.delegate.layout_for(long).items:
+        point = view.point_of(long.key, block.item.id)
+        assert view.target_at(point) is not None and view.target_at(point)[1].item_id == block.item.id  # type: ignore[index]
+    assert view.target_at(view.point_of(long.key)) is not None  # the BUMP zone, at the foot of the last part
+
+
+def test_the_empty_grid_says_so(qtbot: QtBot) -> None:
+    view = make_grid(qtbot, (800, 600), [])
+    assert view.page_bar.label.text() == "page 1/1" and view.page_count() == 1
+    image = view.viewport().grab().toImage()
+    assert image.width() > 0 and view.empty_text == "No open tickets"
+
+
+# ---------------------------------------------------------------- scroll mode (config `layout: "scroll"`)
+
+
+def test_scroll_mode_scrolls_one_masonry_of_every_card(qtbot: QtBot) -> None:
+    view = TicketGrid(TicketModel(), RecordingDelegate(), scroll=True)
+    qtbot.addWidget(view)
+    view.resize(1366, 700)
+    shown = tickets(30)
+    view.ticket_model().set_tickets(shown, announce=False)
+    view.show()
+    qtbot.waitExposed(view)
+    view.relayout()
+    assert view.scrolling() and view.scroll_bar.isVisible() and view.scroll_bar.maximum() > 0
+    first = view.visible_keys()
+    assert first[0] == shown[0].key and view.hidden_count() > 0
+    assert view.page_bar.label.text() == f"+{view.hidden_count()} more below"
+    view.page_by(1)
+    assert view.scroll_offset() > 0 and view.visible_keys()[0] != first[0]
+    assert "above" in view.page_bar.label.text()
+    # A vertical drag scrolls with the finger and taps nothing.
+    taps: list[object] = []
+    view.action_tapped.connect(taps.append)
+    offset = view.scroll_offset()
+    start = view.point_of(view.visible_keys()[0])
+    swipe(view.viewport(), start, start - QPoint(0, 120))
+    assert view.scroll_offset() > offset and taps == []
+    # The last ticket is scrolled into view, whole, and taps land on it.
+    last = shown[-1]
+    point = view.point_of(last.key)
+    assert view.viewport().rect().contains(view.visual_rect(last.key))
+    assert view.target_at(point) == (last.key, view.target_at(point)[1])  # type: ignore[index]
+    # A ticket leaving above keeps the view where it is (clamped at the end), never back to the top.
+    offset = view.scroll_offset()
+    view.ticket_model().set_tickets(shown[1:])
+    view.relayout()
+    assert view.scroll_offset() == min(offset, view.scroll_bar.maximum()) > 0
+
+
+def test_the_layout_setting_is_checked(tmp_path: Path) -> None:
+    from kds_app.config import ConfigError
+
+    assert AppConfig().layout == "paged" and AppConfig(layout="scroll").layout == "scroll"
+    with pytest.raises(ConfigError, match="layout"):
+        AppConfig(layout="grid")  # type: ignore[arg-type]
