@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -14,21 +12,11 @@ import sqlalchemy as sa
 from api_client.client import KdsApiClient
 from api_client.errors import ServerError
 from api_client.models import OrderIntake
-from kds_backend.changes import ChangeHub
 from kds_backend.db.database import Database
-from kds_backend.db.engine import make_engine, migrate
 from kds_backend.db.tables import orders, upstream_writes
 from kds_backend.db.writer import Writer
 from kds_backend.hub.forward_writes import WriteForwarder, queue_writes
 from kds_backend.orders import create_order
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'hub.db'}")
-    migrate(engine)
-    yield Database(engine, ChangeHub(asyncio.get_running_loop()))
-    engine.dispose()
 
 
 def upstream(answer: Callable[[httpx.Request], httpx.Response], seen: list[httpx.Request]) -> KdsApiClient:

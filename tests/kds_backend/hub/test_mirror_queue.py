@@ -8,7 +8,6 @@ upstream applied the queued copy.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from uuid import uuid4
@@ -18,9 +17,7 @@ import sqlalchemy as sa
 
 from api_client.models import DeviceRole, Intent, IntentKind, IntentStatus, OrderIntake
 from api_client.token_provider import StaticTokenProvider
-from kds_backend.changes import ChangeHub
 from kds_backend.db.database import Database
-from kds_backend.db.engine import make_engine, migrate
 from kds_backend.db.tables import hub_intents, intent_ledger
 from kds_backend.db.writer import Writer
 from kds_backend.hub.mirror import UpstreamMirror
@@ -33,14 +30,6 @@ from tests.conftest import token_for
 
 class Crash(Exception):
     """The hub's write fails after the tap was decided (the process dies, the disk is full)."""
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'hub.db'}")
-    migrate(engine)
-    yield Database(engine, ChangeHub(asyncio.get_running_loop()))
-    engine.dispose()
 
 
 @pytest.fixture

@@ -3,43 +3,23 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from uuid import uuid4
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from api_client.models import ItemStatus, OrderIntake, OrderWithItems
-from kds_backend.db.engine import make_engine, migrate
+from api_client.models import ItemStatus, OrderWithItems
 from kds_backend.db.tables import upstream_writes
 from kds_backend.db.writer import write_transaction
 from kds_backend.hub import pending_updates
-from kds_backend.orders import create_order
 
-
-@pytest.fixture
-def engine(tmp_path: Path):
-    e = make_engine(f"sqlite:///{tmp_path / 'hub.db'}")
-    migrate(e)
-    yield e
-    e.dispose()
+from .rows import upstream_order
 
 
 def upstream_copy() -> OrderWithItems:
-    """An order as the hub's copy of upstream holds it, at upstream's change_seqs."""
-    intake = OrderIntake.model_validate(
-        {"id": str(uuid4()), "number": "P1", "items": [{"name": "Burger", "station": "grill"}, {"name": "Fries"}]}
-    )
-    scratch = make_engine("sqlite://")
-    migrate(scratch)
-    try:
-        with write_transaction(scratch) as w:
-            made = create_order(w, "r1", intake, {})
-    finally:
-        scratch.dispose()
-    items = [i.model_copy(update={"change_seq": 500 + n}) for n, i in enumerate(made.order_items)]
-    return made.model_copy(update={"change_seq": 510, "order_items": items})
+    """An order as the hub's copy of upstream holds it: the order at change_seq 510, its lines at 500 and 501."""
+    order = upstream_order("P1", change_seq=499)
+    return order.model_copy(update={"change_seq": 510})
 
 
 def queue_void(engine: Engine, item_id, settled: dict | None = None, settled_ago: timedelta | None = None) -> None:

@@ -2,44 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from uuid import uuid4
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from api_client.models import ItemStatus, OrderIntake, OrderWithItems, Priority
-from kds_backend.db.engine import make_engine, migrate
+from api_client.models import ItemStatus, OrderWithItems, Priority
 from kds_backend.db.tables import deleted_rows, menu_availability
 from kds_backend.db.writer import RowChange, write_transaction
 from kds_backend.hub.projection import project_menu, project_orders
-from kds_backend.orders import create_order, load_orders
+from kds_backend.orders import load_orders
 from sync.engine.menu import MenuLine
 
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    e = make_engine(f"sqlite:///{tmp_path / 'hub.db'}")
-    migrate(e)
-    yield e
-    e.dispose()
-
-
-def upstream_order() -> OrderWithItems:
-    """An order as upstream has it (its own versions and change_seqs), made on a scratch database."""
-    intake = OrderIntake.model_validate(
-        {"id": str(uuid4()), "number": "U1", "items": [{"name": "Burger", "station": "grill"}, {"name": "Fries"}]}
-    )
-    scratch = make_engine("sqlite://")
-    migrate(scratch)
-    try:
-        with write_transaction(scratch) as w:
-            made = create_order(w, "r1", intake, {})
-        return made.model_copy(update={"version": 7, "change_seq": 900})
-    finally:
-        scratch.dispose()
+from .rows import upstream_order
 
 
 def project(engine: Engine, shown: dict, deleted: tuple = (), lines_deleted=None) -> list[RowChange]:
