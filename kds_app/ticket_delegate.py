@@ -379,7 +379,7 @@ class TicketDelegate:
         painter.setPen(ink)
         room = layout.action.width() - 16
         font = self.fonts.action
-        if QFontMetrics(font).horizontalAdvance(text) > room:
+        if QFontMetrics(font).horizontalAdvance(text) > room - 8:  # a few px spare: just fitting gets elided
             font = self.fonts.station
             if QFontMetrics(font).horizontalAdvance(text) > room and layout.waiting_on:
                 text = f"WAITING ON {len(layout.waiting_on)} STATIONS"
