@@ -41,6 +41,7 @@ from .protocol import (
     encode_user_broadcast,
     reply,
 )
+from .quotas import Quotas, TokenBucket, device_of
 
 log = logging.getLogger(__name__)
 
@@ -135,21 +136,6 @@ class _JoinRefused(Exception):
         self.reason = reason
 
 
-class _TokenBucket:
-    """Messages per second a client may send; a flood closes its socket rather than starving the others."""
-
-    def __init__(self, rate: float, burst: int, now: float) -> None:
-        self.rate, self.burst, self.tokens, self.at = rate, burst, float(burst), now
-
-    def take(self, now: float) -> bool:
-        self.tokens = min(self.burst, self.tokens + max(0.0, now - self.at) * self.rate)
-        self.at = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
-
-
 SharedBroadcast = dict[tuple[str, str], list[Send]]
 """One broadcast's frames by (serializer, topic)."""
 
@@ -174,6 +160,7 @@ class Connection:
         verify: Verifier,
         now: float,
         config: RealtimeConfig | None = None,
+        quotas: Quotas | None = None,
     ) -> None:
         self.vsn = vsn
         self.vsn_key = str(vsn)  # a plain str hashes in C; the enum's hash is Python code, on the fan-out path
@@ -183,7 +170,9 @@ class Connection:
         self.last_received = now
         self.closed = False
         self._verify = verify
-        self._bucket = _TokenBucket(self.config.messages_per_s, self.config.message_burst, now)
+        self._bucket = TokenBucket(self.config.messages_per_s, self.config.message_burst, now)
+        self.quotas = quotas if quotas is not None else Quotas(self.config)
+        """Shared by every socket of the router (sockets per device, joins per restaurant); its own in tests."""
 
     # ------------------------------------------------------------ inputs
 
@@ -334,6 +323,12 @@ class Connection:
         claims = self._verify(token, now)
         if isinstance(claims, TokenProblem):
             raise _JoinRefused(claims.reason)
+        # Supabase's answers to a tenant over its joins per second and concurrent users. The socket stays open:
+        # its other channels are not to blame, and the official clients retry these joins after 30 s.
+        if not self.quotas.take_join(restaurant_of(claims), now):
+            raise _JoinRefused("ClientJoinRateLimitReached: Too many joins per second")
+        if not self.quotas.attach(self, device_of(claims)):
+            raise _JoinRefused("ConnectionRateLimitReached: Too many connected users")
         raw_bindings = config.get("postgres_changes") or []
         if not isinstance(raw_bindings, list) or len(raw_bindings) > self.config.max_bindings:
             raise _JoinRefused(

@@ -26,15 +26,19 @@ from .channel_state import (
     Untrack,
     change_frame,
 )
+from .config import RealtimeConfig
 from .payloads import PreparedChange
 from .presence import PresenceRegistry
+from .quotas import Quotas
 from .subscriptions import SubscriptionIndex
 
 Outbox = list[tuple[int, Send | CloseSocket]]
 
 
 class Router:
-    def __init__(self) -> None:
+    def __init__(self, quotas: Quotas | None = None) -> None:
+        self.quotas = quotas if quotas is not None else Quotas(RealtimeConfig())
+        """Sockets per device and joins per restaurant, shared by the connections (`Connection(quotas=...)`)."""
         self.connections: dict[int, Connection] = {}
         self.presence = PresenceRegistry()
         self.subscriptions = SubscriptionIndex()
@@ -48,6 +52,7 @@ class Router:
         connection = self.connections.pop(conn_id, None)
         if connection is None:
             return []
+        self.quotas.detach(connection)
         return self._apply(conn_id, connection.teardown())
 
     def receive(self, conn_id: int, data: str | bytes, now: float) -> Outbox:

@@ -34,6 +34,7 @@ from .memory import FreedMemory
 from .payloads import prepare
 from .pg_listener import PgChangeListener
 from .protocol import negotiate
+from .quotas import Quotas, device_of
 from .router import Outbox, Router
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ class RealtimeService:
     def __init__(self, jwt_secret: str, config: RealtimeConfig | None = None) -> None:
         self.secret = jwt_secret
         self.config = config or RealtimeConfig()
-        self.router = Router()
+        self.router = Router(Quotas(self.config))
         self.peers: dict[int, Peer] = {}
         self._ids = itertools.count(1)
         self._verify = make_verifier(jwt_secret)
@@ -158,11 +159,20 @@ class RealtimeService:
         if isinstance(checked, TokenProblem):
             await _deny(websocket, 401, checked.http_message)
             return
-        await websocket.accept()
+        connection = Connection(vsn, apikey, self._verify, time.time(), self.config, self.router.quotas)
+        if not self.router.quotas.attach(connection, device_of(checked)):
+            # Supabase's answer to a tenant over its concurrent users, here per device (quotas.py).
+            await _deny(websocket, 429, "Too many connected users")
+            return
+        try:
+            await websocket.accept()
+        except BaseException:
+            self.router.quotas.detach(connection)
+            raise
         conn_id = next(self._ids)
         peer = Peer(conn_id, websocket, asyncio.Queue(self.config.send_queue_frames))
         self.peers[conn_id] = peer
-        self.router.add(conn_id, Connection(vsn, apikey, self._verify, time.time(), self.config))
+        self.router.add(conn_id, connection)
         peer.sender = asyncio.create_task(self._send_loop(peer))
         try:
             while not peer.closing:

@@ -6,10 +6,14 @@ import time
 
 import pytest
 
+from kds_backend.auth.tokens import issue_anon_key
+from kds_backend.realtime.channel_state import Connection
 from kds_backend.realtime.config import RealtimeConfig
 from kds_backend.realtime.protocol import Vsn
-from tests.conftest import token_for
-from tests.kds_backend.realtime.wire import connection, frame, join_payload, sent
+from kds_backend.realtime.quotas import Quotas
+from kds_backend.realtime.router import Router
+from tests.conftest import JWT_SECRET, token_for
+from tests.kds_backend.realtime.wire import VERIFY, connection, frame, join_payload, sent
 
 NOW = time.time()
 
@@ -85,3 +89,48 @@ def test_limits_come_from_kds_variables() -> None:
 def test_a_bad_limit_stops_the_server_naming_it(name: str, raw: str) -> None:
     with pytest.raises(ValueError, match=f"^{name} must be"):
         RealtimeConfig.from_env({name: raw})
+
+
+def sockets(router: Router, *tokens: str) -> list[int]:
+    ids = []
+    for token in tokens:
+        conn_id = len(router.connections) + 1 + len(ids)
+        router.add(conn_id, Connection(Vsn.V1, token, VERIFY, NOW, router.quotas.config, router.quotas))
+        ids.append(conn_id)
+    return ids
+
+
+def routed_join(router: Router, conn_id: int, token: str | None, now: float = NOW, topic: str = "realtime:k") -> dict:
+    out = router.receive(conn_id, frame(Vsn.V1, topic, "phx_join", join_payload(token), "1", "1"), now)
+    return sent([item for _c, item in out])[0]["payload"]
+
+
+def test_a_device_may_hold_so_many_sockets_counted_by_the_token_it_joins_with() -> None:
+    """Official clients connect with the anon key and join with the device's token: that join counts the socket."""
+    router = Router(Quotas(RealtimeConfig(max_sockets_per_device=2)))
+    anon = issue_anon_key(JWT_SECRET)
+    grill, other = token_for("kds", device="grill-1"), token_for("kds", device="grill-2")
+    a, b, c, d = sockets(router, anon, anon, anon, anon)
+    assert routed_join(router, a, grill)["status"] == "ok"
+    assert routed_join(router, b, grill)["status"] == "ok"
+    assert routed_join(router, b, grill, topic="realtime:second")["status"] == "ok"  # the same socket again
+    assert routed_join(router, c, grill) == {
+        "status": "error",
+        "response": {"reason": "ConnectionRateLimitReached: Too many connected users"},
+    }
+    assert routed_join(router, d, other)["status"] == "ok"  # another device is not affected
+    router.remove(a)
+    assert routed_join(router, c, grill)["status"] == "ok"  # a socket gone frees its place
+
+
+def test_a_restaurants_joins_per_second_are_bounded_and_another_restaurants_are_not() -> None:
+    router = Router(Quotas(RealtimeConfig(joins_per_s=2, join_burst=3)))
+    flooder, neighbour = sockets(router, token_for("kds", restaurant="r2"), token_for("kds", restaurant="r1"))
+    for n in range(3):
+        assert routed_join(router, flooder, None, topic=f"realtime:t{n}")["status"] == "ok"
+    assert routed_join(router, flooder, None, topic="realtime:t3") == {
+        "status": "error",
+        "response": {"reason": "ClientJoinRateLimitReached: Too many joins per second"},
+    }
+    assert routed_join(router, neighbour, None)["status"] == "ok"
+    assert routed_join(router, flooder, None, NOW + 0.5, topic="realtime:t3")["status"] == "ok"  # refilled

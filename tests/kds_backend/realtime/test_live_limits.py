@@ -13,12 +13,13 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import websockets
 
 from kds_backend.realtime.server import CLOSE_OVERFLOW
 from tests.conftest import JWT_SECRET, token_for
-from tests.kds_backend.realtime.support import TIMEOUT_S
+from tests.kds_backend.realtime.support import TIMEOUT_S, create_order
 from tests.kds_backend.realtime.test_live_robustness import recv_json, ws_url
 from tests.live_server import LiveServer
 
@@ -110,3 +111,59 @@ async def test_slow_consumers_of_large_broadcasts_are_closed_and_their_memory_re
         after = rss_bytes(server) - baseline
         assert after < 32 << 20, f"the server still holds {after >> 20} MiB"
         print(f"RSS over baseline: {held >> 20} MiB with the stuck sockets, {after >> 20} MiB after")
+
+
+@pytest.fixture
+def tight_server(tmp_path: Path) -> Iterator[LiveServer]:
+    env = {
+        "KDS_REALTIME_MAX_SOCKETS_PER_DEVICE": "2",
+        "KDS_REALTIME_JOINS_PER_S": "0.5",
+        "KDS_REALTIME_JOIN_BURST": "20",
+    }
+    live = LiveServer(tmp_path, f"sqlite:///{tmp_path / 'companion.db'}", JWT_SECRET, env=env)
+    try:
+        live.wait_ready()
+        yield live
+    finally:
+        live.stop()
+
+
+async def test_a_device_over_its_sockets_gets_supabases_429_and_others_connect(tight_server: LiveServer) -> None:
+    token = token_for("kds", device="grill-1")
+    async with (
+        websockets.connect(ws_url(tight_server, token)),
+        websockets.connect(ws_url(tight_server, token)) as second,
+    ):
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await websockets.connect(ws_url(tight_server, token))
+        assert refused.value.response.status_code == 429
+        assert json.loads(refused.value.response.body) == {"error": "Too many connected users"}
+        async with websockets.connect(ws_url(tight_server, token_for("kds", device="grill-2"))) as other:
+            await other.send(join("realtime:k", [], "1"))
+            assert (await recv_json(other))["payload"]["status"] == "ok"
+        await second.close()
+        async with websockets.connect(ws_url(tight_server, token)) as again:  # a socket gone frees its place
+            await again.send(join("realtime:k", [], "1"))
+            assert (await recv_json(again))["payload"]["status"] == "ok"
+
+
+async def test_one_restaurants_join_flood_is_refused_and_another_restaurant_joins_and_gets_its_events(
+    tight_server: LiveServer,
+) -> None:
+    flood_token = token_for("kds", restaurant="r2", device="r2-kds-1")
+    async with (
+        websockets.connect(ws_url(tight_server, flood_token)) as flooder,
+        websockets.connect(ws_url(tight_server, token_for("kds", device="r1-kds-1"))) as screen,
+    ):
+        for n in range(40):
+            await flooder.send(join(f"realtime:flood-{n}", [], str(n)))
+        reasons = [(await recv_json(flooder))["payload"]["response"].get("reason") for _ in range(40)]
+        assert reasons.count(None) <= 21  # the burst, and what refilled meanwhile
+        assert reasons[-1] == "ClientJoinRateLimitReached: Too many joins per second"
+        await screen.send(join("realtime:orders", [{"event": "INSERT", "schema": "public", "table": "orders"}], "1"))
+        assert (await recv_json(screen))["payload"]["status"] == "ok"
+        async with httpx.AsyncClient(base_url=tight_server.url) as http:
+            order = await create_order(http, "r1", "A1")
+        while (msg := await recv_json(screen))["event"] != "postgres_changes":
+            pass
+        assert msg["payload"]["data"]["record"]["id"] == order["id"]
