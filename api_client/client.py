@@ -97,7 +97,7 @@ class KdsApiClient:
 
     async def select_orders_since(self, change_seq: int, limit: int = 500) -> list[OrderWithItems]:
         """Orders (with their items) changed after `change_seq`, oldest change first: one catch-up page."""
-        params = {
+        params: dict[str, str | int] = {
             "select": "*,order_items(*)",
             "change_seq": f"gt.{int(change_seq)}",
             "order": "change_seq.asc",
@@ -235,8 +235,11 @@ class KdsApiClient:
         token: str | None,
     ) -> httpx.Response:
         request_headers = {"Authorization": f"Bearer {token or self.anon_key}", **(headers or {})}
+        query = None
+        if params is not None:
+            query = httpx.QueryParams(params if isinstance(params, Mapping) else list(params))
         try:
-            response = await self._http.request(method, path, params=params, json=json, headers=request_headers)
+            response = await self._http.request(method, path, params=query, json=json, headers=request_headers)
         except httpx.RequestError as exc:  # transport errors, plus a body that cannot be decoded
             raise TransportFailure(f"{method} {path}: {type(exc).__name__}: {exc}", cause=exc) from exc
         log.debug("%s %s -> %d", method, path, response.status_code)

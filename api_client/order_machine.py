@@ -156,7 +156,7 @@ def _shown(value: object) -> str:
     return text if len(text) <= 40 else f"{text[:37]}..."
 
 
-def _targets(order: OrderWithItems, intent: Intent, keep: Callable[[OrderItemPublic], bool]) -> list:
+def _targets(order: OrderWithItems, intent: Intent, keep: Callable[[OrderItemPublic], bool]) -> list[OrderItemPublic]:
     """Items the intent addresses (one item, a course, or a station's items) that pass `keep`."""
     course = _item_course(intent)
     chosen = []

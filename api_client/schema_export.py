@@ -218,7 +218,8 @@ def load_baseline(directory: Path) -> dict[str, Any] | None:
     path = directory / BASELINE_FILE
     if not path.exists():
         return None
-    return json.loads(path.read_text(encoding="utf-8"))
+    baseline: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return baseline
 
 
 # ---------------------------------------------------------------- command line

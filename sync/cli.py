@@ -60,7 +60,7 @@ class _Printer:
 
     def __init__(self, engine: SyncEngine, station: str | None) -> None:
         self.engine, self.station = engine, station
-        self._last: dict[str, object] | None = None
+        self._last: dict[str, float | str | None] | None = None
 
     def __call__(self, *_: object) -> None:
         age = self.engine.oldest_pending_age()

@@ -28,7 +28,8 @@ class EightySixed:
 
 def eighty_sixed(conn: sa.Connection) -> EightySixed:
     state: dict[str, tuple[str, bool]] = {}  # lower-case name -> (shown name, available)
-    for data in conn.execute(sa.select(menu_availability.c.data)).scalars():
+    rows: list[str] = list(conn.execute(sa.select(menu_availability.c.data)).scalars())
+    for data in rows:
         row = MenuAvailabilityPublic.model_validate_json(data)
         state[row.item_name.strip().lower()] = (row.item_name, row.available)
     query = (
@@ -37,7 +38,8 @@ def eighty_sixed(conn: sa.Connection) -> EightySixed:
         .order_by(outbox.c.seq)
     )
     pending = False
-    for payload in conn.execute(query).scalars():
+    payloads: list[str] = list(conn.execute(query).scalars())
+    for payload in payloads:
         intent = Intent.model_validate_json(payload)
         name, available = intent.args.get("item_name"), intent.args.get("available", False)
         if not isinstance(name, str) or not name.strip() or not isinstance(available, bool):
@@ -61,7 +63,8 @@ class MenuLine:
 def shown_menu(conn: sa.Connection) -> list[MenuLine]:
     """Every menu row as displayed (server rows with the unanswered 86s on top), by name (case-insensitive)."""
     lines: dict[str, MenuLine] = {}
-    for data in conn.execute(sa.select(menu_availability.c.data)).scalars():
+    rows: list[str] = list(conn.execute(sa.select(menu_availability.c.data)).scalars())
+    for data in rows:
         row = MenuAvailabilityPublic.model_validate_json(data)
         lines[row.item_name.strip().lower()] = MenuLine(row.item_name, row.available, row.reason, row.updated_by)
     query = (
@@ -69,7 +72,8 @@ def shown_menu(conn: sa.Connection) -> list[MenuLine]:
         .where(outbox.c.state.in_(UNSETTLED), outbox.c.order_id.is_(None), outbox.c.kind == IntentKind.eighty_six)
         .order_by(outbox.c.seq)
     )
-    for payload in conn.execute(query).scalars():
+    payloads: list[str] = list(conn.execute(query).scalars())
+    for payload in payloads:
         intent = Intent.model_validate_json(payload)
         name, available = intent.args.get("item_name"), intent.args.get("available", False)
         reason = intent.args.get("reason")

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
+from typing import cast
 
 import sqlalchemy as sa
 
@@ -36,14 +37,15 @@ def prep_times(conn: sa.Connection, since: datetime, stations: Collection[str] |
     ).all()
     if not order_rows:
         return []
-    created = {oid: OrderPublic.model_validate(json.loads(data)).created_at for oid, data in order_rows}
+    pairs = cast("Sequence[tuple[str, str]]", order_rows)
+    created = {oid: OrderPublic.model_validate(json.loads(data)).created_at for oid, data in pairs}
     by_ticket: dict[tuple[str, str], list[OrderItemPublic]] = defaultdict(list)
     item_rows = conn.execute(
         sa.select(order_items.c.order_id, order_items.c.station, order_items.c.data).where(
             order_items.c.order_id.in_(list(created))
         )
     )
-    for order_id, station, data in item_rows:
+    for order_id, station, data in cast("Iterable[tuple[str, str, str]]", item_rows):
         if stations is None or station in stations:
             by_ticket[(order_id, station)].append(OrderItemPublic.model_validate_json(data))
     seconds: dict[str, list[float]] = defaultdict(list)

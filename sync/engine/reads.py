@@ -53,7 +53,7 @@ async def read_snapshot(api: KdsApiClient, restaurant_id: str) -> tuple[int, lis
 async def read_page(
     api: KdsApiClient, restaurant_id: str, request: FetchPage
 ) -> Sequence[Row | OrderWithItems | DeletedRowPublic]:
-    params = {
+    params: dict[str, str | int] = {
         "restaurant_id": f"eq.{restaurant_id}",
         "change_seq": f"gt.{request.since}",
         "order": "change_seq.asc",

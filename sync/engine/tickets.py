@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -227,11 +227,12 @@ def _load_displayed(
     if not order_rows:
         return []
     items: dict[str, list[OrderItemPublic]] = {}
-    for order_id, data in conn.execute(item_query, params):
+    # (id, JSON) pairs: the statements are raw SQL, so the driver's rows are untyped.
+    for order_id, data in cast("Iterable[tuple[str, str]]", conn.execute(item_query, params)):
         items.setdefault(order_id, []).append(OrderItemPublic.model_validate_json(data))
     pending = outbox_rows.unsettled_grouped(conn, pending_query, params)
     shown: list[_Displayed] = []
-    for order_id, data in order_rows:
+    for order_id, data in cast("Iterable[tuple[str, str]]", order_rows):
         lines = sorted(items.get(order_id, ()), key=_item_key)
         # Validated item instances are taken as they are, so each item's JSON is parsed exactly once.
         order = OrderWithItems.model_validate({**json.loads(data), "order_items": lines})

@@ -42,13 +42,7 @@ SOURCES: tuple[Source, ...] = (*TABLES, DELETIONS)
 
 
 def table_of(row: Row | DeletedRowPublic) -> Source:
-    if isinstance(row, OrderPublic):
-        return "orders"
-    if isinstance(row, OrderItemPublic):
-        return "order_items"
-    if isinstance(row, DeletedRowPublic):
-        return DELETIONS
-    return "menu_availability"
+    return DELETIONS if isinstance(row, DeletedRowPublic) else _table(row)
 
 
 def flatten(rows: Iterable[Row | OrderWithItems]) -> list[Row]:
@@ -157,7 +151,7 @@ class LocalState:
         if isinstance(change, Delete):
             return self._delete(change)
         row = change.row
-        key: Key = (table_of(row), row.id)
+        key: Key = (_table(row), row.id)
         local = self.rows.get(key)
         local_seq = None if local is None else local.change_seq
         outcome = decide(local_seq, self.tombstones.get(key), row.change_seq, change.read_at)
@@ -194,7 +188,9 @@ class LocalState:
         head = self.rows.get(("orders", order_id))
         if not isinstance(head, OrderPublic):
             return None
-        items = [r for (t, _), r in self.rows.items() if t == "order_items" and _order_id(r) == order_id]
+        items = [
+            r for (t, _), r in self.rows.items() if isinstance(r, OrderItemPublic) and _order_id(r) == order_id
+        ]
         items.sort(key=lambda i: (i.created_at, i.change_seq))
         return OrderWithItems.model_validate({**head.model_dump(), "order_items": [i.model_dump() for i in items]})
 
@@ -216,6 +212,15 @@ class LocalState:
         return MergeResult(
             Outcome.DELETED if local is not None else Outcome.DUPLICATE, change.table, change.id, order_id
         )
+
+
+def _table(row: Row) -> Table:
+    """The table a server row belongs to (`table_of` also names the deletion log)."""
+    if isinstance(row, OrderPublic):
+        return "orders"
+    if isinstance(row, OrderItemPublic):
+        return "order_items"
+    return "menu_availability"
 
 
 def _order_id(row: Row) -> UUID | None:

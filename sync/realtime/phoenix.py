@@ -245,7 +245,7 @@ class PhoenixClient:
         ch = self.channels.get(frame.topic)
         if ch is None or not ch.up or self._stale(ch, frame):
             return []
-        handler = {
+        handler: Callable[[_Channel, Frame, float], list[Output]] | None = {
             "phx_reply": self._on_reply,
             "system": self._on_system,
             "postgres_changes": self._on_change,
@@ -307,10 +307,11 @@ class PhoenixClient:
         echoed = response.get("postgres_changes") or []
         bindings = ch.spec.bindings
         ids = [b.get("id") if isinstance(b, dict) else None for b in echoed] if isinstance(echoed, list) else []
-        if len(ids) != len(bindings) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        numbers = [i for i in ids if isinstance(i, int) and not isinstance(i, bool)]
+        if len(numbers) != len(ids) or len(ids) != len(bindings):
             # The reply lists the bindings in request order; anything else would route changes to the wrong place.
             return self._fail(ch, now, "join reply does not match the requested bindings", fresh_token=False)
-        ch.binding_ids = dict(zip(ids, bindings, strict=True))
+        ch.binding_ids = dict(zip(numbers, bindings, strict=True))
         if not bindings:
             return self._live(ch)  # no database subscription is coming, so no system message either
         ch.phase = Phase.SUBSCRIBING

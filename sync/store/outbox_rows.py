@@ -30,7 +30,7 @@ class OutboxEntry:
     reason: str | None
 
 
-def _entry(row: sa.Row) -> OutboxEntry:
+def _entry(row: sa.Row[Any]) -> OutboxEntry:
     return OutboxEntry(
         seq=row.seq,
         intent=Intent.model_validate_json(row.payload),
@@ -88,13 +88,15 @@ def unsettled_for_order(conn: sa.Connection, order_id: UUID) -> list[Intent]:
         .where(outbox.c.state.in_(UNSETTLED), outbox.c.order_id == str(order_id))
         .order_by(outbox.c.seq)
     )
-    return [Intent.model_validate_json(p) for p in conn.execute(query).scalars()]
+    payloads: list[str] = list(conn.execute(query).scalars())
+    return [Intent.model_validate_json(p) for p in payloads]
 
 
 def pending_order_ids(conn: sa.Connection) -> set[UUID]:
     """Orders with unanswered intents (read from the indexed column; no payload is parsed)."""
     query = sa.select(outbox.c.order_id).distinct().where(outbox.c.state.in_(UNSETTLED), outbox.c.order_id.is_not(None))
-    return {UUID(v) for v in conn.execute(query).scalars()}
+    ids: list[str] = list(conn.execute(query).scalars())
+    return {UUID(v) for v in ids}
 
 
 def rejected(conn: sa.Connection) -> list[OutboxEntry]:

@@ -62,7 +62,8 @@ def apply_changes(
     changes = list(changes)
     touched: set[UUID] = set()
     if reset:
-        touched.update(UUID(i) for i in conn.execute(sa.select(orders.c.id)).scalars())
+        held: list[str] = list(conn.execute(sa.select(orders.c.id)).scalars())
+        touched.update(UUID(i) for i in held)
         # Items first: they reference orders.
         for table in (order_items, orders, menu_availability):
             conn.execute(table.delete())

@@ -43,7 +43,7 @@ def compact_batch(conn: sa.Connection, before: datetime, limit: int = BATCH) -> 
         )
         .limit(limit)
     )
-    ids = list(conn.execute(doomed).scalars())
+    ids: list[str] = list(conn.execute(doomed).scalars())
     if not ids:
         return 0
     # Items explicitly as well: the cascade needs foreign keys on, and the store says so, but a file opened

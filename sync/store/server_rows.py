@@ -27,7 +27,8 @@ def load_order(conn: sa.Connection, order_id: UUID) -> OrderWithItems | None:
 
 
 def order_ids(conn: sa.Connection) -> list[UUID]:
-    return [UUID(i) for i in conn.execute(sa.select(orders.c.id).order_by(orders.c.change_seq)).scalars()]
+    ids: list[str] = list(conn.execute(sa.select(orders.c.id).order_by(orders.c.change_seq)).scalars())
+    return [UUID(i) for i in ids]
 
 
 def deleted_ids(conn: sa.Connection, table: str, ids: list[UUID]) -> set[UUID]:
@@ -36,4 +37,5 @@ def deleted_ids(conn: sa.Connection, table: str, ids: list[UUID]) -> set[UUID]:
     if not ids:
         return set()
     query = sa.select(tombstones.c.id).where(tombstones.c.tbl == table, tombstones.c.id.in_([str(i) for i in ids]))
-    return {UUID(i) for i in conn.execute(query).scalars()}
+    found: list[str] = list(conn.execute(query).scalars())
+    return {UUID(i) for i in found}
