@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -327,6 +328,8 @@ MOVES = [
 _TMP = "/dev/shm" if Path("/dev/shm").is_dir() else None
 
 
+# 200 histories take about a minute on an idle core: twice the suite's timeout budget under a loaded machine.
+@pytest.mark.timeout(360)
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_any_delivery_converges_and_never_goes_back(data: st.DataObject) -> None:
