@@ -381,6 +381,9 @@ class TokenClaims(BaseModel):
     aud: str | None = None
     iss: str | None = None
     email: str | None = None
+    session_id: str | None = None
+    """The sign-in this token belongs to (GoTrue's session); None for a token made without one (`kds-backend
+    token`)."""
     app_metadata: AppMetadata = AppMetadata()
     user_metadata: dict[str, Any] = {}
 

@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -97,7 +98,9 @@ def auth_user(device: DevicePublic) -> AuthUser:
     return AuthUser(id=device.id, email=device.email, app_metadata=meta)
 
 
-def build_session(settings: Settings, device: DevicePublic, refresh_token: str, now: float) -> AuthSession:
+def build_session(
+    settings: Settings, device: DevicePublic, refresh_token: str, now: float, session_id: str | None = None
+) -> AuthSession:
     issued = int(now)
     ttl = settings.access_token_ttl_s
     access = issue_token(
@@ -109,6 +112,7 @@ def build_session(settings: Settings, device: DevicePublic, refresh_token: str, 
         ttl_s=ttl,
         email=device.email,
         now=issued,
+        session_id=session_id,
     )
     return AuthSession(
         access_token=access,
@@ -122,11 +126,14 @@ def build_session(settings: Settings, device: DevicePublic, refresh_token: str, 
 # ---------------------------------------------------------------- password grant
 
 
-def _store_new(conn: sa.Connection, device_id: str, token: str, when: datetime) -> DevicePublic | None:
+def _store_new(
+    conn: sa.Connection, device_id: str, token: str, session_id: str, when: datetime
+) -> DevicePublic | None:
     device = get_device(conn, device_id)
     if device is None:  # deleted between the password check and now
         return None
-    conn.execute(refresh_tokens.insert(), {"token_hash": token_hash(token), "device_id": device_id, "issued_at": when})
+    row = {"token_hash": token_hash(token), "device_id": device_id, "issued_at": when, "session_id": session_id}
+    conn.execute(refresh_tokens.insert(), row)
     return device
 
 
@@ -145,11 +152,11 @@ async def sign_in(db: Database, settings: Settings, email: str, password: str, n
         raise invalid_credentials()
     if not await HASHING.run(verify_password, password, account.password_hash):
         raise invalid_credentials()
-    token = new_refresh_token()
-    device = await db.awrite(lambda w: _store_new(w.conn, account.public.id, token, _when(now)))
+    token, session_id = new_refresh_token(), str(uuid.uuid4())
+    device = await db.awrite(lambda w: _store_new(w.conn, account.public.id, token, session_id, _when(now)))
     if device is None:
         raise invalid_credentials()
-    return Granted(build_session(settings, device, token, now), device)
+    return Granted(build_session(settings, device, token, now, session_id), device)
 
 
 # ---------------------------------------------------------------- refresh grant
@@ -180,7 +187,7 @@ def _prune(conn: sa.Connection, device_id: str, when: datetime, window_s: float)
 
 def _rotate(
     conn: sa.Connection, secret: str, token: str, when: datetime, window_s: float
-) -> tuple[DevicePublic, str] | AuthFailure:
+) -> tuple[DevicePublic, str, str | None] | AuthFailure:
     """Exchange `token` for its successor. A failure is returned, not raised, so a revocation commits.
 
     A used token comes back when its answer was lost: within `window_s` of its use, and only while that
@@ -201,7 +208,8 @@ def _rotate(
             {"used_at": when, "successor_hash": successor_hash},
         )
         conn.execute(
-            refresh_tokens.insert(), {"token_hash": successor_hash, "device_id": row.device_id, "issued_at": when}
+            refresh_tokens.insert(),
+            {"token_hash": successor_hash, "device_id": row.device_id, "issued_at": when, "session_id": row.session_id},
         )
         _prune(conn, row.device_id, when, window_s)
     else:
@@ -214,7 +222,7 @@ def _rotate(
     device = get_device(conn, row.device_id)
     if device is None:
         return refresh_token_not_found()
-    return device, successor
+    return device, successor, row.session_id
 
 
 async def refresh(db: Database, settings: Settings, token: str, now: float) -> Granted:
@@ -225,5 +233,30 @@ async def refresh(db: Database, settings: Settings, token: str, now: float) -> G
     outcome = await db.awrite(lambda w: _rotate(w.conn, settings.jwt_secret, token, _when(now), window))
     if isinstance(outcome, AuthFailure):
         raise outcome
-    device, issued = outcome
-    return Granted(build_session(settings, device, issued, now), device)
+    device, issued, session_id = outcome
+    return Granted(build_session(settings, device, issued, now, session_id), device)
+
+
+# ---------------------------------------------------------------- sign-out
+
+LOGOUT_SCOPES = ("global", "local", "others")
+
+
+async def sign_out(db: Database, device_id: str, session_id: str | None, scope: str) -> int:
+    """Revoke the device's refresh tokens as GoTrue's `/logout` does: every session (`global`), the session
+    `session_id` names (`local`), or every other one (`others`). Returns how many tokens went. The access
+    tokens already issued stay valid until they expire, as on Supabase."""
+    if scope not in LOGOUT_SCOPES:
+        raise ValueError(scope)
+    mine = refresh_tokens.c.device_id == device_id
+    if scope == "global":
+        query = refresh_tokens.delete().where(mine)
+    elif session_id is None:
+        return 0  # a token from before sessions had ids names no session: nothing is this one, nor "the others"
+    elif scope == "local":
+        query = refresh_tokens.delete().where(mine, refresh_tokens.c.session_id == session_id)
+    else:
+        query = refresh_tokens.delete().where(
+            mine, sa.or_(refresh_tokens.c.session_id.is_(None), refresh_tokens.c.session_id != session_id)
+        )
+    return await db.awrite(lambda w: w.conn.execute(query).rowcount)

@@ -29,6 +29,7 @@ def issue_token(
     ttl_s: int = 3600,
     email: str | None = None,
     now: float | None = None,
+    session_id: str | None = None,
 ) -> str:
     """A device's access token, as Supabase's GoTrue would shape it for an `authenticated` user."""
     issued = int(now if now is not None else time.time())
@@ -48,6 +49,8 @@ def issue_token(
     }
     if email:
         claims["email"] = email
+    if session_id:
+        claims["session_id"] = session_id  # as GoTrue: which sign-in this token belongs to
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 

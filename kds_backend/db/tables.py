@@ -145,6 +145,10 @@ refresh_tokens = sa.Table(
     sa.Column("issued_at", UtcDateTime, nullable=False),
     sa.Column("used_at", UtcDateTime),
     sa.Column("successor_hash", sa.String(64)),
+    # The sign-in this token's chain started with (GoTrue's session), carried by each successor and by the access
+    # tokens it yields (`session_id` claim): signing out of one session revokes its chain only. None: issued
+    # before sessions had ids (a global sign-out still revokes it).
+    sa.Column("session_id", sa.String(36)),
 )
 
 intent_ledger = sa.Table(

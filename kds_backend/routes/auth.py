@@ -1,6 +1,6 @@
 """`/auth/v1`: the part of GoTrue (Supabase Auth) a kitchen screen uses, for device accounts.
 
-`POST /auth/v1/token?grant_type=password|refresh_token` and `GET /auth/v1/user`, with GoTrue's
+`POST /auth/v1/token?grant_type=password|refresh_token`, `GET /auth/v1/user` and `POST /auth/v1/logout`, with GoTrue's
 request and response shapes and both generations of its error body (`error`/`error_description` and
 `code`/`error_code`/`msg`), so a client written against Supabase signs in and refreshes unchanged.
 """
@@ -13,9 +13,9 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from api_client.models import AuthSession, AuthUser, DevicePublic, PasswordGrant, RefreshGrant
+from api_client.models import AuthSession, AuthUser, DevicePublic, PasswordGrant, RefreshGrant, TokenClaims
 
 from ..auth import sessions
 from ..auth.accounts import get_device, normalise_email
@@ -207,13 +207,9 @@ def _bearer(request: Request) -> str:
 async def user(request: Request) -> JSONResponse:
     """The signed-in device, read afresh: a deleted device is no longer a user."""
     require_apikey(request)
-    try:
-        claims = verify_token(request.app.state.settings.jwt_secret, _bearer(request))
-    except InvalidToken as exc:
-        raise gotrue_error(401, "bad_jwt", f"invalid JWT: {exc}", headers={"WWW-Authenticate": "Bearer"}) from exc
+    claims = _device_claims(request)
     meta = device_metadata(claims)
-    if meta is None or not claims.sub:
-        raise gotrue_error(401, "no_authorization", "This endpoint requires a device's access token")
+    assert meta is not None and claims.sub is not None
     wait = request.app.state.rate_limiter.acquire(claims.sub)
     if wait is not None:
         raise _too_many(wait)
@@ -222,3 +218,42 @@ async def user(request: Request) -> JSONResponse:
     if device is None or device.restaurant_id != meta.restaurant_id:
         raise gotrue_error(403, "user_not_found", "User from sub claim in JWT does not exist")
     return JSONResponse(user_json(device))
+
+
+def _device_claims(request: Request) -> TokenClaims:
+    """The claims of the request's bearer token, which must be a device's access token (GoTrue's errors)."""
+    try:
+        claims = verify_token(request.app.state.settings.jwt_secret, _bearer(request))
+    except InvalidToken as exc:
+        raise gotrue_error(401, "bad_jwt", f"invalid JWT: {exc}", headers={"WWW-Authenticate": "Bearer"}) from exc
+    if device_metadata(claims) is None or not claims.sub:
+        raise gotrue_error(401, "no_authorization", "This endpoint requires a device's access token")
+    return claims
+
+
+@router.post(
+    "/logout",
+    status_code=204,
+    response_class=Response,
+    responses={
+        400: {"description": "Unsupported `scope`"},
+        401: {"description": "Missing apikey, or a missing, expired or forged bearer token"},
+        429: {"description": "Rate limited; see Retry-After"},
+    },
+)
+async def logout(
+    request: Request,
+    scope: Annotated[str, Query(description="`global` (every session), `local` (this one) or `others`")] = "global",
+) -> Response:
+    """Sign the device out as GoTrue does: its refresh tokens of the sessions in `scope` stop working at once;
+    access tokens already issued stay valid until they expire."""
+    require_apikey(request)
+    if scope not in sessions.LOGOUT_SCOPES:
+        raise gotrue_error(400, "validation_failed", f"Unsupported logout scope {scope!r}")
+    claims = _device_claims(request)
+    assert claims.sub is not None
+    wait = request.app.state.rate_limiter.acquire(claims.sub)
+    if wait is not None:
+        raise _too_many(wait)
+    await sessions.sign_out(request.app.state.db, claims.sub, claims.session_id, scope)
+    return Response(status_code=204)

@@ -301,6 +301,79 @@ async def test_the_projects_own_client_signs_in_and_refreshes(
 # ---------------------------------------------------------------- expiry and hostile tokens
 
 
+# ---------------------------------------------------------------- sign-out (GoTrue's /logout)
+
+
+async def logout(client: httpx.AsyncClient, access_token: str, scope: str | None = None) -> httpx.Response:
+    params = {} if scope is None else {"scope": scope}
+    headers = {**anon(), "Authorization": f"Bearer {access_token}"}
+    return await client.post("/auth/v1/logout", params=params, headers=headers)
+
+
+async def two_sessions(client: httpx.AsyncClient, admin_headers: dict) -> tuple[dict, dict, dict]:
+    """One device signed in twice (a screen and a manager's tablet, say), and another device."""
+    device = await add_device(client, admin_headers, email="grill@kitchen.test")
+    other = await add_device(client, admin_headers, email="expo@kitchen.test", role="expo", stations=[])
+    first, second = (await sign_in(client, device["email"])).json(), (await sign_in(client, device["email"])).json()
+    third = (await sign_in(client, other["email"])).json()
+    assert verify_token(JWT_SECRET, first["access_token"]).session_id not in (
+        None, verify_token(JWT_SECRET, second["access_token"]).session_id
+    )
+    return first, second, third
+
+
+async def works(client: httpx.AsyncClient, session: dict) -> bool:
+    r = await refresh(client, session["refresh_token"])
+    assert r.status_code in (200, 400), r.text
+    if r.status_code == 200:
+        session["refresh_token"] = r.json()["refresh_token"]  # rotated: the next check uses the successor
+    return r.status_code == 200
+
+
+async def test_sign_out_revokes_every_session_of_the_device_and_nothing_else(
+    client: httpx.AsyncClient, admin_headers: dict
+) -> None:
+    first, second, other = await two_sessions(client, admin_headers)
+    assert await works(client, first)  # a session refreshed before: its successor is revoked too
+    r = await logout(client, first["access_token"])  # supabase-js and supabase-py default to `global`
+    assert r.status_code == 204 and r.content == b""
+    refused = await refresh(client, first["refresh_token"])
+    assert refused.status_code == 400 and refused.json()["error_code"] == "refresh_token_not_found"
+    assert not await works(client, second)
+    assert await works(client, other)
+    # As on Supabase, an access token already issued stays valid until it expires.
+    r = await client.get("/auth/v1/user", headers={**anon(), "Authorization": f"Bearer {first['access_token']}"})
+    assert r.status_code == 200
+
+
+async def test_sign_out_of_this_session_or_of_the_others(client: httpx.AsyncClient, admin_headers: dict) -> None:
+    first, second, _ = await two_sessions(client, admin_headers)
+    assert await works(client, second)
+    assert (await logout(client, first["access_token"], "local")).status_code == 204
+    assert not await works(client, first)
+    assert await works(client, second)  # its chain is another sign-in, refreshed since
+
+    third = (await sign_in(client, "grill@kitchen.test")).json()
+    assert (await logout(client, third["access_token"], "others")).status_code == 204
+    assert not await works(client, second)
+    assert await works(client, third)
+
+
+async def test_sign_out_needs_a_known_scope_the_apikey_and_a_device_token(
+    client: httpx.AsyncClient, admin_headers: dict
+) -> None:
+    first, _, _ = await two_sessions(client, admin_headers)
+    r = await logout(client, first["access_token"], "everyone")
+    assert r.status_code == 400 and r.json()["error_code"] == "validation_failed", r.text
+    r = await client.post("/auth/v1/logout", headers={"Authorization": f"Bearer {first['access_token']}"})
+    assert r.status_code == 401
+    r = await client.post("/auth/v1/logout", headers=anon())
+    assert r.status_code == 401 and r.json()["error_code"] == "no_authorization"
+    r = await logout(client, issue_anon_key(JWT_SECRET))
+    assert r.status_code == 401
+    assert await works(client, first)  # none of those signed anyone out
+
+
 async def test_expired_access_token_is_401_and_refresh_recovers(
     client: httpx.AsyncClient, admin_headers: dict, clock: FakeClock
 ) -> None:
