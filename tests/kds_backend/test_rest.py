@@ -653,7 +653,10 @@ async def test_kitchen_devices_cannot_patch(seeded: httpx.AsyncClient, role: str
         json={"status": "voided"},
         headers=auth_headers(token_for(role)),
     )
-    error(r, 403, "42501")
+    # Refused in words, where Supabase's RLS would answer 204 having changed nothing (README: "on purpose").
+    body = error(r, 403, "42501")
+    assert body["message"] == f"a {role} device cannot update order_items" and "pos" in body["hint"]
+    assert (await row(seeded, "order_items", FRIES, auth_headers(token_for("pos"))))["status"] != "voided"
 
 
 async def test_empty_patch_changes_nothing(seeded: httpx.AsyncClient, pos_headers: Headers) -> None:
