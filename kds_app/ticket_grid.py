@@ -692,7 +692,7 @@ class TicketGrid(QWidget):
             painter.setPen(ink)
             painter.setFont(fonts.station)
             left = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-            painter.drawText(band.adjusted(16, 0, -16, 0), left, f"#{ticket.order.number} · cont.")
+            painter.drawText(band.adjusted(16, 0, -16, 0), left, self._cont_text(piece, ticket))
         if piece.foot or piece.clipped:
             text = "continues ▶" if piece.foot else "▼ MORE BELOW ▼"
             band = QRect(rect.left(), rect.bottom() - FOOT_H + 1, rect.width(), FOOT_H)
@@ -704,6 +704,17 @@ class TicketGrid(QWidget):
             painter.drawText(band, int(Qt.AlignmentFlag.AlignCenter),
                              QFontMetrics(fonts.station).elidedText(text, Qt.TextElideMode.ElideRight, band.width()))
         painter.restore()
+
+
+    def _cont_text(self, piece: Piece, ticket: Ticket) -> str:
+        """The band over a card's next column: its number, and (expo) the station whose items go on there when
+        the column does not start with that station's own header."""
+        text = f"#{ticket.order.number} · cont."
+        station = None
+        for header in self.delegate.layout_for(ticket).stations:
+            if header.rect.top() <= piece.src_top:
+                station = None if header.rect.top() == piece.src_top else header.station
+        return text if station is None else f"{text} · {station.upper()}"
 
 
 def _first_difference(old: list[tuple[str, int]], new: list[tuple[str, int]]) -> int | None:

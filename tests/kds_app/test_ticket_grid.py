@@ -381,3 +381,47 @@ def test_the_layout_setting_is_checked(tmp_path: Path) -> None:
     assert AppConfig().layout == "paged" and AppConfig(layout="scroll").layout == "scroll"
     with pytest.raises(ConfigError, match="layout"):
         AppConfig(layout="grid")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- taps
+
+
+def test_a_tap_acts_only_where_it_was_pressed_and_a_quick_second_tap_counts(grid: TicketGrid, qtbot: QtBot) -> None:
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtGui import QMouseEvent
+
+    actions: list[str] = []
+    items: list[object] = []
+    grid.action_tapped.connect(actions.append)
+    grid.item_tapped.connect(lambda key, item_id: items.append((key, item_id)))
+    ticket = grid.ticket_model().tickets()[0]
+    first, second = (grid.point_of(ticket.key, i.id) for i in ticket.order.order_items[:2])
+    left = Qt.MouseButton.LeftButton
+    QTest.mousePress(grid.viewport(), left, Qt.KeyboardModifier.NoModifier, first)
+    QTest.mouseRelease(grid.viewport(), left, Qt.KeyboardModifier.NoModifier, second)  # slid onto the next item
+    assert items == []
+    bump = grid.point_of(ticket.key)
+    QTest.mouseClick(grid.viewport(), left, Qt.KeyboardModifier.NoModifier, bump)
+    # Qt makes the second of two quick taps a double-click: for a card it is a second tap (the bump's confirm).
+    for kind in (QEvent.Type.MouseButtonDblClick, QEvent.Type.MouseButtonRelease):
+        event = QMouseEvent(kind, QPointF(bump), QPointF(grid.viewport().mapToGlobal(bump)), left,
+                            Qt.MouseButton.NoButton if kind is QEvent.Type.MouseButtonRelease else left,
+                            Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(grid.viewport(), event)
+    assert actions == [ticket.key, ticket.key]
+
+
+def test_a_ticket_taller_than_every_column_is_cut_with_more_below_never_silently(qtbot: QtBot) -> None:
+    long = Ticket(order("88", *[("Burger", "grill")] * 16, age_s=900), "grill")
+    view = make_grid(qtbot, (420, 600), [long, *tickets(2)])  # one column
+    cards = view.page_cards()
+    assert [key for key, _rect in cards] == [long.key], "alone on its page"
+    assert view.viewport().rect().contains(cards[0][1])
+    piece = view._placement[0]
+    assert piece.clipped and piece.src_bottom < view.delegate.layout_for(long).height
+    band = QPoint(cards[0][1].center().x(), cards[0][1].bottom() - 10)
+    assert view.target_at(band) is None, "the MORE BELOW band taps nothing"
+    with pytest.raises(KeyError):
+        view.point_of(long.key)  # its BUMP is below the cut (the bump bar still bumps it)
+    view.page_by(1)
+    assert view.visible_keys() == [t.key for t in view.ticket_model().tickets()[1:]]
