@@ -56,8 +56,8 @@ class PrepStrip(QFrame):
         # competing with the tickets' age colours (yellow/red are kept for lateness).
         self.setStyleSheet(
             f"#PrepStrip {{ background: #14181d; border: none; }}"
-            f"#PrepCaption {{ color: #9aa5b1; font-size: {base_pt}pt; font-weight: bold; }}"
-            f"#PrepFigures {{ color: #f5f7fa; font-size: {base_pt + 3}pt; font-weight: bold; }}"
+            f"#PrepCaption {{ color: #9aa5b1; font-size: {base_pt - 4}pt; font-weight: bold; }}"
+            f"#PrepFigures {{ color: #f5f7fa; font-size: {base_pt}pt; font-weight: bold; }}"
         )
 
     def refresh(self) -> None:

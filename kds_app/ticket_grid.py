@@ -47,7 +47,7 @@ FOOT_H = 40  # the band under the part of a card that continues in the next colu
 DRAG_SLOP_PX = 30  # a finger that moved further than this between press and release did not tap
 SWIPE_PX = 90  # a mostly horizontal drag at least this long turns the page
 SCROLL_ROOM = 1 << 28  # scroll mode: one page as tall as all the cards
-PAGE_BUTTON_MIN = QSize(150, 48)  # 12 mm: the page bar takes as little height from the cards as a finger allows
+PAGE_BUTTON_MIN = QSize(140, 48)  # 12 mm: the page bar takes as little height from the cards as a finger allows
 
 _SIZE_ROLES = (int(Role.TICKET), int(Qt.ItemDataRole.DisplayRole))  # the roles whose change may resize a card
 
@@ -102,7 +102,7 @@ class PageBar(QFrame):
         self.setObjectName("PageBar")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(MARGIN, 3, MARGIN, 3)
-        layout.setSpacing(12)
+        layout.setSpacing(8)
         self.previous = QPushButton("◀  PREV")
         self.next = QPushButton("NEXT  ▶")
         self.label = QLabel("page 1/1")
