@@ -147,6 +147,12 @@ def change_frame(vsn: Vsn, topic: str, ids: tuple[int, ...], change: PreparedCha
     )
 
 
+def held_terms(bindings: tuple[Binding, ...] | list[Binding]) -> int:
+    """What a channel's bindings count against its restaurant's filter allowance: each is tested on its
+    restaurant's changes of its tables even with no filter, so each counts at least one."""
+    return sum(max(1, b.filter.terms) for b in bindings)
+
+
 def restaurant_of(claims: TokenClaims) -> str | None:
     meta = device_metadata(claims)
     return None if meta is None else meta.restaurant_id
@@ -359,6 +365,8 @@ class Connection:
             if isinstance(options, dict) and options.get("wait") is True:
                 raise _JoinRefused(f"RealtimeDisabledForConfiguration: {cdc_error}")
             bindings = []  # like Supabase, a subscription with bad params delivers nothing
+        if not self.quotas.hold((self, topic), restaurant_of(claims), held_terms(bindings)):
+            raise _JoinRefused(self._restaurant_terms_reason())
         presence = config.get("presence") if isinstance(config.get("presence"), dict) else {}
         broadcast = config.get("broadcast") if isinstance(config.get("broadcast"), dict) else {}
         key = presence.get("key")
@@ -391,6 +399,8 @@ class Connection:
                 channel, f"You no longer have permission to read from this Channel topic: {channel.name}"
             )
         if channel.restaurant_id is None and restaurant is not None:
+            if not self.quotas.hold((self, channel.topic), restaurant, held_terms(channel.bindings)):
+                return self._shutdown(channel, self._restaurant_terms_reason())
             channel.restaurant_id = restaurant
             effects.append(Subscribe((restaurant, channel.name), channel.topic, channel.bindings))
             if channel.presence_enabled:
@@ -457,10 +467,15 @@ class Connection:
             return Send(encode(Message(channel.topic, "presence_state", {}, None, channel.join_ref), self.vsn))
         return SyncPresence(channel.key, channel.topic)
 
+    def _restaurant_terms_reason(self) -> str:
+        limit = self.config.max_restaurant_filter_terms
+        return f"ChannelRateLimitReached: Too many filters: a restaurant's channels hold at most {limit} filter terms"
+
     def _drop(self, channel: Channel) -> list[Effect]:
         """Forget a channel and what it shares with others."""
         if self.channels.get(channel.topic) is channel:
             del self.channels[channel.topic]
+            self.quotas.release((self, channel.topic))
         key = channel.key
         if key is None:
             return []

@@ -35,6 +35,10 @@ class RealtimeConfig:
     max_filter_terms: int = 200
     """`KDS_REALTIME_MAX_FILTER_TERMS`: filter conditions plus `in` values over all bindings of one join. Each is
     parsed at the join and tested against the restaurant's changes, so this bounds both."""
+    max_restaurant_filter_terms: int = 10_000
+    """`KDS_REALTIME_MAX_RESTAURANT_FILTER_TERMS`: filter terms held by all of one restaurant's channels (a binding
+    counts at least one). Its changes are tested against them, so this bounds what one restaurant's subscriptions
+    cost the loop per change, whatever its devices and sockets (a kitchen of 100 screens holds a few hundred)."""
     max_sockets_per_device: int = 10
     """`KDS_REALTIME_MAX_SOCKETS_PER_DEVICE`: sockets open for one device token's subject (a screen uses one; a few
     more cover reconnects the server has not noticed yet)."""
@@ -67,6 +71,9 @@ class RealtimeConfig:
             max_channels=_whole(env, "KDS_REALTIME_MAX_CHANNELS", cls.max_channels, 1, 10_000, "channels"),
             max_bindings=_whole(env, "KDS_REALTIME_MAX_BINDINGS", cls.max_bindings, 1, 10_000, "bindings"),
             max_filter_terms=_whole(env, "KDS_REALTIME_MAX_FILTER_TERMS", cls.max_filter_terms, 1, 100_000, "terms"),
+            max_restaurant_filter_terms=_whole(
+                env, "KDS_REALTIME_MAX_RESTAURANT_FILTER_TERMS", cls.max_restaurant_filter_terms, 1, 10_000_000, "terms"
+            ),
             max_sockets_per_device=_whole(
                 env, "KDS_REALTIME_MAX_SOCKETS_PER_DEVICE", cls.max_sockets_per_device, 1, 100_000, "sockets"
             ),

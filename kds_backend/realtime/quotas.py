@@ -7,7 +7,9 @@ limits a tenant's concurrent users and joins per second, the router holds:
 
 - sockets per device: a socket counts for each device whose token it presented (the handshake's `apikey`, or a
   join's `access_token`: official clients connect with the anon key and join with the user's token);
-- joins per second per restaurant, a token bucket; anon tokens (no restaurant) share one.
+- joins per second per restaurant, a token bucket; anon tokens (no restaurant) share one;
+- filter terms held by a restaurant's channels: each of its changes is tested against its subscriptions that
+  the index cannot rule out, so this bounds what one change of one restaurant costs everyone.
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ class Quotas:
         self._joins: dict[str, TokenBucket] = {}
         self._sockets_of: dict[str, set[Hashable]] = {}
         self._devices_of: dict[Hashable, set[str]] = {}
+        self._terms: dict[str, int] = {}
+        self._held: dict[Hashable, tuple[str, int]] = {}
 
     def take_join(self, restaurant_id: str | None, now: float) -> bool:
         """One join of this restaurant now; False once its joins per second are spent."""
@@ -92,6 +96,32 @@ class Quotas:
                 sockets.discard(socket)
                 if not sockets:
                     del self._sockets_of[device]
+
+    def hold(self, channel: Hashable, restaurant_id: str | None, terms: int) -> bool:
+        """`channel` holds `terms` filter terms of its restaurant's allowance; False (nothing held) if over it."""
+        self.release(channel)
+        if restaurant_id is None or terms <= 0:
+            return True  # nothing held: a channel with no bindings costs no change anything
+        total = self._terms.get(restaurant_id, 0) + terms
+        if total > self.config.max_restaurant_filter_terms:
+            return False
+        self._terms[restaurant_id] = total
+        self._held[channel] = (restaurant_id, terms)
+        return True
+
+    def release(self, channel: Hashable) -> None:
+        held = self._held.pop(channel, None)
+        if held is None:
+            return
+        restaurant_id, terms = held
+        left = self._terms.get(restaurant_id, 0) - terms
+        if left > 0:
+            self._terms[restaurant_id] = left
+        else:
+            self._terms.pop(restaurant_id, None)
+
+    def terms(self, restaurant_id: str) -> int:
+        return self._terms.get(restaurant_id, 0)
 
     def sockets(self, device: str) -> int:
         return len(self._sockets_of.get(device, ()))

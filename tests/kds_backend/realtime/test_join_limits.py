@@ -134,3 +134,43 @@ def test_a_restaurants_joins_per_second_are_bounded_and_another_restaurants_are_
     }
     assert routed_join(router, neighbour, None)["status"] == "ok"
     assert routed_join(router, flooder, None, NOW + 0.5, topic="realtime:t3")["status"] == "ok"  # refilled
+
+
+def test_a_restaurants_channels_hold_so_many_filter_terms_and_leaving_frees_them() -> None:
+    """Each change of a restaurant is tested against its subscriptions: their total is bounded per restaurant,
+    however many devices and sockets it spreads them over."""
+    router = Router(Quotas(RealtimeConfig(max_restaurant_filter_terms=10)))
+    four = [{"event": "*", "table": "orders", "filter": "status=in.(a,b,c),guests=gt.1"}]
+    a, b, neighbour = sockets(
+        router,
+        token_for("kds", restaurant="r2", device="d1"),
+        token_for("kds", restaurant="r2", device="d2"),
+        token_for("kds", restaurant="r1", device="d3"),
+    )
+
+    def join_four(conn_id: int, topic: str) -> dict:
+        payload = join_payload(None, four)
+        out = router.receive(conn_id, frame(Vsn.V1, topic, "phx_join", payload, "1", "1"), NOW)
+        return sent([item for _c, item in out])[0]["payload"]
+
+    assert join_four(a, "realtime:x")["status"] == "ok"
+    assert join_four(b, "realtime:y")["status"] == "ok"
+    assert join_four(b, "realtime:z") == {
+        "status": "error",
+        "response": {
+            "reason": "ChannelRateLimitReached: Too many filters: a restaurant's channels hold at most 10 filter terms"
+        },
+    }
+    assert join_four(neighbour, "realtime:x")["status"] == "ok"  # another restaurant's allowance is its own
+    bare = sockets(router, *(token_for("kds", restaurant="r3", device=f"b{n}") for n in range(2)))
+    for conn_id in bare:  # channels with no bindings hold nothing, and leaving frees nothing
+        assert routed_join(router, conn_id, None)["status"] == "ok"
+    for conn_id in bare:
+        out = router.receive(conn_id, frame(Vsn.V1, "realtime:k", "phx_leave", {}, "3", "1"), NOW)
+        assert [f["event"] for f in sent([item for _c, item in out])] == ["phx_reply", "phx_close"]
+    assert router.quotas.terms("r3") == 0
+    leave = frame(Vsn.V1, "realtime:x", "phx_leave", {}, "2", "1")
+    router.receive(a, leave, NOW)
+    assert join_four(b, "realtime:z")["status"] == "ok"
+    router.remove(b)
+    assert router.quotas.terms("r2") == 0  # a socket gone holds nothing
