@@ -33,7 +33,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from kds_backend.db.tables import device_cursors, intent_ledger, late_rejections, order_items, orders, upstream_writes
+from kds_backend.db.tables import (
+    device_cursors,
+    hub_intents,
+    intent_ledger,
+    late_rejections,
+    order_items,
+    orders,
+    upstream_writes,
+)
 from sync.store import LocalStore, outbox_rows
 
 from .screen_driver import SCREEN_DB, read_journal, store_digest
@@ -143,11 +151,13 @@ def _content(order: dict[str, Any]) -> str:
 
 
 def hub_state(engine: sa.Engine, mirror_store: Path, restaurant_id: str) -> dict[str, Any]:
-    """What the hub keeps for upstream: its late rejections, its POS writes queue, its taps queue (the mirror
-    engine's outbox, read-only with sqlite3: the hub may be running). A `rejected` entry in that outbox is upstream's
-    refusal not yet recorded at the hub (it is dismissed in the write that records it): until then the hub's ledger
-    still says applied and no screen can be told."""
+    """What the hub keeps for upstream: its late rejections, its POS writes queue, its taps queue (the hub's
+    `hub_intents`, taps committed at the hub and not yet moved on, and the mirror engine's outbox, read-only with
+    sqlite3: the hub may be running). A `rejected` entry in that outbox is upstream's refusal not yet recorded at the
+    hub (it is dismissed in the write that records it): until then the hub's ledger still says applied and no screen
+    can be told."""
     with engine.connect() as conn:
+        moving = int(conn.execute(sa.select(sa.func.count()).select_from(hub_intents)).scalar_one())
         late = [
             {"intent_id": str(r.intent_id), "device_id": r.device_id, "reason": r.reason}
             for r in conn.execute(sa.select(late_rejections).where(late_rejections.c.restaurant_id == restaurant_id))
@@ -167,7 +177,7 @@ def hub_state(engine: sa.Engine, mirror_store: Path, restaurant_id: str) -> dict
                               ).fetchall()
         finally:
             db.close()
-        taps_waiting = sum(1 for r in rows if r[0] != "rejected")
+        taps_waiting = moving + sum(1 for r in rows if r[0] != "rejected")
         verdicts_waiting = sum(1 for r in rows if r[0] == "rejected")
         errors = sorted({r[1] for r in rows if r[1] and r[0] != "rejected"})
     return {"late": late, "writes_waiting": waiting, "writes_failed": failed, "taps_waiting": taps_waiting,
