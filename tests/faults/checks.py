@@ -165,9 +165,9 @@ def hub_state(engine: sa.Engine, mirror_store: Path, restaurant_id: str) -> dict
         writes = conn.execute(sa.select(upstream_writes).where(upstream_writes.c.restaurant_id == restaurant_id))
         waiting, failed = 0, []
         for w in writes:
-            if w.failed is None:
+            if w.failed is None and w.settled is None:
                 waiting += 1
-            else:
+            elif w.failed is not None:  # (a settled update only waits for the hub's copy to show it: neither)
                 failed.append(f"#{w.seq} {w.op} {w.table_name}: {w.failed}")
     taps_waiting, verdicts_waiting, errors = -1, -1, []
     if mirror_store.exists():
