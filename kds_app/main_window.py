@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from api_client.hub_link import UpstreamLink
 from sync.realtime.connection import ConnectionState
 from sync.store.outbox_rows import OutboxEntry
 
@@ -58,6 +59,14 @@ def offline_text(depth: int, oldest_s: float | None) -> str:
         waiting = f"{depth} change{'s' if depth != 1 else ''} waiting to sync{age}"
     # The counts first: on a narrow screen the line is cut at the end, and the reassurance can go, not them.
     return f"OFFLINE · {waiting} · keep working, taps are saved here"
+
+
+def lan_only_text(link: UpstreamLink, now: float) -> str:
+    """The kitchen hub serving this screen has lost the internet: the LAN screens stay in sync with each other,
+    but orders made online cannot arrive and the kitchen's taps wait at the hub (issue 14)."""
+    down = f" {format_age(now - link.down_since.timestamp())}" if link.down_since is not None else ""
+    waiting = link.taps_waiting + link.pos_writes_waiting  # at the hub, for upstream
+    return f"no internet{down}" + (f" · {waiting} to sync" if waiting else "")
 
 
 def sign_in_text(depth: int, account: str | None) -> str:
@@ -118,10 +127,17 @@ class TopBar(QFrame):
             button.setMinimumWidth(button.sizeHint().width())
         super().showEvent(event)
 
-    def set_connection(self, state: ConnectionState, *, signed_out: bool = False) -> None:
+    def set_connection(self, state: ConnectionState, *, signed_out: bool = False, lan_only: bool = False) -> None:
+        """`lan_only`: live on a kitchen hub that has lost the internet (the LAN works; online orders cannot come)."""
         # Signed out, the socket may still be open on the last token: the screen is not syncing all the same.
-        self.connection.setText("● SIGNED OUT" if signed_out else CONNECTION_TEXT[state])
-        self.connection.setProperty("state", ConnectionState.OFFLINE.value if signed_out else state.value)
+        if signed_out:
+            text, value = "● SIGNED OUT", ConnectionState.OFFLINE.value
+        elif lan_only and state is ConnectionState.LIVE:
+            text, value = "● LAN ONLY", "lan_only"
+        else:
+            text, value = CONNECTION_TEXT[state], state.value
+        self.connection.setText(text)
+        self.connection.setProperty("state", value)
         # A dynamic property only restyles after the style is re-applied.
         self.connection.style().unpolish(self.connection)
         self.connection.style().polish(self.connection)
@@ -256,6 +272,7 @@ class MainWindow(QMainWindow):
         self._unsubscribe = [
             self.engine.connection_state.subscribe(lambda _s: self.update_status()),
             self.engine.queue_depth.subscribe(lambda _d: self.update_status()),
+            self.engine.hub_upstream.subscribe(lambda _l: self.update_status()),
             self.engine.eighty_sixed.subscribe(self._menu_changed),
         ]
         self._menu_changed(self.engine.eighty_sixed.value)
@@ -291,8 +308,13 @@ class MainWindow(QMainWindow):
         state = self.engine.connection_state.value
         depth = self.engine.queue_depth.value
         oldest = self.engine.oldest_pending_age()
-        self.top.set_connection(state, signed_out=self._sign_in_needed)
-        self.top.queue.setText(queue_text(depth, oldest))
+        link = self.engine.hub_upstream.value
+        lan_only = link is not None and not link.up and state is ConnectionState.LIVE
+        self.top.set_connection(state, signed_out=self._sign_in_needed, lan_only=lan_only)
+        if lan_only and depth == 0 and link is not None:
+            self.top.queue.setText(lan_only_text(link, self._wall_clock()))
+        else:
+            self.top.queue.setText(queue_text(depth, oldest))
         if self._sign_in_needed:
             self.offline_banner.setText(sign_in_text(depth, self._sign_in_account))
             self.offline_banner.setVisible(True)

@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -14,6 +15,7 @@ from uuid import UUID
 import httpx
 import pytest
 
+from api_client.hub_link import UpstreamLink
 from api_client.models import DeviceRole, ItemStatus, OrderStatus
 from kds_app.app import Session
 from kds_app.config import AppConfig
@@ -144,6 +146,32 @@ async def test_a_pos_order_appears_with_a_chime_and_a_brief_highlight(companion:
         assert [(i.name, i.allergens) for i in ticket.order.order_items] == [("Satay", ["peanut"])]
         assert grill.window.top.connection.text() == "● ONLINE"
         assert grill.window.top.count.text() == "2 open"
+
+
+async def test_a_screen_on_a_hub_that_lost_the_internet_says_lan_only_without_moving_a_card(
+    companion: LiveServer, tmp_path: Path
+) -> None:
+    """What the engine learns from its hub (`SyncEngine.hub_upstream`, end to end in tests/kds_backend/hub/) is
+    shown in the top bar: the LAN is in sync, online orders cannot arrive, and what waits at the hub."""
+    made = await pos_order(companion.url, "102", [("Burger", "grill")])
+    async with screen(companion, tmp_path, "r1-kds-grill-1") as grill:
+        await until(grill.engine, lambda: on_screen(grill, made))
+        grill.window.grid.relayout()
+        cards = {key: grill.window.grid.visual_rect(key) for key in grill.window.grid.visible_keys()}
+        down_since = datetime.now(UTC) - timedelta(minutes=12, seconds=5)
+        grill.engine.hub_upstream.set(
+            UpstreamLink(connection="offline", down_since=down_since, taps_waiting=3, pos_writes_waiting=1)
+        )
+        top = grill.window.top
+        assert (top.connection.text(), top.connection.property("state")) == ("● LAN ONLY", "lan_only")
+        assert top.queue.text() == "no internet 12:05 · 4 to sync"
+        assert not grill.window.offline_banner.isVisible()  # this screen itself is online: no red strip
+        grill.window.grid.relayout()
+        assert {key: grill.window.grid.visual_rect(key) for key in grill.window.grid.visible_keys()} == cards
+        grill.window.grab().save(str(tmp_path / "lan-only.png"))
+
+        grill.engine.hub_upstream.set(UpstreamLink(connection="live"))
+        assert (top.connection.text(), top.queue.text()) == ("● ONLINE", "All synced")
 
 
 async def test_touch_strikes_an_item_and_two_taps_bump_the_ticket(companion: LiveServer, tmp_path: Path) -> None:
