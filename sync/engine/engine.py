@@ -123,6 +123,19 @@ _Input = Event | _State | _Answer | None  # None: just wake up (a flush may be d
 
 
 @dataclass
+class _Cycle:
+    """One catch-up cycle, for its log lines: what started it, what it read, what it changed."""
+
+    trigger: str
+    started: float
+    pages: int = 0
+    rows: int = 0
+    changed: int = 0
+    failed_reads: int = 0
+    snapshot: bool = False
+
+
+@dataclass
 class _Listeners:
     callbacks: list[Callable[[frozenset[UUID]], object]] = field(default_factory=list)
     queues: list[asyncio.Queue[frozenset[UUID]]] = field(default_factory=list)
@@ -172,6 +185,8 @@ class SyncEngine:
         self._pending_orders: set[UUID] = set()
         self._warned_no_deletion_log = False
         self._dismissed = 0
+        self._cycle: _Cycle | None = None  # the catch-up cycle under way, for the log
+        self._trigger = "start"  # what the input being handled is, should it start a cycle
         self.snapshots_applied = 0
         """Grows with every snapshot committed (a first start, or a catch-up that started over): what the store held
         before it is gone, so whatever mirrors the store must look again at what it did not get back."""
@@ -473,6 +488,8 @@ class SyncEngine:
             cursor = read_rows.load_cursor(conn)
             clock_start = read_rows.max_received(conn)
         self.commit_groups.release()
+        self._cycle = None
+        self._trigger = "recovery after a failed batch"
         self.catchup = CatchUp(
             self.config.restaurant_id,
             cursor,
@@ -494,6 +511,7 @@ class SyncEngine:
             self.uploader.live_again()
             self.late_rejections.want()
             self.hub_link.want()
+            self._trigger = "reconnected" if item.again else "connected"
             return self.catchup.subscribed(now)
         if isinstance(item, HintEvent):
             if item.event == LATE_REJECTION_EVENT and item.payload.get("device_id") == self.config.device_id:
@@ -502,9 +520,11 @@ class SyncEngine:
                 self.hub_link.want()
             return []
         if isinstance(item, ChangeEvent):
+            self._trigger = "unreadable push"
             return self.catchup.event(item.change)
         if isinstance(item, _Answer):
             return self._on_answer(item, now)
+        self._trigger = "periodic"
         return self.catchup.tick(now)
 
     def _on_state(self, state: ConnectionState) -> list[Action]:
@@ -513,10 +533,23 @@ class SyncEngine:
         if state in (ConnectionState.RECONNECTING, ConnectionState.OFFLINE):
             self.caught_up.set(False)
             self.uploader.abandon_inflight()
+            if self._cycle is not None:
+                cycle, self._cycle = self._cycle, None
+                log.info(
+                    "catch-up interrupted (connection %s) after %d page(s)", state.value, cycle.pages,
+                    extra={"event": "catchup", "phase": "interrupted", "trigger": cycle.trigger, "pages": cycle.pages},
+                )
             return self.catchup.disconnected()
         return []
 
     def _on_answer(self, answer: _Answer, now: float) -> list[Action]:
+        if self._cycle is not None:
+            if answer.result is None:
+                self._cycle.failed_reads += 1
+            else:
+                self._cycle.pages += 1
+                rows = answer.result[1] if isinstance(answer.result, tuple) else answer.result
+                self._cycle.rows += len(rows)
         if answer.result is None:
             return self.catchup.request_failed(answer.request_id, now)
         if answer.snapshot:
@@ -534,7 +567,10 @@ class SyncEngine:
             changed: set[UUID] = set()
             with self.store.refetchable() as conn:
                 for run in _runs(applies):
-                    changed |= read_rows.apply_changes(conn, [c for a in run for c in a.changes], reset=run[0].reset)
+                    ids = read_rows.apply_changes(conn, [c for a in run for c in a.changes], reset=run[0].reset)
+                    if self._cycle is not None and any(a.cursor is not None or a.reset for a in run):
+                        self._cycle.changed += len(ids - changed)  # orders the REST read changed
+                    changed |= ids
                     for apply in run:
                         if apply.cursor is not None:
                             read_rows.save_cursor(conn, apply.cursor)
@@ -550,11 +586,44 @@ class SyncEngine:
                 self._refresh_menu()
         for action in actions:
             if isinstance(action, FetchSnapshot | FetchPage):
+                if self._cycle is None:
+                    self._cycle_started(isinstance(action, FetchSnapshot))
                 self._reads.put_nowait(action)
             elif isinstance(action, Live):
                 self.caught_up.set(True)
+                self._cycle_done()
             elif isinstance(action, Resync):
-                log.warning("catch-up starts over from a snapshot: %s", action.reason)
+                log.warning(
+                    "catch-up starts over from a snapshot: %s", action.reason,
+                    extra={"event": "catchup", "phase": "resync", "reason": action.reason},
+                )
+                if self._cycle is not None:
+                    self._cycle.snapshot = True
+
+    def _cycle_started(self, snapshot: bool) -> None:
+        """A catch-up cycle starts. The periodic safety read is said at DEBUG: it is the only one a quiet kitchen
+        has, every minute, and only news when it changed something (said when it ends)."""
+        self._cycle = _Cycle(self._trigger, self._clock(), snapshot=snapshot)
+        level = logging.DEBUG if self._trigger == "periodic" else logging.INFO
+        log.log(
+            level, "catch-up started (%s)%s", self._trigger, ": reading a snapshot" if snapshot else "",
+            extra={"event": "catchup", "phase": "started", "trigger": self._trigger, "snapshot": snapshot},
+        )
+
+    def _cycle_done(self) -> None:
+        cycle, self._cycle = self._cycle, None
+        if cycle is None:
+            return
+        took = self._clock() - cycle.started
+        quiet = cycle.trigger == "periodic" and cycle.changed == 0 and not cycle.snapshot
+        log.log(
+            logging.DEBUG if quiet else logging.INFO,
+            "catch-up done (%s): live after %d page(s), %d row(s) read, %d order(s) changed, %.2f s",
+            cycle.trigger, cycle.pages, cycle.rows, cycle.changed, took,
+            extra={"event": "catchup", "phase": "live", "trigger": cycle.trigger, "pages": cycle.pages,
+                   "rows": cycle.rows, "changed": cycle.changed, "failed_reads": cycle.failed_reads,
+                   "snapshot": cycle.snapshot, "took_s": round(took, 3)},
+        )
 
     def _flush(self) -> None:
         ids = self.coalescer.flush(self._clock())

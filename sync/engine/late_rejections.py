@@ -21,6 +21,8 @@ from api_client.late_rejection import PAGE, LateRejection
 from api_client.models import Intent
 from sync.store import LocalStore, meta, outbox_rows
 
+from .intent_log import log_rejection
+
 log = logging.getLogger(__name__)
 
 FIRST_LOOK_BACK = timedelta(minutes=30)
@@ -81,14 +83,11 @@ class LateRejections:
                     outbox_rows.append_rejected(conn, rejection.intent, rejection.reason, self.store.clock())
                 meta.put(conn, meta.LATE_REJECTION_SEQ, str(max(r.seq for r in page)))
             recorded += [r.intent for r in shown]
+            for rejection in shown:
+                log_rejection(log, self.store, rejection.intent, rejection.reason, late=True)
             if len(page) < PAGE:
                 break
         if recorded:
             self.recorded += len(recorded)
-            for intent in recorded:
-                log.warning(
-                    "upstream refused %s (order %s, intent %s) after the hub had applied it",
-                    intent.kind.value, intent.order_id, intent.id,
-                )
             self.on_recorded(recorded)
         return recorded

@@ -15,6 +15,8 @@ from sync.store import LocalStore, meta, outbox_rows, server_rows
 from sync.store.outbox_rows import OutboxEntry
 from sync.store.overlay import Overlaid, overlay
 
+from .intent_log import log_tap
+
 log = logging.getLogger(__name__)
 
 
@@ -49,6 +51,7 @@ class Outbox:
                 created_at=datetime.fromtimestamp(self.store.clock(), UTC),
             )
             outbox_rows.append(conn, intent, self.store.clock())
+            log_tap(log, conn, intent)
         for listener in list(self._listeners):
             try:
                 listener(intent)

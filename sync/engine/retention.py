@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import UTC, datetime
 
 from sync.realtime.observable import Observable
@@ -39,6 +40,7 @@ class Retention:
     async def compact(self) -> int:
         """Drop every finished order older than the retention age; returns how many."""
         cutoff = datetime.fromtimestamp(self.store.clock() - self.days * 86400, UTC)
+        started = time.monotonic()
         total = 0
         while True:
             with self.store.transaction() as conn:
@@ -50,8 +52,12 @@ class Retention:
         with self.store.transaction() as conn:
             # A stale copy of a deleted row travels for seconds (a late push, a replayed frame), not days.
             read_rows.prune_tombstones(conn, cutoff.timestamp())
+        log.info(
+            "retention: dropped %d finished order%s older than %g days", total, "" if total == 1 else "s", self.days,
+            extra={"event": "retention", "dropped": total, "days": self.days,
+                   "took_s": round(time.monotonic() - started, 3)},
+        )
         if total:
-            log.info("retention: dropped %d finished orders older than %g days", total, self.days)
             self.compacted.set(self.compacted.value + total)
         self.rounds.set(self.rounds.value + 1)
         return total

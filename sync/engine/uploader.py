@@ -19,9 +19,11 @@ from api_client.models import Intent, IntentResult, OrderWithItems
 from api_client.plant import planted
 from sync.realtime.backoff import Backoff
 from sync.realtime.observable import Observable
+from sync.retry_log import RetryLog
 from sync.store import LocalStore, outbox_rows, read_rows
 from sync.store.outbox_rows import OutboxEntry
 
+from .intent_log import log_rejection
 from .upload_policy import Confirm, Decision, Reject, decide
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,7 @@ class Uploader:
         self._task: asyncio.Task[None] | None = None
         self._limit: int | None = None
         self._sending_since: float | None = None  # loop time the batch in flight was sent, if one is
+        self.retries = RetryLog(log, "upload", "upload_retry")
 
     # ------------------------------------------------------------ control
 
@@ -171,8 +174,10 @@ class Uploader:
         if retry is None:
             self._limit = None
             self.last_error.set(None)
+            self.retries.succeeded(queued=self.queue_depth.value)
             return
-        log.warning("upload of %d intent(s) failed, retry in %.1fs: %s", len(batch), retry.delay_s, retry.error)
+        self.retries.failed(retry.error, batch=len(batch), queued=self.queue_depth.value,
+                            retry_in_s=round(retry.delay_s, 1))
         if planted("stall_outbox"):
             await self._stop.wait()  # planted bug (fault harness): after one failure the uploader never retries
             return
@@ -259,6 +264,23 @@ class Uploader:
                 delay = decision.retry.delay_s if decision.retry else 0.0
                 outbox_rows.note_failure(conn, rest, error, self.store.clock() + delay)
         self.rejections_recorded += rejected  # once committed
+        self._log_answers(intents, decision)
+
+    def _log_answers(self, intents: Sequence[Intent], decision: Decision) -> None:
+        """One line for what the server applied, one per refusal (with the ticket number a cook sees)."""
+        by_id = {i.id: i for i in intents}
+        applied = [by_id[a.intent_id] for a in decision.settle if isinstance(a, Confirm) and a.intent_id in by_id]
+        if applied and log.isEnabledFor(logging.INFO):
+            seqs = sorted(i.device_seq for i in applied)
+            log.info(
+                "upload: %d tap%s applied (seq %s)", len(applied), "" if len(applied) == 1 else "s",
+                f"{seqs[0]}" if len(seqs) == 1 else f"{seqs[0]}-{seqs[-1]}",
+                extra={"event": "applied", "count": len(applied), "seq_first": seqs[0], "seq_last": seqs[-1],
+                       **({"intent_ids": [str(i.id) for i in applied]} if len(applied) <= 10 else {})},
+            )
+        for action in decision.settle:
+            if isinstance(action, Reject) and action.intent_id in by_id:
+                log_rejection(log, self.store, by_id[action.intent_id], action.reason, action.order)
 
     async def _sleep(self, seconds: float, *, wake_on_kick: bool) -> None:
         events = [self._stop, self._kick if wake_on_kick else self._retry_now]

@@ -21,6 +21,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from api_client.token_provider import TokenProvider
 from sync import trace as _trace
+from sync.retry_log import RetryLog
 
 from .backoff import Backoff
 from .changes import ParsedChange, RawChange, parse_change
@@ -154,6 +155,12 @@ class RealtimeConnection:
         self._token_fetch: asyncio.Task[object] | None = None
         self._force_token_again = False
         self.connections_opened = 0
+        # The log: every state change with why (one line each), and reconnect attempts summarised.
+        self._why: str | None = None
+        self._logged_state = self.state.value
+        self._state_since = clock()
+        self.attempts = RetryLog(log, "realtime connection", "connection_retry")
+        self.state.subscribe(self._state_changed)
 
     # ------------------------------------------------------------ public API
 
@@ -184,6 +191,7 @@ class RealtimeConnection:
         await asyncio.gather(*tasks, return_exceptions=True)
         self._side_tasks.clear()
         self._cancel_offline_timer()
+        self._why = "closed by this screen"
         self.state.set(ConnectionState.OFFLINE)
 
     async def __aenter__(self) -> RealtimeConnection:
@@ -211,10 +219,13 @@ class RealtimeConnection:
             except asyncio.CancelledError:
                 raise
             except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as exc:
-                log.info("realtime connection to %s lost or refused: %r", self.url.split("?")[0], exc)
-            except Exception:
+                self._why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                self.attempts.failed(self._why, url=self.url.split("?")[0])
+            except Exception as exc:
                 # Whatever went wrong, the next attempt may work: never stop trying (no silent give-up).
                 log.exception("realtime connection failed unexpectedly")
+                self._why = f"{type(exc).__name__}: {exc}"
+                self.attempts.failed(self._why, url=self.url.split("?")[0])
             finally:
                 self._ws = None
                 self._emit(self._core.on_close(self._clock()))
@@ -229,12 +240,16 @@ class RealtimeConnection:
         self._ws = ws
         self.connections_opened += 1
         self._cancel_offline_timer()
+        self.attempts.succeeded()
+        self._why = "socket open"
         self.state.set(ConnectionState.JOINING)
         timers = asyncio.create_task(self._timers(ws), name="realtime-timers")
         try:
             await self._apply(ws, self._core.on_open(self._clock()))
             async for data in ws:
                 await self._apply(ws, self._core.receive(data, self._clock()))
+            if self._why in (None, "socket open", "channels live"):
+                self._why = f"the socket closed ({ws.close_code} {ws.close_reason})".replace(" )", ")")
         finally:
             timers.cancel()
             await asyncio.wait([timers])
@@ -269,6 +284,7 @@ class RealtimeConnection:
                     await ws.send(out.text)
             elif isinstance(out, Reconnect):
                 log.warning("realtime: %s; reconnecting", out.reason)
+                self._why = out.reason
                 if ws is not None:
                     await ws.close(1000, out.reason)
             elif isinstance(out, TokenNeeded):
@@ -283,10 +299,12 @@ class RealtimeConnection:
             if isinstance(out, ChannelLive):
                 if self._core.all_live:
                     self._backoff.reset()
+                    self._why = "channels live"
                     self.state.set(ConnectionState.LIVE)
                 self._deliver(LiveAgain(out.topic, out.again))
             elif isinstance(out, ChannelDown):
                 log.info("realtime channel %s down: %s", out.topic, out.reason)
+                self._why = f"channel {out.topic} down: {out.reason}"
                 if self._core.connected:
                     self.state.set(ConnectionState.JOINING)
             elif isinstance(out, Change):
@@ -360,9 +378,23 @@ class RealtimeConnection:
         def go_offline() -> None:
             self._offline_timer = None
             if self.state.value in (ConnectionState.RECONNECTING, ConnectionState.CONNECTING):
+                self._why = f"not connected for {self._offline_after_s:g} s ({self._why or 'no answer'})"
                 self.state.set(ConnectionState.OFFLINE)
 
         self._offline_timer = asyncio.get_running_loop().call_later(self._offline_after_s, go_offline)
+
+    def _state_changed(self, state: ConnectionState) -> None:
+        """One line per change of state, with why and how long the previous one lasted."""
+        previous, self._logged_state = self._logged_state, state
+        now = self._clock()
+        lasted, self._state_since = now - self._state_since, now
+        bad = state in (ConnectionState.RECONNECTING, ConnectionState.OFFLINE) and self._why != "closed by this screen"
+        log.log(
+            logging.WARNING if bad else logging.INFO,
+            "connection %s → %s: %s", previous.value, state.value, self._why or "-",
+            extra={"event": "connection", "state": state.value, "previous": previous.value,
+                   "reason": self._why, "previous_s": round(lasted, 1), "url": self.url.split("?")[0]},
+        )
 
     def _cancel_offline_timer(self) -> None:
         if self._offline_timer is not None:
