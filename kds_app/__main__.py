@@ -73,6 +73,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.data_dir is not None:
         args.data_dir.mkdir(parents=True, exist_ok=True)
     directory = args.data_dir or data_dir()
+    try:
+        from .logging_setup import start_logging
+
+        start_logging(directory)
+    except OSError as exc:  # a read-only or full disk must not keep the kitchen dark
+        print(f"kds: cannot write the log in {directory}: {exc}", file=sys.stderr)
     config_file = args.config or config_path()
     try:
         config = load_config(config_file)

@@ -31,6 +31,7 @@ from .config import AppConfig, ConfigError, save_config
 from .connect import Connection, SignInNeeded, build_engine_config
 from .keymap import resolve_keymap
 from .keys import BumpBarKeys
+from .logging_setup import session_context
 from .main_thread_gc import MainThreadGC
 from .main_window import MainWindow
 from .ready_board import ReadyBoard, show_on_second_display
@@ -86,6 +87,10 @@ class Session:
         # A store left by another device (the screen was moved to another server or account) is set aside,
         # never reused and never deleted: opening it would refuse to start, on every start.
         set_aside = claim(engine_config.data_path, engine_config.device_id)
+        session_context(
+            device=engine_config.device_id, restaurant=engine_config.restaurant_id, stations=config.stations,
+            view=config.view,
+        )
         engine = SyncEngine(engine_config)
         model = TicketModel()
         delegate = TicketDelegate(config.font_size, config.thresholds_for)

@@ -8,10 +8,11 @@ keeps it in its data directory (kds_app.connect, 0600) to sign itself in again i
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import TypeVar
 
 from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -29,9 +30,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from api_client.logs import active_log_file, tail
+
 from .config import FONT_SIZE_RANGE, AppConfig, ConfigError, ServerKind, ViewKind
 
-__all__ = ["MIN_CONTROL_HEIGHT", "MIN_FONT_PX", "SettingsDialog"]
+__all__ = ["COPIED_LINES", "MIN_CONTROL_HEIGHT", "MIN_FONT_PX", "SettingsDialog"]
+
+COPIED_LINES = 500  # what "Copy logs" puts on the clipboard: the last this many lines, after the file's path
 
 MIN_CONTROL_HEIGHT = 56
 MIN_FONT_PX = 18
@@ -49,6 +54,7 @@ QLineEdit, QSpinBox, QPushButton, QCheckBox, QRadioButton {{ min-height: {MIN_CO
 QCheckBox::indicator, QRadioButton::indicator {{ width: 32px; height: 32px; }}
 QPushButton {{ padding: 0 24px; }}
 QLabel#error {{ color: #d32f2f; font-weight: bold; }}
+QLabel#info {{ color: #2e7d32; }}
 """
 
 
@@ -67,9 +73,11 @@ class _TouchRadioButton(QRadioButton):
 class SettingsDialog(QDialog):
     saved = Signal(object)  # (AppConfig, str | None)
 
-    def __init__(self, config: AppConfig, parent: QWidget | None = None) -> None:
+    def __init__(self, config: AppConfig, parent: QWidget | None = None, *, log_file: Path | None = None) -> None:
+        """`log_file`: what Copy logs copies (default: the file the screen logs to, if it does)."""
         super().__init__(parent)
         self.config = config
+        self.log_file = log_file if log_file is not None else active_log_file()
         self.setWindowTitle("Screen settings")
         self.setObjectName("settings")
         self.setStyleSheet(_STYLE)
@@ -102,6 +110,17 @@ class SettingsDialog(QDialog):
         self.error_label.setObjectName("error")
         self.error_label.setWordWrap(True)
         self.error_label.hide()
+        self.info_label = QLabel()
+        self.info_label.setObjectName("info")
+        self.info_label.setWordWrap(True)
+        self.info_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.info_label.hide()
+
+        # For support: the log's path and its last lines, to paste into a message (no file browsing on a kitchen PC).
+        self.copy_logs_button = QPushButton("Copy logs")
+        self.copy_logs_button.setObjectName("copy_logs")
+        self.copy_logs_button.setAutoDefault(False)
+        self.copy_logs_button.clicked.connect(self.copy_logs)
 
         self.save_button = QPushButton("Save")
         self.save_button.setObjectName("save")
@@ -124,6 +143,7 @@ class SettingsDialog(QDialog):
         form.addRow(f"Font size ({FONT_SIZE_RANGE[0]}-{FONT_SIZE_RANGE[1]})", self.font_size_spin)
         form.addRow("", self.sound_check)
         buttons = QHBoxLayout()
+        buttons.addWidget(self.copy_logs_button)
         buttons.addStretch(1)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.save_button)
@@ -138,6 +158,7 @@ class SettingsDialog(QDialog):
         self.fields_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout = QVBoxLayout(self)
         layout.addWidget(self.error_label)
+        layout.addWidget(self.info_label)
         layout.addWidget(self.fields_area, 1)
         layout.addLayout(buttons)
         self._update_enabled()
@@ -195,6 +216,21 @@ class SettingsDialog(QDialog):
     def show_error(self, message: str) -> None:
         self.error_label.setText(message)
         self.error_label.show()
+
+    def copy_logs(self) -> str:
+        """The log file's path and its last `COPIED_LINES` lines to the clipboard; says so in the dialog. Returns
+        what was copied ("" when there is no log to copy)."""
+        path = self.log_file
+        lines = tail(path, COPIED_LINES) if path is not None else []
+        if path is None or not lines:
+            self.info_label.setText("No log to copy yet" + (f" ({path})" if path is not None else ""))
+            self.info_label.show()
+            return ""
+        text = "\n".join([f"# {path} (last {len(lines)} lines)", *lines, ""])
+        QGuiApplication.clipboard().setText(text)
+        self.info_label.setText(f"Copied the last {len(lines)} lines of the log to the clipboard · {path}")
+        self.info_label.show()
+        return text
 
     # ------------------------------------------------------------ internals
 
