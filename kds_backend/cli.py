@@ -31,7 +31,14 @@ def _serve(args: argparse.Namespace) -> int:
     from .ws_protocol import AbortableWebSocketProtocol
 
     settings = Settings.from_env(database_url=args.database_url, upstream_url=args.upstream)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.log_json:
+        # JSON lines on stderr, the screen's format (api_client.logs), uvicorn's own loggers included.
+        from api_client.logs import install_json_stderr, set_context
+
+        install_json_stderr(logging.INFO)
+        set_context(service="kds-backend", role="hub" if settings.upstream is not None else "companion")
+    else:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a hub's every request to upstream is not news
     print(f"KDS companion on http://{args.host}:{args.port}  (database: {_safe_url(settings.database_url)})")
     if settings.upstream is not None:
@@ -47,6 +54,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         log_level=args.log_level,
+        **({"log_config": None} if args.log_json else {}),  # None: uvicorn's records reach the JSON handler
         ws=AbortableWebSocketProtocol,  # uvicorn's websockets-sansio, able to drop a subscriber that stopped reading
         ws_per_message_deflate=settings.ws_compression,
         **uvicorn_options(settings.limits),  # header size, head timeout, keep-alive, connection cap
@@ -234,6 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--database-url", help="SQLAlchemy URL, e.g. postgresql://user:pw@host/kds")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument(
+        "--log-json", action="store_true",
+        help="log JSON lines on stderr (ts, level, logger, msg, version and the record's fields), as the screens do",
+    )
     serve.add_argument(
         "--upstream",
         metavar="URL",
