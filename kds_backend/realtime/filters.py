@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 OPERATORS = frozenset({"eq", "neq", "lt", "lte", "gt", "gte", "in", "is"})
@@ -44,6 +44,8 @@ class Condition:
     op: str
     value: str | tuple[str, ...]
     negate: bool = False
+    texts: frozenset[str] = field(default=frozenset(), compare=False)
+    """An `in` list as a set: a text column (most are) is tested by one lookup, not by comparing each value."""
 
     def matches(self, row: Mapping[str, Any]) -> bool:
         actual = row.get(self.column)
@@ -53,7 +55,10 @@ class Condition:
         if actual is None:
             return False  # NULL compared with anything is unknown, negated or not
         if self.op == "in":
-            result = any(_compare(actual, v) == 0 for v in self.value)
+            if isinstance(actual, str):
+                result = actual in self.texts  # `_compare` of two texts is plain equality
+            else:
+                result = any(_compare(actual, v) == 0 for v in self.value)
         else:
             order = _compare(actual, self.value)  # type: ignore[arg-type]
             result = _OP_TEST[self.op](order)
@@ -184,7 +189,7 @@ def _condition(part: str, columns: Collection[str] | None) -> Condition:
         values = tuple(_unquote(v.strip()) for v in _split(inner)) if inner.strip() else ()
         if len(values) > MAX_IN_VALUES:
             raise FilterError(f"`in` takes at most {MAX_IN_VALUES} values")
-        return Condition(column, op, values, negate)
+        return Condition(column, op, values, negate, frozenset(values))
     if op == "is" and value.lower() not in ("null", "true", "false", "unknown"):
         raise FilterError("`is` takes null, true, false or unknown")
     return Condition(column, op, value.lower() if op == "is" else _unquote(value), negate)

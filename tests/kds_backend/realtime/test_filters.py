@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kds_backend.realtime.filters import FilterError, TermBudget, TooManyTerms, parse_filter
+from kds_backend.realtime.filters import FilterError, TermBudget, TooManyTerms, _compare, parse_filter
 
 ROW = {"id": "0b7e", "restaurant_id": "r1", "status": "new", "guests": 4, "held": False, "notes": None}
 
@@ -91,3 +91,13 @@ def test_quotes_escapes_and_parentheses_parse_as_they_always_did() -> None:
     for bad in ('notes=eq."open', "notes=in.((a)", "notes=eq.a)", 'notes=eq."a\\"'):
         with pytest.raises(FilterError):
             parse_filter(bad)
+
+
+@pytest.mark.parametrize("negate", ["", "not."])
+def test_an_in_list_answers_as_comparing_each_value_would(negate: str) -> None:
+    """`in` on a text column is a set lookup; on numbers and booleans it still compares by type."""
+    parsed = parse_filter(f'status={negate}in.(new,"4",true,"a,b")')
+    (condition,) = parsed.conditions
+    for actual in ("new", "4", "a,b", "true", "News", "", 4, 4.0, True, False, 5, None):
+        expected = actual is not None and (any(_compare(actual, v) == 0 for v in condition.value) != (negate == "not."))
+        assert condition.matches({"status": actual}) is expected, actual
