@@ -1,9 +1,9 @@
 """Watching the hub's upstream link, for a screen served by a kitchen hub (`api_client.hub_link`).
 
-Asked when the screen is live again, when its channel says `hub_upstream`, and at the safety interval while the
-link is down (the count of what waits changes). A server without an `upstream` in its `/health` is no hub: the
-value stays None and it is asked again only when the screen is live again (it may have been re-configured). A
-server without `/health` at all (Supabase) is never asked again.
+Asked when the screen is live again, when its channel says `hub_upstream`, and every `DOWN_POLL_S` while the
+link is down (the count of what waits at the hub changes, and the top bar shows it). A server without an
+`upstream` in its `/health` is no hub: the value stays None and it is asked again only when the screen is live
+again (it may have been re-configured). A server without `/health` at all (Supabase) is never asked again.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from api_client.hub_link import UpstreamLink
 from sync.realtime.observable import Observable
 
 log = logging.getLogger(__name__)
+
+DOWN_POLL_S = 10.0
 
 
 class HealthSource(Protocol):
@@ -40,7 +42,7 @@ class HubLinkWatch:
 
     async def run(self) -> None:
         while self.supported:
-            timeout = self.interval_s if self._polling() else None
+            timeout = min(self.interval_s, DOWN_POLL_S) if self._polling() else None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._want.wait(), timeout)
             self._want.clear()

@@ -51,3 +51,17 @@ async def test_a_plain_companion_is_no_hub_and_supabase_is_never_asked_again() -
         await asyncio.wait_for(watch.run(), 5)  # returns: nothing to watch on this server
         assert watch.link.value is None and not watch.supported
     assert asked == ["/health"]
+
+
+async def test_while_the_hub_is_offline_its_figures_are_asked_again_at_the_interval() -> None:
+    answers = [DOWN, {**DOWN, "upstream": {**DOWN["upstream"], "taps_waiting": 5}}, UP]
+    asked: list[str] = []
+    async with server(lambda _r: httpx.Response(200, json=answers.pop(0)), asked) as api:
+        watch = HubLinkWatch(api, interval_s=0.05)  # no broadcast comes while the hub stays down
+        task = asyncio.create_task(watch.run())
+        watch.want()
+        five = await asyncio.wait_for(watch.link.wait_for(lambda link: link is not None and link.taps_waiting == 5), 5)
+        assert five is not None and not five.up
+        await asyncio.wait_for(watch.link.wait_for(lambda link: link is not None and link.up), 5)
+        task.cancel()
+    assert asked == ["/health"] * 3
