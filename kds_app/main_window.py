@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QMouseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -159,10 +159,13 @@ class NoticeBanner(QLabel):
 
 
 class RejectionBanner(QFrame):
+    """A refusal, laid over the foot of the card area (a child of the grid, kept at its bottom edge) until the
+    cook taps OK: it covers the last lines of the bottom cards for a moment instead of pushing every card down."""
+
     dismissed = Signal(object)  # OutboxEntry
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, over: QWidget) -> None:
+        super().__init__(over)
         self.setObjectName("RejectionBanner")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(16, 8, 16, 8)
@@ -173,6 +176,7 @@ class RejectionBanner(QFrame):
         layout.addWidget(self.ok)
         self.entry: OutboxEntry | None = None
         self.ok.clicked.connect(self._dismiss)
+        over.installEventFilter(self)
         self.hide()
 
     def show_rejections(self, rejected: list[OutboxEntry]) -> None:
@@ -184,7 +188,26 @@ class RejectionBanner(QFrame):
         more = f"  (+{len(rejected) - 1} more)" if len(rejected) > 1 else ""
         kind = self.entry.intent.kind.value.replace("_", " ")
         self.label.setText(f"Not done: {kind}. {self.entry.reason or 'refused by the server'}{more}")
+        self.place()
         self.show()
+        self.raise_()
+
+    def place(self) -> None:
+        """Full width at the bottom of the card area, just above the page bar."""
+        grid = self.parentWidget()
+        assert grid is not None
+        bottom = grid.height()
+        page_bar = getattr(grid, "page_bar", None)
+        if isinstance(page_bar, QWidget) and page_bar.isVisible():
+            bottom = page_bar.geometry().top()
+        height = self.heightForWidth(grid.width()) if self.hasHeightForWidth() else self.sizeHint().height()
+        height = max(height, self.sizeHint().height())
+        self.setGeometry(0, max(0, bottom - height), grid.width(), height)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.parentWidget() and event.type() in (QEvent.Type.Resize, QEvent.Type.LayoutRequest):
+            self.place()
+        return False
 
     def _dismiss(self) -> None:
         if self.entry is not None:
@@ -212,16 +235,19 @@ class MainWindow(QMainWindow):
         self._detached = False
         self.top = TopBar(title)
         self.notice = NoticeBanner()
+        # In the page bar under the cards, in place of the day's prep figures: a strip above the grid would push
+        # every card down under a cook's finger the moment the network drops (issue 16). One line, cut at the end
+        # on a narrow screen (the counts come first), never what sets the window's minimum width.
         self.offline_banner = QLabel()
         self.offline_banner.setObjectName("OfflineBanner")
-        self.offline_banner.setMinimumWidth(200)  # one line; never what sets the window's minimum width
-        self.offline_banner.setWordWrap(True)
+        self.offline_banner.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.offline_banner.hide()
         # The same red strip says so when the server refused this screen and a person must sign it in again.
         self._sign_in_needed = False
         self._sign_in_account: str | None = None
-        self.rejection_banner = RejectionBanner()
         self.grid = TicketGrid(screen.model, delegate, scroll=scroll)
+        # Over the foot of the cards, not above them: a refusal arriving while a finger is down moves no card.
+        self.rejection_banner = RejectionBanner(self.grid)
         self.drawer = RecallDrawer()
         self.drawer.hide()
         # Today's ticket times: this screen's stations, or every station on expo and all-stations screens.
@@ -243,10 +269,11 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
-        strips = (self.offline_banner, self.notice, self.rejection_banner)
+        strips = (self.notice,)
         # Today's prep times share the page bar under the cards (one bar at the foot instead of a strip on top):
         # the cards get its height (issue 16's density goal at 1366x768).
         self.grid.page_bar.add_beside(self.prep_strip)
+        self.grid.page_bar.add_beside(self.offline_banner)
         for widget in (self.top, self.eighty_six_strip, *strips):
             column.addWidget(widget)
         column.addLayout(body, 1)
@@ -316,11 +343,18 @@ class MainWindow(QMainWindow):
         else:
             self.top.queue.setText(queue_text(depth, oldest))
         if self._sign_in_needed:
-            self.offline_banner.setText(sign_in_text(depth, self._sign_in_account))
-            self.offline_banner.setVisible(True)
-            return
-        self.offline_banner.setText(offline_text(depth, oldest))
-        self.offline_banner.setVisible(state is ConnectionState.OFFLINE)
+            self._show_offline(sign_in_text(depth, self._sign_in_account))
+        elif state is ConnectionState.OFFLINE:
+            self._show_offline(offline_text(depth, oldest))
+        else:
+            self._show_offline(None)
+
+    def _show_offline(self, text: str | None) -> None:
+        """The red strip in the page bar, or the day's prep figures there when there is nothing to say."""
+        if text is not None:
+            self.offline_banner.setText(text)
+        self.prep_strip.setVisible(text is None)
+        self.offline_banner.setVisible(text is not None)
 
     def show_notice(self, text: str) -> None:
         self.notice.setText(text)

@@ -14,15 +14,17 @@ from uuid import UUID
 
 import httpx
 import pytest
+from PySide6.QtCore import QRect
 
 from api_client.hub_link import UpstreamLink
-from api_client.models import DeviceRole, ItemStatus, OrderStatus
+from api_client.models import DeviceRole, Intent, ItemStatus, OrderStatus
 from kds_app.app import Session
 from kds_app.config import AppConfig
 from kds_app.connect import Connection
 from kds_app.sound import AlertSound
 from kds_app.ticket_model import Role, ticket_key
 from sync.realtime.connection import ConnectionState
+from sync.store.outbox_rows import OutboxEntry
 from tests.conftest import token_for
 from tests.kds_app.conftest import APIKEY, TIMEOUT_S, engine_config, tap, until
 from tests.live_server import LiveServer
@@ -172,6 +174,46 @@ async def test_a_screen_on_a_hub_that_lost_the_internet_says_lan_only_without_mo
 
         grill.engine.hub_upstream.set(UpstreamLink(connection="live"))
         assert (top.connection.text(), top.queue.text()) == ("● ONLINE", "All synced")
+
+
+async def test_the_red_strip_and_a_refusal_appear_without_moving_a_card(companion: LiveServer, tmp_path: Path) -> None:
+    """Issue 16: nothing that appears during service may move the cards under a cook's finger. The offline or
+    sign-in strip takes the prep figures' place in the page bar; a refusal lies over the foot of the card area."""
+    made = [await pos_order(companion.url, str(n), [("Burger", "grill"), ("Ribs", "grill")]) for n in (110, 111, 112)]
+    async with screen(companion, tmp_path, "r1-kds-grill-1") as grill:
+        for order_id in made:
+            await until(grill.engine, lambda o=order_id: on_screen(grill, o))
+        window, grid = grill.window, grill.window.grid
+
+        def cards() -> dict[str, QRect]:
+            window.centralWidget().layout().activate()
+            grid.relayout()
+            # Where the cook sees them: in the window's coordinates (a strip above the grid moves the grid itself).
+            return {
+                key: QRect(grid.viewport().mapTo(window, grid.visual_rect(key).topLeft()), grid.visual_rect(key).size())
+                for key in grid.visible_keys()
+            }
+
+        before = cards()
+        assert len(before) == 3
+        window.set_sign_in_needed(True, "grill@kitchen.test")
+        assert window.offline_banner.isVisible() and not window.prep_strip.isVisible()
+        assert window.offline_banner.parentWidget() is grid.page_bar
+        assert cards() == before
+
+        intent = Intent(id=uuid.uuid4(), device_id="r1-kds-grill-1", device_seq=99, kind="bump_ticket",
+                        order_id=made[0], station="grill")
+        refused = OutboxEntry(seq=1, intent=intent, state="rejected", attempts=1, created_at=0.0, last_error=None,
+                              reason="Nothing left to bump at grill on order 110")
+        banner = window.rejection_banner
+        banner.show_rejections([refused])
+        assert banner.isVisible() and cards() == before
+        assert banner.geometry().bottom() < grid.page_bar.geometry().top() and banner.width() == grid.width()
+        window.resize(1366, 768)  # a narrower window re-flows the cards; the refusal stays at the foot
+        cards()
+        assert banner.width() == grid.width() and banner.geometry().bottom() < grid.page_bar.geometry().top()
+        window.set_sign_in_needed(False)
+        assert not window.offline_banner.isVisible() and window.prep_strip.isVisible()
 
 
 async def test_touch_strikes_an_item_and_two_taps_bump_the_ticket(companion: LiveServer, tmp_path: Path) -> None:
