@@ -164,8 +164,9 @@ class RejectionBanner(QFrame):
 
     dismissed = Signal(object)  # OutboxEntry
 
-    def __init__(self, over: QWidget) -> None:
+    def __init__(self, over: TicketGrid) -> None:
         super().__init__(over)
+        self._grid = over
         self.setObjectName("RejectionBanner")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(16, 8, 16, 8)
@@ -194,18 +195,14 @@ class RejectionBanner(QFrame):
 
     def place(self) -> None:
         """Full width at the bottom of the card area, just above the page bar."""
-        grid = self.parentWidget()
-        assert grid is not None
-        bottom = grid.height()
-        page_bar = getattr(grid, "page_bar", None)
-        if isinstance(page_bar, QWidget) and page_bar.isVisible():
-            bottom = page_bar.geometry().top()
+        grid = self._grid
+        bottom = grid.page_bar.geometry().top() if grid.page_bar.isVisible() else grid.height()
         height = self.heightForWidth(grid.width()) if self.hasHeightForWidth() else self.sizeHint().height()
         height = max(height, self.sizeHint().height())
         self.setGeometry(0, max(0, bottom - height), grid.width(), height)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.parentWidget() and event.type() in (QEvent.Type.Resize, QEvent.Type.LayoutRequest):
+        if watched is self._grid and event.type() in (QEvent.Type.Resize, QEvent.Type.LayoutRequest):
             self.place()
         return False
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from api_client.models import AuthSession, AuthUser, DevicePublic, PasswordGrant, RefreshGrant, TokenClaims
+from api_client.models import AppMetadata, AuthSession, AuthUser, DevicePublic, PasswordGrant, RefreshGrant
 
 from ..auth import sessions
 from ..auth.accounts import get_device, normalise_email
@@ -207,28 +207,32 @@ def _bearer(request: Request) -> str:
 async def user(request: Request) -> JSONResponse:
     """The signed-in device, read afresh: a deleted device is no longer a user."""
     require_apikey(request)
-    claims = _device_claims(request)
-    meta = device_metadata(claims)
-    assert meta is not None and claims.sub is not None
-    wait = request.app.state.rate_limiter.acquire(claims.sub)
+    caller = _device_token(request)
+    wait = request.app.state.rate_limiter.acquire(caller.id)
     if wait is not None:
         raise _too_many(wait)
-    device_id = claims.sub
-    device = await request.app.state.db.aread(lambda c: get_device(c, device_id))
-    if device is None or device.restaurant_id != meta.restaurant_id:
+    device = await request.app.state.db.aread(lambda c: get_device(c, caller.id))
+    if device is None or device.restaurant_id != caller.meta.restaurant_id:
         raise gotrue_error(403, "user_not_found", "User from sub claim in JWT does not exist")
     return JSONResponse(user_json(device))
 
 
-def _device_claims(request: Request) -> TokenClaims:
-    """The claims of the request's bearer token, which must be a device's access token (GoTrue's errors)."""
+class _DeviceToken(NamedTuple):
+    id: str
+    meta: AppMetadata
+    session_id: str | None
+
+
+def _device_token(request: Request) -> _DeviceToken:
+    """The device whose access token the request bears (GoTrue's errors for anything else)."""
     try:
         claims = verify_token(request.app.state.settings.jwt_secret, _bearer(request))
     except InvalidToken as exc:
         raise gotrue_error(401, "bad_jwt", f"invalid JWT: {exc}", headers={"WWW-Authenticate": "Bearer"}) from exc
-    if device_metadata(claims) is None or not claims.sub:
+    meta = device_metadata(claims)
+    if meta is None or not claims.sub:
         raise gotrue_error(401, "no_authorization", "This endpoint requires a device's access token")
-    return claims
+    return _DeviceToken(claims.sub, meta, claims.session_id)
 
 
 @router.post(
@@ -250,10 +254,9 @@ async def logout(
     require_apikey(request)
     if scope not in sessions.LOGOUT_SCOPES:
         raise gotrue_error(400, "validation_failed", f"Unsupported logout scope {scope!r}")
-    claims = _device_claims(request)
-    assert claims.sub is not None
-    wait = request.app.state.rate_limiter.acquire(claims.sub)
+    caller = _device_token(request)
+    wait = request.app.state.rate_limiter.acquire(caller.id)
     if wait is not None:
         raise _too_many(wait)
-    await sessions.sign_out(request.app.state.db, claims.sub, claims.session_id, scope)
+    await sessions.sign_out(request.app.state.db, caller.id, caller.session_id, scope)
     return Response(status_code=204)

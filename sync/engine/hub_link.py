@@ -35,7 +35,6 @@ class HubLinkWatch:
         """None: not served by a hub (or not known yet)."""
         self.supported = True
         self._want = asyncio.Event()
-        self._asked = False
 
     def want(self) -> None:
         self._want.set()
