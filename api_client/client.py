@@ -24,7 +24,15 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .errors import ApiError, AuthError, InvalidResponse, TransportFailure, error_from_response
 from .late_rejection import LateRejection
-from .models import ApplyIntentsRequest, AuthSession, Intent, IntentResult, OrderIntake, OrderWithItems
+from .models import (
+    ApplyIntentsRequest,
+    AuthSession,
+    Intent,
+    IntentResult,
+    OrderIntake,
+    OrderItemsAddition,
+    OrderWithItems,
+)
 from .token_provider import TokenProvider
 
 __all__ = ["DEFAULT_TIMEOUT", "KdsApiClient", "QueryParams"]
@@ -84,6 +92,11 @@ class KdsApiClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    @property
+    def base_url(self) -> str:
+        """The server every path is relative to, as given (without a trailing slash)."""
+        return str(self._http.base_url).rstrip("/")
 
     # ------------------------------------------------------------ Data API (PostgREST)
 
@@ -155,13 +168,23 @@ class KdsApiClient:
 
     async def create_order(self, intake: OrderIntake, idempotency_key: str) -> OrderWithItems:
         """`POST /api/v1/orders` (companion POS intake). Retries must reuse the same `idempotency_key`."""
-        if not idempotency_key.strip():
-            raise ValueError("idempotency_key must not be empty")
         response = await self._request(
             "POST",
             "/api/v1/orders",
             json=intake.model_dump(mode="json"),
-            headers={"Idempotency-Key": idempotency_key},
+            headers={"Idempotency-Key": _idempotency_key(idempotency_key)},
+        )
+        return _model(OrderWithItems, response)
+
+    async def add_items(self, order_id: UUID, addition: OrderItemsAddition, idempotency_key: str) -> OrderWithItems:
+        """`POST /api/v1/orders/{order_id}/items` (companion POS intake): a table orders more after its ticket
+        went to the kitchen. Retries must reuse the same `idempotency_key`. 404 for an order this restaurant does
+        not have; 409 for one that can take no more (served, or the key was used for something else)."""
+        response = await self._request(
+            "POST",
+            f"/api/v1/orders/{UUID(str(order_id))}/items",
+            json=addition.model_dump(mode="json"),
+            headers={"Idempotency-Key": _idempotency_key(idempotency_key)},
         )
         return _model(OrderWithItems, response)
 
@@ -254,6 +277,12 @@ async def _current_token(provider: TokenProvider) -> str | None:
             raise
         # A refresh ahead of expiry was refused (revoked or reused refresh token): the device must sign in again.
         raise AuthError(exc.status, exc.code, exc.message, exc.details, exc.hint, exc.headers) from exc
+
+
+def _idempotency_key(key: str) -> str:
+    if not key.strip():
+        raise ValueError("idempotency_key must not be empty")
+    return key
 
 
 def _identifier(name: str) -> str:

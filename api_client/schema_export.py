@@ -39,10 +39,14 @@ WIRE_MODELS: dict[str, type[BaseModel]] = {
     "MenuAvailabilityPublic": models.MenuAvailabilityPublic,
     "OrderWithItems": models.OrderWithItems,
     "DeletedRowPublic": models.DeletedRowPublic,
+    "RecipePublic": models.RecipePublic,
     # POS intake
     "OrderIntake": models.OrderIntake,
     "OrderItemIntake": models.OrderItemIntake,
     "OrderItemsAddition": models.OrderItemsAddition,
+    # recipes (the all-day panel's ingredient counts)
+    "RecipeSet": models.RecipeSet,
+    "RecipeItem": models.RecipeItem,
     # PostgREST-style writes
     "OrderInsert": models.OrderInsert,
     "OrderItemInsert": models.OrderItemInsert,
@@ -67,7 +71,7 @@ WIRE_MODELS: dict[str, type[BaseModel]] = {
     "PostgrestError": models.PostgrestError,
 }
 
-# Index descriptions for models without a docstring (models.py is shared; the index should still say what each is).
+# Index descriptions for models without a docstring (the models are shared; the index should still say what each is).
 _DESCRIPTIONS: dict[str, str] = {
     "ApplyIntentsRequest": "Body of `POST /rest/v1/rpc/apply_intents`: intents in device order.",
     "IntentResult": "The outcome of one intent: applied, duplicate or rejected with a reason.",
@@ -78,7 +82,9 @@ _DESCRIPTIONS: dict[str, str] = {
 }
 
 # Models that only ever travel inside one of the above; they appear in its `$defs`, not as files.
-NESTED_ONLY: frozenset[str] = frozenset({"AppMetadata", "AuthUser", "ChangeColumn", "DisplaySettings"})
+NESTED_ONLY: frozenset[str] = frozenset(
+    {"AppMetadata", "AuthUser", "ChangeColumn", "DisplaySettings", "RecipeIngredient"}
+)
 
 
 def model_schema(model: type[BaseModel]) -> dict[str, Any]:

@@ -67,7 +67,7 @@ def _rows(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
     """Order and item rows for `orders` / `order_items` as a sync would have written them. Open orders always
     have at least two grill items (so each is a grill ticket, and striking one item leaves it open)."""
-    from kds_app.demo_orders import MENU, service
+    from kds_app.demo.demo_orders import MENU, service
 
     grill = [d for d in MENU if d.station == STATION]
     rng = random.Random(seed)
@@ -153,9 +153,9 @@ def populate(path: Path, *, open_tickets: int, history: int) -> dict[str, float]
 def _session(data_path: Path) -> Any:
     from api_client.models import DeviceRole
     from api_client.token_provider import StaticTokenProvider
-    from kds_app.app import Session
-    from kds_app.config import AppConfig
-    from kds_app.connect import Connection
+    from kds_app.startup.config import AppConfig
+    from kds_app.startup.connect import Connection
+    from kds_app.windows.app import Session
     from sync.engine.engine import EngineConfig
 
     engine_config = EngineConfig(
@@ -170,8 +170,8 @@ def _session(data_path: Path) -> Any:
 def _qapp() -> Any:
     from PySide6.QtWidgets import QApplication
 
-    from kds_app import theme
-    from kds_app.config import AppConfig
+    from kds_app.media import theme
+    from kds_app.startup.config import AppConfig
 
     qapp = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(qapp, QApplication)
@@ -240,7 +240,7 @@ def _app_gc(pauses: list[float]) -> Iterator[None]:
     the UI thread), with every collection's pause recorded in ms."""
     from PySide6.QtCore import QTimer
 
-    from kds_app.main_thread_gc import MainThreadGC
+    from kds_app.startup.main_thread_gc import MainThreadGC
 
     started: list[float] = []
 
@@ -423,7 +423,7 @@ async def _rss(data_path: Path) -> dict[str, float]:
 
 async def _launch_child(data_path: Path) -> dict[str, float]:
     """In the launch subprocess: start the app on a prepared store; stop at the first painted ticket."""
-    from kds_app.ticket_grid import _Canvas
+    from kds_app.cards.ticket_grid import _Canvas
 
     painted: asyncio.Future[float] = asyncio.get_running_loop().create_future()
     original = _Canvas.paintEvent
@@ -453,8 +453,8 @@ def _launch_main(data_path: Path) -> None:
     _qapp()
     qapp_ready = time.time()
     import api_client.token_provider  # noqa: F401 - timed apart from Session.create
-    import kds_app.app
-    import kds_app.connect  # noqa: F401
+    import kds_app.startup.connect
+    import kds_app.windows.app  # noqa: F401
 
     qt_ready = time.time()
     out = qasync.run(_launch_child(data_path))

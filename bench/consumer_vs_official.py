@@ -7,7 +7,9 @@ time is its own; the parent posts orders of `--items` items through POS intake a
   `orders`, `order_items` and `menu_availability` filtered to `restaurant_id=eq.r1`, as a screen would;
 - consumer: `sync.realtime.connection.RealtimeConnection` alone, with the engine's channel spec (the same
   three tables and filter), frames parsed into the shared models;
-- engine: the whole `SyncEngine` without Qt (real local SQLite store in a temp dir, a kds device token).
+- engine: the whole `SyncEngine` without Qt (real local SQLite store in a temp dir, a kds device token);
+- engine-thread (only when named): the same with `EngineConfig.store_thread=True`, its store writes on the store
+  writer's thread (`sync/store/writer.py`) instead of the event loop: whether the thread hand-off pays.
 
 Latency per event = when the contender had it minus the row's `updated_at` (the server's write transaction
 time, which the row's `commit_timestamp` equals; same machine, same wall clock). "Had it" is the callback for
@@ -56,7 +58,8 @@ from tests.live_server import free_port, wait_healthy  # noqa: E402
 SECRET = "bench-secret-bench-secret-bench-secret-0123456789"
 RESTAURANT = "r1"
 TABLES = ("orders", "order_items", "menu_availability")
-CONTENDERS = ("official", "consumer", "engine")
+CONTENDERS = ("official", "consumer", "engine", "engine-thread")
+DEFAULT_CONTENDERS = ("official", "consumer", "engine")
 ITEM_NAMES = (("Burger", "grill"), ("Fries", "fryer"), ("Shake", "bar"), ("Salad", "cold"))
 IDLE_S = 15.0
 """A contender that has heard nothing for this long after the stream ended stops and reports what it got."""
@@ -190,7 +193,7 @@ async def run_consumer(url: str, rec: Recorder, profile: bool) -> None:
         await rec.wait()
 
 
-async def run_engine(url: str, rec: Recorder, profile: bool, data_dir: Path) -> None:
+async def run_engine(url: str, rec: Recorder, profile: bool, data_dir: Path, *, store_thread: bool = False) -> None:
     from api_client.token_provider import StaticTokenProvider
     from sync.engine.engine import EngineConfig, SyncEngine
     from sync.realtime.changes import RawChange
@@ -206,6 +209,8 @@ async def run_engine(url: str, rec: Recorder, profile: bool, data_dir: Path) -> 
         stations=("grill",),
         token_provider=StaticTokenProvider(token(DeviceRole.kds, device, ["grill"])),
         data_path=data_dir / f"{device}.db",
+        # Only named when on: the same script then still runs an engine from before the store writer (an A/B).
+        **({"store_thread": True} if store_thread else {}),
     )
     engine = SyncEngine(config)
     pending: dict[UUID, list[float]] = defaultdict(list)
@@ -247,7 +252,7 @@ def child(args: argparse.Namespace) -> None:
             await run_consumer(args.url, rec, profile)
         else:
             with tempfile.TemporaryDirectory() as tmp:
-                await run_engine(args.url, rec, profile, Path(tmp))
+                await run_engine(args.url, rec, profile, Path(tmp), store_thread=args.child == "engine-thread")
 
     asyncio.run(go())
     rec.report(Path(args.out), Path(args.profile) if profile else None)
@@ -266,7 +271,7 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(proc, url, (data_dir / "server.log").read_text, 30)
+        wait_healthy(proc, url, (data_dir / "server.log").read_text, 120)  # a loaded machine starts it slowly
     except (RuntimeError, TimeoutError):
         proc.kill()
         raise
@@ -389,7 +394,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--items", type=int, default=3, help="items per order (one event each, plus the order's)")
     parser.add_argument("--rate", type=float, default=100.0, help="orders per second")
-    parser.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS))
+    parser.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(DEFAULT_CONTENDERS))
     parser.add_argument("--data-dir", help="where the companion's SQLite file goes (default: TMPDIR)")
     parser.add_argument("--profile-engine", help="after the rounds, one more engine run under cProfile, saved here")
     parser.add_argument("--child", choices=CONTENDERS, help=argparse.SUPPRESS)

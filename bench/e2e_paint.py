@@ -5,7 +5,7 @@ per screen, and starts N screens, each the real app (`python -m kds_app`: its `A
 `Screen`, grid and delegate) in its own process on the offscreen Qt platform, full screen (`kds --fullscreen`, as
 on a kitchen PC) on a 1920x1080 virtual display (`--display`), configured as a cook would: a `config.json` naming the
 companion, the device's email and the view (a grill station, or expo with `--expo`), the device password in the
-data dir (`kds_app.connect.save_credential`). Once every screen has painted a few warm-up orders, a POS posts
+data dir (`kds_app.startup.connect.save_credential`). Once every screen has painted a few warm-up orders, a POS posts
 orders of 2-3 items through POS intake (`POST /api/v1/orders`) at a steady rate.
 
 Every process traces its stages (`sync/trace.py`, enabled by `KDS_TRACE_FILE`): frame decoded by the realtime
@@ -68,7 +68,7 @@ sys.path.insert(0, str(ROOT))
 
 from api_client.models import DeviceRole  # noqa: E402
 from bench.raw_http import RawClient  # noqa: E402
-from kds_app.connect import save_credential  # noqa: E402
+from kds_app.startup.connect import save_credential  # noqa: E402
 from kds_backend.auth.tokens import issue_anon_key, issue_token  # noqa: E402
 
 SECRET = "bench-secret-bench-secret-bench-secret-0123456789"
@@ -218,15 +218,25 @@ def add_devices(url: str, anon: str, n: int, expo: bool) -> list[str]:
 
 
 PROFILED_APP = """
-import cProfile, runpy, sys, time
+import cProfile, json, runpy, signal, sys, time
 out = sys.argv.pop(1)
 profiler = cProfile.Profile(time.thread_time)
-profiler.enable()
+marks = {}
+def start(*_):
+    marks.update(thread0=time.thread_time(), process0=time.process_time())
+    profiler.enable()
+def stop(*_):
+    profiler.disable()
+    marks.update(thread1=time.thread_time(), process1=time.process_time())
+signal.signal(signal.SIGUSR1, start)
+signal.signal(signal.SIGUSR2, stop)
 try:
     runpy.run_module("kds_app", run_name="__main__", alter_sys=True)
 finally:
     profiler.disable()
     profiler.dump_stats(out)
+    with open(out + ".json", "w") as f:
+        json.dump(marks, f)
 """
 
 
@@ -244,7 +254,9 @@ def start_screen(procs: Procs, work: Path, i: int, url: str, anon: str, email: s
     env.update(QT_QPA_PLATFORM=f"offscreen:configfile={display}", KDS_TRACE_FILE=str(trace),
                KDS_TRACE_FLUSH_S="0.02", PYTHONPATH=str(ROOT))
     # --profile: the main thread's CPU time (not wall time: a loaded machine and the GIL would dominate) under
-    # cProfile, written at the app's orderly exit (SIGTERM) to screenN/app.prof.
+    # cProfile over the measured window only (SIGUSR1 at its start, SIGUSR2 at its end: start-up and the warm-up
+    # stay out), written at the app's orderly exit (SIGTERM) to screenN/app.prof; screenN/app.prof.json holds the
+    # main thread's and the whole process's CPU seconds at the window's ends (what runs off the main thread).
     args = ["--config", str(data / "config.json"), "--data-dir", str(data), "--fullscreen"]
     cmd = [sys.executable, "-c", PROFILED_APP, str(data / "app.prof"), *args] if profile else [
         sys.executable, "-m", "kds_app", *args]
@@ -443,6 +455,9 @@ async def drive(args: argparse.Namespace, url: str, anon: str, watch: Watch, pid
         watch.poll()
 
         # The measured window.
+        if args.profile:
+            for proc in screens:
+                proc.send_signal(signal.SIGUSR1)
         load_start = os.getloadavg()[0]
         cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
         self0 = os.times()
@@ -470,6 +485,9 @@ async def drive(args: argparse.Namespace, url: str, anon: str, watch: Watch, pid
         t1 = time.monotonic()
         cpu1 = {name: cpu_seconds(pid) for name, pid in pids.items()}
         self1 = os.times()
+        if args.profile:
+            for proc in screens:
+                proc.send_signal(signal.SIGUSR2)
         load_end = os.getloadavg()[0]
         await pos.settle()
         # Let the last cancels reach the screens (their CPU is not in the window any more), then stop.
@@ -689,7 +707,7 @@ def main() -> None:
     parser.add_argument("--start-timeout", type=float, default=120.0, help="s for every screen to paint warm-up")
     parser.add_argument("--drain-timeout", type=float, default=30.0, help="s after posting for the last paint")
     parser.add_argument("--json", type=Path, help="write the summary here")
-    parser.add_argument("--profile", action="store_true", help="screens run under cProfile (with --keep: app.prof)")
+    parser.add_argument("--profile", action="store_true", help="screens under cProfile, the window only (see --keep)")
     parser.add_argument("--keep", type=Path, help="work in this (new) directory and keep it: logs, traces")
     args = parser.parse_args()
     if args.keep is not None:

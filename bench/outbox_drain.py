@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from api_client.backoff import Backoff
 from api_client.client import KdsApiClient
 from api_client.models import DeviceRole
 from api_client.token_provider import StaticTokenProvider
@@ -32,9 +33,8 @@ from kds_backend.db.engine import make_engine
 from kds_backend.db.tables import intent_ledger, order_items
 from sync.engine.outbox import Outbox
 from sync.engine.uploader import Uploader
-from sync.realtime.backoff import Backoff
 from sync.store import LocalStore, read_rows
-from tests.conftest import JWT_SECRET
+from tests.helpers.tokens import JWT_SECRET
 from tests.kds_backend.realtime.support import create_order
 from tests.live_server import LiveServer
 

@@ -53,28 +53,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.self_test:
-        from .self_test import run_self_test
+        from .tools.self_test import run_self_test
 
         return run_self_test()
     if args.demo:
-        from .demo import run_demo
+        from .demo.kitchen import run_demo
 
         return run_demo(data_dir=args.data_dir, rate=args.rate)
     if args.screenshots is not None:
-        from .screenshots import write_screenshots
+        from .tools.screenshots import write_screenshots
 
         return write_screenshots(args.screenshots)
 
-    from kds_backend.settings import data_dir
+    from api_client.data_dir import data_dir
 
-    from .app import run_app
-    from .config import ConfigError, config_path, load_config
+    from .startup.config import ConfigError, config_path, load_config
+    from .windows.app import run_app
 
     if args.data_dir is not None:
         args.data_dir.mkdir(parents=True, exist_ok=True)
     directory = args.data_dir or data_dir()
     try:
-        from .logging_setup import start_logging
+        from .startup.logging_setup import start_logging
 
         start_logging(directory)
     except OSError as exc:  # a read-only or full disk must not keep the kitchen dark
@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         # A broken settings file must not keep a kitchen dark: say what is wrong and run on the defaults.
         print(f"kds: {exc}; starting with the default settings", file=sys.stderr)
-        from .config import AppConfig
+        from .startup.config import AppConfig
 
         config = AppConfig()
     # --ready-board is for this run only: passed beside the settings, so saving them never writes it.

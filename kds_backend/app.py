@@ -14,15 +14,18 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from . import __doc__ as description
 from .body_limits import BodyLimitsMiddleware
 from .changes import ChangeHub
+from .cors import install_cors
 from .day_end import day_end_task
 from .db.database import Database
 from .db.engine import make_engine, migrate
 from .errors import install_error_handlers
 from .hub.mirror import upstream_mirror
+from .openapi_limits import document_request_limits
+from .printing.worker import backup_printing
 from .ratelimit import RateLimiter
 from .realtime.server import realtime_lifespan
 from .realtime.server import router as realtime_router
-from .routes import auth, devices, health, intake, reports, rest, rest_delete, rpc
+from .routes import auth, devices, health, intake, prep_times, printers, recipes, reports, rest, rest_delete, rpc
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
                 realtime_lifespan(app),
                 day_end_task(app.state.db, settings),
                 upstream_mirror(settings.upstream, app.state.db, app.state.realtime.broadcast) as app.state.upstream,
+                backup_printing(app),
             ):
                 yield
         finally:
@@ -56,7 +60,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.upstream = None  # the hub's mirror of its upstream, when it has one (kds_backend/hub)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
     install_error_handlers(app)
+    app.add_middleware(intake.IntakeFastPath)  # POS orders without FastAPI's machinery; inside the body limits
     app.add_middleware(BodyLimitsMiddleware, limits=settings.limits)  # body size and time; auth before the body
+    install_cors(app, settings.cors_origins)  # added last: outermost
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
@@ -84,4 +90,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(realtime_router)
     app.include_router(rest_delete.router)
     app.include_router(reports.router)
+    app.include_router(printers.router)
+    app.include_router(recipes.router)
+    app.include_router(prep_times.router)
+    document_request_limits(app)  # the head, body and connection limits' answers, which no route declares
     return app

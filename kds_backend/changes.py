@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 
-from .db.writer import RowChange
+from api_client.listeners import Listeners
 
-log = logging.getLogger(__name__)
+from .db.writer import RowChange
 
 Listener = Callable[[list[RowChange]], None]
 
@@ -18,25 +17,17 @@ class ChangeHub:
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.loop = loop
-        self._listeners: list[Listener] = []
+        # One broken listener must never stop the others or the writer.
+        self._listeners: Listeners[list[RowChange]] = Listeners("change listener")
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        return self._listeners.add(listener)
 
     def publish_threadsafe(self, batch: list[RowChange]) -> None:
         """Hand a committed batch to the loop. FIFO: batches arrive in the order they were handed over."""
         if not batch:
             return
         if self.loop is None or self.loop.is_closed():
-            self._deliver(batch)
+            self._listeners.notify(batch)
         else:
-            self.loop.call_soon_threadsafe(self._deliver, batch)
-
-    def _deliver(self, batch: list[RowChange]) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(batch)
-            except Exception:
-                # One broken listener must never stop the others or the writer.
-                log.exception("change listener failed")
+            self.loop.call_soon_threadsafe(self._listeners.notify, batch)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import TypeAdapter, ValidationError
 
-from api_client.models import DeviceCreate, DeviceRole, RestaurantId
+from api_client.models import DeviceCreate, DeviceRole, RestaurantId, Station
 
 from .auth.tokens import issue_anon_key, issue_token
 from .settings import Settings
@@ -24,13 +24,15 @@ if TYPE_CHECKING:  # sqlalchemy is imported only by the commands that open the d
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # The variables first: a bad one is refused before the server's imports (seconds on a small hub) and files.
+    settings = Settings.from_env(database_url=args.database_url, upstream_url=args.upstream)
+
     import uvicorn
 
     from .app import create_app
     from .http_protocol import uvicorn_options
     from .ws_protocol import AbortableWebSocketProtocol
 
-    settings = Settings.from_env(database_url=args.database_url, upstream_url=args.upstream)
     if args.log_json:
         # JSON lines on stderr, the screen's format (api_client.logs), uvicorn's own loggers included.
         from api_client.logs import install_json_stderr, set_context
@@ -186,6 +188,226 @@ def _device_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pair(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from .auth.pairing import create_code, format_code
+    from .db.writer import write_transaction
+
+    try:
+        restaurant = TypeAdapter(RestaurantId).validate_python(args.restaurant)
+        stations = TypeAdapter(list[Station]).validate_python(args.station or [])
+    except ValidationError as exc:
+        raise ValueError(f"--restaurant or --station: {exc.errors()[0]['msg']}") from None
+    if not 1 <= args.minutes <= 60:
+        raise ValueError(f"--minutes must be 1-60, not {args.minutes}")
+    role = DeviceRole(args.role)
+    name = args.name or f"{' + '.join(stations) or role.value} screen (paired)"
+    engine = _device_engine(args)
+    try:
+        with write_transaction(engine) as w:
+            code = create_code(
+                w.conn, restaurant, role=role.value, stations=stations, name=name, now=w.now,
+                valid_for=timedelta(minutes=args.minutes),
+            )
+    finally:
+        engine.dispose()
+    # The code is shown once (only its hash is kept); the screen asks for the hub's address and the code.
+    print(f"pairing code: {format_code(code)}")
+    print(f"valid for {args.minutes} minutes, once: {role.value} screen for {', '.join(stations) or 'all stations'} "
+          f"in {restaurant}")
+    print("on the screen: SETTINGS > Pair with code: this hub's address (e.g. kitchen-hub.local:8000) and the code")
+    return 0
+
+
+def _printer_set(args: argparse.Namespace) -> int:
+    from .db.writer import write_transaction
+    from .printing.config import check_printer, parse_address, set_printer
+    from .printing.jobs import Printer
+
+    host, port = parse_address(args.address)
+    problem = check_printer(args.station, host, port)
+    if problem is not None:
+        raise ValueError(problem)
+    engine = _device_engine(args)
+    try:
+        with write_transaction(engine) as w:
+            set_printer(w, Printer(args.restaurant, args.station, host, port))
+    finally:
+        engine.dispose()
+    print(f"{args.restaurant}/{args.station} prints to {host}:{port} while none of its screens is online")
+    return 0
+
+
+def _printer_list(args: argparse.Namespace) -> int:
+    from .printing.config import list_printers
+
+    engine = _device_engine(args)
+    try:
+        with engine.connect() as conn:
+            found = list_printers(conn, args.restaurant)
+    finally:
+        engine.dispose()
+    if not found:
+        print(f"no station printers in restaurant {args.restaurant}", file=sys.stderr)
+    for printer, pending in found:
+        print(f"{printer.station}\t{printer.host}:{printer.port}\t{pending} job(s) not printed")
+    return 0
+
+
+def _printer_remove(args: argparse.Namespace) -> int:
+    from .db.writer import write_transaction
+    from .printing.config import remove_printer
+
+    engine = _device_engine(args)
+    try:
+        with write_transaction(engine) as w:
+            removed = remove_printer(w, args.restaurant, args.station)
+    finally:
+        engine.dispose()
+    if not removed:
+        raise ValueError(f"station {args.station!r} of {args.restaurant} has no printer")
+    print(f"{args.restaurant}/{args.station} no longer prints")
+    return 0
+
+
+def _recipe_set(args: argparse.Namespace) -> int:
+    from api_client.models import RecipeSet
+
+    from .db.writer import write_transaction
+    from .recipes import parse_lines, set_recipe
+
+    if not args.item.strip():
+        raise ValueError("give the item as the POS names it, like 'Double burger'")
+    try:
+        body = RecipeSet(ingredients=parse_lines(args.ingredients))
+    except ValidationError as exc:
+        raise ValueError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+    engine = _device_engine(args)
+    try:
+        with write_transaction(engine) as w:
+            item = set_recipe(w, args.restaurant, args.item, body.ingredients)
+    finally:
+        engine.dispose()
+    lines = ", ".join(f"{line.ingredient} {line.quantity}" for line in item.ingredients)
+    print(f"{args.restaurant}: one {item.item_name} takes {lines}")
+    return 0
+
+
+def _recipe_list(args: argparse.Namespace) -> int:
+    from .recipes import list_recipes
+
+    engine = _device_engine(args)
+    try:
+        with engine.connect() as conn:
+            found = list_recipes(conn, args.restaurant)
+    finally:
+        engine.dispose()
+    if not found:
+        print(f"no recipes in restaurant {args.restaurant}", file=sys.stderr)
+    for item in found:
+        print(f"{item.item_name}\t" + ", ".join(f"{line.ingredient}={line.quantity}" for line in item.ingredients))
+    return 0
+
+
+def _recipe_remove(args: argparse.Namespace) -> int:
+    from .db.writer import write_transaction
+    from .recipes import remove_recipe
+
+    engine = _device_engine(args)
+    try:
+        with write_transaction(engine) as w:
+            removed = remove_recipe(w, args.restaurant, args.item)
+    finally:
+        engine.dispose()
+    if not removed:
+        raise ValueError(f"{args.item!r} of {args.restaurant} has no recipe")
+    print(f"{args.restaurant}: {args.item.strip()} counts no ingredients any more")
+    return 0
+
+
+def _prep_seconds(text: str) -> int:
+    """"90", "1:30" or "1:30:00" as seconds, or a ValueError a cook can act on."""
+    parts = text.strip().split(":")
+    if not 1 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+        raise ValueError(f"{text!r}: give seconds (90) or minutes:seconds (1:30)")
+    seconds = 0
+    for part in parts:
+        seconds = seconds * 60 + int(part)
+    return seconds
+
+
+def _clock(seconds: int) -> str:
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _prep_time_set(args: argparse.Namespace) -> int:
+    from .db.writer import write_transaction
+    from .prep_times import set_prep_time
+
+    seconds = _prep_seconds(args.time)
+    engine = _device_engine(args)
+    try:
+        with write_transaction(engine) as w:
+            saved = set_prep_time(w, args.restaurant, args.item, seconds)
+    finally:
+        engine.dispose()
+    print(f"{args.restaurant}: {saved.item_name} takes {_clock(saved.seconds)} (items sent from now on)")
+    return 0
+
+
+def _prep_time_list(args: argparse.Namespace) -> int:
+    from .prep_times import list_prep_times
+
+    engine = _device_engine(args)
+    try:
+        with engine.connect() as conn:
+            found = list_prep_times(conn, args.restaurant)
+    finally:
+        engine.dispose()
+    if not found:
+        print(f"no prep times in restaurant {args.restaurant}", file=sys.stderr)
+    for prep in found:
+        print(f"{prep.item_name}\t{_clock(prep.seconds)}")
+    return 0
+
+
+def _prep_time_remove(args: argparse.Namespace) -> int:
+    from .db.writer import write_transaction
+    from .prep_times import remove_prep_time
+
+    engine = _device_engine(args)
+    try:
+        with write_transaction(engine) as w:
+            removed = remove_prep_time(w, args.restaurant, args.item)
+    finally:
+        engine.dispose()
+    if not removed:
+        raise ValueError(f"{args.item!r} of {args.restaurant} has no prep time")
+    print(f"{args.restaurant}: {args.item.strip()} fires with its course from now on")
+    return 0
+
+
+def _prep_time_suggest(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from .prep_times import MIN_SAMPLES, suggest, suggest_window
+
+    since, until = suggest_window(datetime.now(UTC), args.days)
+    engine = _device_engine(args)
+    try:
+        with engine.connect() as conn:
+            found = suggest(conn, args.restaurant, since=since, until=until)
+    finally:
+        engine.dispose()
+    if not found:
+        print(f"no item was done {MIN_SAMPLES} times in the last {args.days} days", file=sys.stderr)
+    for tip in found:
+        now = f"set {_clock(tip.current)}" if tip.current is not None else "not set"
+        print(f"{tip.item_name}\t{_clock(tip.seconds)}\t({now}; median of {tip.samples})")
+    return 0
+
+
 def _clear_day(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
@@ -233,7 +455,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="The KDS companion backend: the Supabase subset the kitchen screens use, plus POS intake.",
         epilog="Configuration: KDS_DATABASE_URL (default: SQLite in the user data directory), "
         "KDS_JWT_SECRET (default: generated and kept in the data directory), KDS_DATA_DIR, "
-        "KDS_DAY_END_HOUR (default 4), KDS_TIMEZONE (default: this machine's zone).",
+        "KDS_DAY_END_HOUR (default 4), KDS_TIMEZONE (default: this machine's zone); every KDS_* variable, its "
+        "default and its range: the README's table. A bad value stops every command here, naming it (status 2).",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -291,6 +514,74 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--database-url")
     listing.set_defaults(func=_device_list)
 
+    pair = sub.add_parser("pair", help="print a one-time code a screen pairs with (SETTINGS > Pair with code)")
+    pair.add_argument("--restaurant", required=True)
+    pair.add_argument("--station", action="append", help="a station the screen shows (repeatable; none: all)")
+    pair.add_argument("--role", default="kds", choices=[DeviceRole.kds.value, DeviceRole.expo.value])
+    pair.add_argument("--name", help="the device account's name (default: '<stations> screen (paired)')")
+    pair.add_argument("--minutes", type=int, default=10, help="how long the code is valid (1-60, default 10)")
+    pair.add_argument("--database-url")
+    pair.set_defaults(func=_pair)
+
+    printer = sub.add_parser("printer", help="a station's backup ESC/POS network printer, for when no screen is on")
+    printer_sub = printer.add_subparsers(dest="printer_command", required=True)
+    pset = printer_sub.add_parser("set", help="name the station's printer (replacing any)")
+    pset.add_argument("--restaurant", required=True)
+    pset.add_argument("--station", required=True, help="e.g. grill")
+    pset.add_argument("address", help="HOST or HOST:PORT (port 9100 if left out), e.g. 192.168.1.50")
+    pset.add_argument("--database-url")
+    pset.set_defaults(func=_printer_set)
+    plist = printer_sub.add_parser("list", help="list a restaurant's printers: station, address, jobs not printed")
+    plist.add_argument("--restaurant", required=True)
+    plist.add_argument("--database-url")
+    plist.set_defaults(func=_printer_list)
+    premove = printer_sub.add_parser("remove", help="stop printing a station's tickets")
+    premove.add_argument("--restaurant", required=True)
+    premove.add_argument("--station", required=True)
+    premove.add_argument("--database-url")
+    premove.set_defaults(func=_printer_remove)
+
+    recipe = sub.add_parser("recipe", help="what goes into a menu item, for the all-day panel's ingredient counts")
+    recipe_sub = recipe.add_subparsers(dest="recipe_command", required=True)
+    rset = recipe_sub.add_parser("set", help="set an item's whole recipe (replacing any)")
+    rset.add_argument("--restaurant", required=True)
+    rset.add_argument("item", help="the menu item as the POS names it, e.g. 'Double burger'")
+    rset.add_argument("ingredients", nargs="+", help="INGREDIENT=COUNT per one item, e.g. patty=2 bun=1")
+    rset.add_argument("--database-url")
+    rset.set_defaults(func=_recipe_set)
+    rlist = recipe_sub.add_parser("list", help="list a restaurant's recipes")
+    rlist.add_argument("--restaurant", required=True)
+    rlist.add_argument("--database-url")
+    rlist.set_defaults(func=_recipe_list)
+    rremove = recipe_sub.add_parser("remove", help="remove an item's recipe")
+    rremove.add_argument("--restaurant", required=True)
+    rremove.add_argument("item")
+    rremove.add_argument("--database-url")
+    rremove.set_defaults(func=_recipe_remove)
+
+    prep = sub.add_parser("prep-time", help="how long menu items take to cook, for fire timing")
+    prep_sub = prep.add_subparsers(dest="prep_command", required=True)
+    tset = prep_sub.add_parser("set", help="set an item's prep time (items sent from now on carry it)")
+    tset.add_argument("--restaurant", required=True)
+    tset.add_argument("item", help="the menu item as the POS names it, e.g. 'Ribeye'")
+    tset.add_argument("time", help="seconds (540) or minutes:seconds (9:00)")
+    tset.add_argument("--database-url")
+    tset.set_defaults(func=_prep_time_set)
+    tlist = prep_sub.add_parser("list", help="list a restaurant's prep times")
+    tlist.add_argument("--restaurant", required=True)
+    tlist.add_argument("--database-url")
+    tlist.set_defaults(func=_prep_time_list)
+    tremove = prep_sub.add_parser("remove", help="remove an item's prep time (it fires with its course)")
+    tremove.add_argument("--restaurant", required=True)
+    tremove.add_argument("item")
+    tremove.add_argument("--database-url")
+    tremove.set_defaults(func=_prep_time_remove)
+    tsuggest = prep_sub.add_parser("suggest", help="prep times learned from the kitchen's done times (sets nothing)")
+    tsuggest.add_argument("--restaurant", required=True)
+    tsuggest.add_argument("--days", type=int, default=14, help="days of history (default 14)")
+    tsuggest.add_argument("--database-url")
+    tsuggest.set_defaults(func=_prep_time_suggest)
+
     clear = sub.add_parser(
         "clear-day",
         help="archive the orders still open from before the last day end (KDS_DAY_END_HOUR, KDS_TIMEZONE); "
@@ -317,7 +608,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except (ValueError, OSError) as exc:
-        print(f"kds-backend: error: {exc}", file=sys.stderr)
+        # One line per problem (SettingsError names every bad KDS_* variable), each saying what it is about.
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            print(f"kds-backend: error: {line}", file=sys.stderr)
         return 2
 
 

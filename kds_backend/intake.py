@@ -18,6 +18,7 @@ from .db.tables import idempotency_keys, orders
 from .db.writer import Writer
 from .errors import ApiError
 from .orders import add_items, create_order, is_change_after_send, item_values, load_order
+from .prep_times import menu_prep
 from .routing import restaurant_routes
 
 
@@ -104,10 +105,11 @@ def intake_orders(w: Writer, requests: Sequence[OrderRequest]) -> list[StoredRes
     given = list({r.intake.id for r in requests if r.intake.id is not None})
     taken = set(conn.execute(_TAKEN_ORDER_IDS, {"ids": given}).scalars()) if given else set()
     routes: dict[str, dict[str, str]] = {}
+    preps: dict[str, dict[str, int]] = {}
     key_rows: list[dict[str, Any]] = []
     outcomes: list[StoredResponse | ApiError] = []
     for request in requests:
-        outcome = _intake_one(w, request, stored, taken, routes)
+        outcome = _intake_one(w, request, stored, taken, routes, preps)
         if isinstance(outcome, StoredResponse) and not outcome.replayed:
             key_rows.append(_key_row(w, request.restaurant_id, request.key, request.fingerprint, outcome))
             replay = StoredResponse(outcome.status_code, outcome.body, replayed=True)
@@ -125,6 +127,7 @@ def _intake_one(
     stored: dict[tuple[str, str], tuple[str, StoredResponse]],
     taken: set[Any],
     routes: dict[str, dict[str, str]],
+    preps: dict[str, dict[str, int]],
 ) -> StoredResponse | ApiError:
     prior = stored.get((request.restaurant_id, request.key))
     if prior is not None:
@@ -143,8 +146,11 @@ def _intake_one(
         return ApiError(422, "KDS422", "Two items of the order have the same id")
     if request.restaurant_id not in routes:
         routes[request.restaurant_id] = restaurant_routes(w.conn, request.restaurant_id)
+        preps[request.restaurant_id] = menu_prep(w.conn, request.restaurant_id)
     w.now = datetime.now(UTC)  # each order's own time, as if it had its own transaction
-    order = create_order(w, request.restaurant_id, intake, routes[request.restaurant_id], defer=True)
+    order = create_order(
+        w, request.restaurant_id, intake, routes[request.restaurant_id], defer=True, prep=preps[request.restaurant_id]
+    )
     taken.add(order.id)
     return StoredResponse(201, order.model_dump(mode="json"), replayed=False)
 

@@ -9,6 +9,7 @@ A batch is read and written set-based (see `apply_intents`); the outcome is the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -26,6 +27,7 @@ from api_client.models import (
 from api_client.order_machine import INTENT_ROLES, Rejection, apply_intent
 from api_client.plant import planted
 
+from .auth.pairing import known_stations
 from .db.tables import device_cursors, intent_ledger, menu_availability
 from .db.writer import Writer
 from .orders import as_loaded, load_orders, save_order
@@ -95,6 +97,13 @@ class _Batch:
         self.orders: dict[UUID, OrderWithItems] = load_orders(conn, restaurant_id, order_ids)
         self.ledger_rows: list[dict[str, Any]] = []
         self.skip_ledger = planted("skip_ledger")
+        self.stations: frozenset[str] | None = None
+
+    def _known_stations(self) -> frozenset[str]:
+        """The restaurant's stations (GET /api/v1/stations' list), read once a batch and only for a transfer."""
+        if self.stations is None:
+            self.stations = frozenset(known_stations(self.w.conn, self.restaurant_id))
+        return self.stations
 
     def apply(self, intent: Intent) -> IntentResult:
         seen = self.seen.get(intent.id)
@@ -138,6 +147,8 @@ class _Batch:
         return result
 
     def _decide(self, intent: Intent) -> IntentResult:
+        done_at = self.w.now + self.w.intents_decided * _TICK
+        self.w.intents_decided += 1
         if intent.kind is IntentKind.eighty_six:
             return _eighty_six(self.w, self.restaurant_id, self.role, intent)
         if intent.order_id is None:
@@ -148,7 +159,16 @@ class _Batch:
         outcome = apply_intent(order, intent, self.role)
         if isinstance(outcome, Rejection):
             return _rejected(intent, outcome.reason, order=order)
-        saved = save_order(self.w, order, outcome, defer=True)
+        if intent.kind is IntentKind.transfer:
+            # The machine checked the form of args.to; only the server knows the kitchen's stations (a ticket
+            # moved to a station no screen shows would vanish from every rail).
+            to = intent.args["to"]
+            if to not in self._known_stations():
+                return _rejected(intent, f"There is no station {to} in this kitchen", order=order)
+        # Each intent of the transaction finishes items a microsecond after the one before (the first at the
+        # writer's time): a strike and the bump after it in one batch keep their order, which a recall needs to reopen
+        # only what the bump finished (order_machine._last_finished). The SQL twin stamps the same.
+        saved = save_order(self.w, order, outcome, defer=True, done_at=done_at)
         # The next intent on this order sees it as a fresh load would (items re-sorted by change_seq).
         self.orders[intent.order_id] = as_loaded(saved)
         return IntentResult(id=intent.id, status=IntentStatus.applied, order=saved)
@@ -174,6 +194,9 @@ class _Batch:
         if moved:
             conn.execute(_SET_CURSOR, moved)
 
+
+_TICK = timedelta(microseconds=1)
+"""How much later each intent of a batch stamps the items it finishes (see `_Batch._decide`)."""
 
 _REASON_MAX = 500
 """Length of `intent_ledger.reason` (VARCHAR(500))."""

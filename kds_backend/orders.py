@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -21,6 +22,7 @@ from api_client.order_machine import derive_status
 
 from .db.tables import order_items, orders
 from .db.writer import Writer
+from .prep_times import menu_prep
 from .routing import route
 
 CHANGE_GRACE = timedelta(seconds=10)
@@ -85,12 +87,30 @@ def item_values(
     }
 
 
+def with_fire_timing(values: dict[str, Any], prep: Mapping[str, int]) -> dict[str, Any]:
+    """An item's row as it is sent (issue 19 item 1): the restaurant's prep time for it (`prep`:
+    `prep_times.menu_prep`), and its course going to the kitchen now unless it is held."""
+    return {
+        **values,
+        "prep_seconds": prep.get(str(values["name"]).strip().lower()),
+        "fired_at": None if values["held"] else values["created_at"],
+    }
+
+
 def create_order(
-    w: Writer, restaurant_id: str, intake: OrderIntake, routes: dict[str, str], *, defer: bool = False
+    w: Writer,
+    restaurant_id: str,
+    intake: OrderIntake,
+    routes: dict[str, str],
+    *,
+    defer: bool = False,
+    prep: Mapping[str, int] | None = None,
 ) -> OrderWithItems:
     """Insert an order and its items. The caller has checked that the id is free. With `defer`, the rows
     are written at the writer's next `flush()` (see `Writer.insert`)."""
     order_id = intake.id or uuid4()
+    if prep is None:
+        prep = menu_prep(w.conn, restaurant_id)
     order_row = w.insert(
         orders,
         {
@@ -114,7 +134,9 @@ def create_order(
     items = [
         w.insert(
             order_items,
-            item_values(restaurant_id, order_id, item, routes, changed_after_send=False, created_at=w.now),
+            with_fire_timing(
+                item_values(restaurant_id, order_id, item, routes, changed_after_send=False, created_at=w.now), prep
+            ),
             defer=defer,
         )
         for item in intake.items
@@ -133,7 +155,10 @@ def add_items(
     new_items: list[dict[str, Any]],
 ) -> OrderWithItems:
     """Insert prepared item rows into `order` and move the order's status to match."""
-    inserted = [OrderItemPublic.model_validate(w.insert(order_items, values)) for values in new_items]
+    prep = menu_prep(w.conn, order.restaurant_id)
+    inserted = [
+        OrderItemPublic.model_validate(w.insert(order_items, with_fire_timing(values, prep))) for values in new_items
+    ]
     after = order.model_copy(update={"order_items": [*order.order_items, *inserted]})
     after = after.model_copy(update={"status": derive_status(order.status, after.order_items)})
     return save_order(w, order.model_copy(update={"order_items": after.order_items}), after)
@@ -142,15 +167,16 @@ def add_items(
 _ORDER_COLUMNS = [c.name for c in orders.c]
 _ITEM_COLUMNS = [c.name for c in order_items.c]
 _SERVER_OWNED = {"version", "change_seq", "updated_at"}
+_STAMPED = ("done_at", "fired_at")
+"""Item times the server stamps on its own clock in `save_order`, whatever the state machine guessed."""
 
 
 def _row(model: Any, columns: list[str]) -> dict[str, Any]:
-    data = model.model_dump(mode="python", exclude=_NOT_COLUMNS)
+    # Read from the model's fields as they are (pydantic keeps them in __dict__; these models have no custom
+    # serialisers): a model_dump would copy every field, an order's items included, and a drain of intents
+    # dumps two rows per changed row.
+    data = model.__dict__
     return {c: data[c] for c in columns}
-
-
-_NOT_COLUMNS = {"order_items"}
-"""An order's items are rows of their own: never dumped with the order's row."""
 
 
 def order_row(order: OrderWithItems) -> dict[str, Any]:
@@ -174,7 +200,7 @@ def _unchanged(item: OrderItemPublic, old: OrderItemPublic | None) -> bool:
 
 
 def _enum_values(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.value if hasattr(v, "value") and not isinstance(v, UUID) else v) for k, v in row.items()}
+    return {k: (v.value if isinstance(v, Enum) else v) for k, v in row.items()}
 
 
 def _done_at(old_row: dict[str, Any], status: str, now: datetime) -> datetime | None:
@@ -187,10 +213,21 @@ def _done_at(old_row: dict[str, Any], status: str, now: datetime) -> datetime | 
     return now
 
 
-def save_order(w: Writer, before: OrderWithItems, after: OrderWithItems, *, defer: bool = False) -> OrderWithItems:
+def _fired_at(old_row: dict[str, Any], held: bool, now: datetime) -> datetime | None:
+    """When the item's course went to the kitchen: the server's clock when a held item fires, none while held,
+    else unchanged (the state machine's own time is a screen's guess, as with done times)."""
+    if held:
+        return None
+    return now if old_row["held"] else old_row["fired_at"]
+
+
+def save_order(
+    w: Writer, before: OrderWithItems, after: OrderWithItems, *, defer: bool = False, done_at: datetime | None = None
+) -> OrderWithItems:
     """Write the rows of `after` that differ from `before`, each with a new version and change_seq.
 
-    With `defer`, the rows are written at the writer's next `flush()` (see `Writer.update`).
+    With `defer`, the rows are written at the writer's next `flush()` (see `Writer.update`). `done_at`: the done
+    time of the items that become done (default: the writer's time).
     """
     items_before = {i.id: i for i in before.order_items}
     saved_items: list[OrderItemPublic] = []
@@ -203,7 +240,8 @@ def save_order(w: Writer, before: OrderWithItems, after: OrderWithItems, *, defe
         if old is None:
             raise ValueError("save_order cannot insert items; use add_items")
         old_row = _enum_values(_row(old, _ITEM_COLUMNS))
-        new_row["done_at"] = _done_at(old_row, new_row["status"], w.now)
+        new_row["done_at"] = _done_at(old_row, new_row["status"], done_at or w.now)
+        new_row["fired_at"] = _fired_at(old_row, new_row["held"], done_at or w.now)
         diff = {k: v for k, v in new_row.items() if k not in _SERVER_OWNED and old_row[k] != v}
         if not diff:
             saved_items.append(old)
@@ -223,8 +261,9 @@ def _saved(old: Any, new: Any, diff: dict[str, Any], written: dict[str, Any], **
     """The model of a row as written: `old` with the changed fields of `new` (the model's own values, not
     the row's plain ones), the server's done time and the new version, change_seq and updated_at. The same
     as validating the written row, without validating it again."""
-    update = {k: getattr(new, k) for k in diff if k != "done_at"}
+    update = {k: getattr(new, k) for k in diff if k not in _STAMPED}
     update.update({k: written[k] for k in ("version", "change_seq", "updated_at")}, **more)
-    if "done_at" in written:
-        update["done_at"] = written["done_at"]
+    for key in _STAMPED:
+        if key in written:
+            update[key] = written[key]
     return old.model_copy(update=update)

@@ -2,37 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import secrets
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import platformdirs
+from api_client.data_dir import data_dir, persisted_secret
 
-from .hub.settings import UpstreamSettings, upstream_from_env
-
-APP_NAME = "kds"
-
-
-def data_dir() -> Path:
-    """Per-user data directory (`KDS_DATA_DIR` overrides it)."""
-    override = os.environ.get("KDS_DATA_DIR")
-    path = Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def persisted_secret(directory: Path) -> str:
-    """The embedded default's JWT secret: generated once, kept beside its database (mode 0600)."""
-    path = directory / "jwt-secret"
-    if path.exists():
-        return path.read_text().strip()
-    secret = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(secret)
-    return secret
+from .env import KdsEnv, read_env
+from .hub.settings import UpstreamSettings
 
 
 @dataclass(frozen=True)
@@ -62,41 +39,19 @@ class RequestLimits:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RequestLimits:
-        env = os.environ if env is None else env
+        """From the variables of `env` (default: the process's), checked by `read_env`."""
+        return cls.from_values(read_env(env))
+
+    @classmethod
+    def from_values(cls, values: KdsEnv) -> RequestLimits:
         return cls(
-            max_body_bytes=_whole(env, "KDS_MAX_BODY_BYTES", cls.max_body_bytes, 1024, 1 << 30, "bytes"),
-            max_header_bytes=_whole(env, "KDS_MAX_HEADER_BYTES", cls.max_header_bytes, 1024, 16 << 20, "bytes"),
-            header_timeout_s=_seconds(env, "KDS_HEADER_TIMEOUT", cls.header_timeout_s),
-            body_timeout_s=_seconds(env, "KDS_BODY_TIMEOUT", cls.body_timeout_s),
-            keep_alive_timeout_s=_seconds(env, "KDS_KEEP_ALIVE_TIMEOUT", cls.keep_alive_timeout_s),
-            max_connections=_whole(env, "KDS_MAX_CONNECTIONS", cls.max_connections, 1, 1_000_000, "connections"),
+            max_body_bytes=values.max_body_bytes,
+            max_header_bytes=values.max_header_bytes,
+            header_timeout_s=values.header_timeout,
+            body_timeout_s=values.body_timeout,
+            keep_alive_timeout_s=values.keep_alive_timeout,
+            max_connections=values.max_connections,
         )
-
-
-def _whole(env: Mapping[str, str], name: str, default: int, low: int, high: int, unit: str) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = low - 1
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be a whole number of {unit} from {low} to {high}, not {raw!r}")
-    return value
-
-
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0.1 <= value <= 3600:  # NaN fails this too
-        raise ValueError(f"{name} must be seconds from 0.1 to 3600, not {raw!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -107,6 +62,8 @@ class Settings:
     rate_limit_per_s: float = 200.0
     rate_limit_burst: int = 400
     cors_origins: list[str] = field(default_factory=list)
+    """`KDS_CORS_ORIGINS`: the browser origins (`https://dashboard.example.com`, comma-separated, or `*` for any)
+    whose pages may call the companion (kds_backend/cors.py). Empty, the default: no page of another origin may."""
     day_end_hour: int = 4
     """`KDS_DAY_END_HOUR`: the local hour the kitchen's day ends; open orders from before it are cleared."""
     timezone: str | None = None
@@ -121,6 +78,11 @@ class Settings:
     """`KDS_WS_COMPRESSION=1`: offer permessage-deflate on Realtime websockets. Off, as on Supabase (Phoenix's
     `compress` default): deflating costs the server a context per socket and every screen an inflate per frame,
     for JSON frames of a few hundred bytes on a LAN."""
+    backup_print_after_s: float = 60.0
+    """`KDS_BACKUP_PRINT_AFTER`: seconds a station with a backup printer may have no screen online (Realtime
+    presence) before its new and changed tickets print there (kds_backend/printing)."""
+    backup_print_retry_max_s: float = 30.0
+    """`KDS_BACKUP_PRINT_RETRY_MAX`: the longest wait between tries of an unreachable printer (1 s, 2 s, 4 s...)."""
     limits: RequestLimits = field(default_factory=RequestLimits)
     """Request size, timeout and connection limits (`KDS_MAX_BODY_BYTES` and the rest; see RequestLimits)."""
 
@@ -130,68 +92,41 @@ class Settings:
 
     @classmethod
     def from_env(cls, database_url: str | None = None, upstream_url: str | None = None) -> Settings:
-        """Settings from `KDS_*` variables; with none set, the embedded default in the data directory."""
+        """Settings from `KDS_*` variables; with none set, the embedded default in the data directory. Every
+        variable is checked first (kds_backend/env.py), so a bad one stops the start before anything is made."""
+        values = read_env()
         directory = data_dir()
-        upstream = upstream_from_env(directory, upstream_url)
-        url = database_url or os.environ.get("KDS_DATABASE_URL") or f"sqlite:///{directory / 'companion.db'}"
-        secret = os.environ.get("KDS_JWT_SECRET") or persisted_secret(directory)
-        if len(secret) < 32:
-            raise ValueError("KDS_JWT_SECRET must be at least 32 characters")
+        upstream = UpstreamSettings.from_values(values, directory, upstream_url)
+        url = database_url or values.database_url or f"sqlite:///{directory / 'companion.db'}"
         return cls(
             database_url=url,
-            jwt_secret=secret,
-            access_token_ttl_s=int(os.environ.get("KDS_ACCESS_TOKEN_TTL", "3600")),
-            rate_limit_per_s=float(os.environ.get("KDS_RATE_LIMIT", "200")),
-            rate_limit_burst=int(os.environ.get("KDS_RATE_BURST", "400")),
-            day_end_hour=_day_end_hour(os.environ.get("KDS_DAY_END_HOUR", "4")),
-            timezone=_timezone(os.environ.get("KDS_TIMEZONE") or None),
-            refresh_reuse_window_s=_reuse_window(os.environ.get("KDS_REFRESH_REUSE_WINDOW", "86400")),
-            ws_compression=_flag("KDS_WS_COMPRESSION", os.environ.get("KDS_WS_COMPRESSION", "0")),
-            limits=RequestLimits.from_env(),
+            jwt_secret=values.jwt_secret or persisted_secret(directory),
+            access_token_ttl_s=values.access_token_ttl,
+            rate_limit_per_s=values.rate_limit,
+            rate_limit_burst=values.rate_burst,
+            cors_origins=values.cors_origins,
+            day_end_hour=values.day_end_hour,
+            timezone=values.timezone,
+            refresh_reuse_window_s=values.refresh_reuse_window,
+            ws_compression=values.ws_compression,
+            backup_print_after_s=values.backup_print_after,
+            backup_print_retry_max_s=values.backup_print_retry_max,
+            limits=RequestLimits.from_values(values),
             upstream=upstream,
             auto_clear=upstream is None,
         )
 
 
-def _flag(name: str, raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), not {raw!r}")
-
-
-def _reuse_window(raw: str) -> float:
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= 30 * 24 * 3600:  # NaN fails this too
-        raise ValueError(f"KDS_REFRESH_REUSE_WINDOW must be seconds from 0 to 2592000 (30 days), not {raw!r}")
-    return seconds
-
-
-def _day_end_hour(raw: str) -> int:
-    from api_client.business_day import check_hour
-
-    try:
-        hour = int(raw)
-    except ValueError:
-        raise ValueError(f"KDS_DAY_END_HOUR must be a whole hour from 0 to 23, not {raw!r}") from None
-    try:
-        return check_hour(hour)
-    except ValueError:
-        raise ValueError(f"KDS_DAY_END_HOUR must be a whole hour from 0 to 23, not {raw!r}") from None
-
-
-def _timezone(name: str | None) -> str | None:
-    """Checked at start-up: a typo must stop the server, not move the day end to the wrong hour."""
-    from api_client.business_day import zone
-
-    if name is not None:
-        try:
-            zone(name)
-        except ValueError as exc:
-            raise ValueError(f"KDS_TIMEZONE: {exc}") from None
-    return name
+def cors_origins(raw: str) -> list[str]:
+    """`KDS_CORS_ORIGINS` checked at start-up: a browser sends its origin as `scheme://host[:port]`, so a path,
+    a trailing slash or a missing scheme would never match and the page would be refused without a word."""
+    origins = [part.strip().lower() for part in raw.replace(" ", ",").split(",") if part.strip()]
+    if origins == ["*"]:
+        return origins
+    for origin in origins:
+        if not re.fullmatch(r"https?://[^\s/?#*@]+", origin) or origin.endswith(":"):
+            raise ValueError(
+                f"KDS_CORS_ORIGINS must be origins like https://dashboard.example.com or http://127.0.0.1:5173 "
+                f"(scheme, host and port only, comma-separated) or * alone, not {origin!r}"
+            )
+    return origins

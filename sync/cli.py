@@ -21,6 +21,7 @@ from api_client.client import KdsApiClient
 from api_client.models import DeviceRole
 from api_client.token_provider import SessionTokenProvider, StaticTokenProvider, TokenProvider
 from sync.engine.engine import EngineConfig, SyncEngine
+from sync.realtime.channels import REALTIME_MODES
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -37,6 +38,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--role", default="kds", choices=[r.value for r in DeviceRole])
     parser.add_argument("--station", action="append", default=[], help="repeatable; the first one is listed")
     parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument(
+        "--realtime",
+        default="postgres_changes",
+        choices=REALTIME_MODES,
+        help="postgres_changes (default) or broadcast: the restaurant's private Broadcast from Database topic",
+    )
     args = parser.parse_args(argv)
     if args.email is not None and args.password is None:
         parser.error("--email needs --password")
@@ -97,6 +104,7 @@ async def run(args: argparse.Namespace) -> int:
             stations=tuple(args.station),
             token_provider=tokens,
             data_path=args.data_dir / f"{device}.sqlite3",
+            realtime=args.realtime,
         )
         engine = SyncEngine(config)
         printer = _Printer(engine, args.station[0] if args.station else None)

@@ -78,10 +78,23 @@ def _start() -> None:
     global _tracer, on
     path = os.environ.get("KDS_TRACE_FILE")
     if path:
-        _tracer = Tracer(path, float(os.environ.get("KDS_TRACE_FLUSH_S", "1.0")))
+        _tracer = Tracer(path, _flush_s(os.environ.get("KDS_TRACE_FLUSH_S", "")))
         on = True
         atexit.register(_tracer.flush)
         threading.Thread(target=_tracer.flush_every, name="kds-trace", daemon=True).start()
+
+
+def _flush_s(raw: str) -> float:
+    """`KDS_TRACE_FLUSH_S`, named when it is wrong (a bare float() error named nothing)."""
+    if not raw.strip():
+        return 1.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.01 <= value <= 3600:  # NaN fails this too
+        raise ValueError(f"KDS_TRACE_FLUSH_S must be seconds from 0.01 to 3600, not {raw!r}")
+    return value
 
 
 def mark(stage: str, ids: Iterable[object], **extra: Any) -> None:

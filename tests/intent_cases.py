@@ -13,6 +13,7 @@ Scenario
     priority        the order's priority at intake: "normal" | "rush"
     items           the order's lines, created through POS intake (restaurant "r1"); names are unique
                     Item: name, station, quantity, course (1-9), held (bool)
+    prep_times      item name -> seconds: restaurant r1's prep times, set before intake (fire timing, issue 19)
     setup           preconditions no intent can reach, written straight to the database after intake
                     (the POS's doing): voided: item names whose status becomes "voided";
                     changed: item names whose changed_after_send becomes true; cancelled: order status
@@ -45,8 +46,11 @@ Step
 Final
     status, priority    the order's
     order_bumps         how many times the order row's version went up during the steps
-    items               name -> ItemState(status, held, changed_after_send, bumps) for EVERY item of the order;
-                        bumps = how many times that row's version went up during the steps
+    items               name -> ItemState(status, held, changed_after_send, bumps, station) for EVERY item of the
+                        order; bumps = how many times that row's version went up during the steps; station
+                        = where the item is at the end (None = not checked)
+                        fired = when its course went to the kitchen ("sent", "later", "no"; None = not checked);
+                        prep = its prep_seconds (0 = none)
     menu                item_name -> available, for EVERY menu_availability row of restaurant r1
     menu_versions       item_name -> version of that menu_availability row (a new row starts at 1)
 
@@ -112,6 +116,13 @@ class ItemState:
     held: bool = False
     changed_after_send: bool = False
     bumps: int = 0
+    station: str | None = None
+    """The item's station at the end (None: not checked; the transfer scenarios check it)."""
+    fired: str | None = None
+    """When the item's course went to the kitchen (fired_at): "sent" (as the item was written), "later" (a fire or
+    an auto-fire after that), "no" (none: held). None: not checked (the fire-timing scenarios check it)."""
+    prep: int = 0
+    """The item's prep_seconds, copied from the scenario's prep_times at intake (0: none)."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +145,8 @@ class Scenario:
     number: str = "A17"
     priority: str = "normal"
     setup: Setup = field(default_factory=Setup)
+    prep_times: dict[str, int] = field(default_factory=dict)
+    """Item name -> seconds, set for restaurant r1 (by an admin) before the order comes in."""
 
 
 # ---------------------------------------------------------------- building blocks (the data stays explicit)
@@ -344,6 +357,47 @@ SCENARIOS: list[Scenario] = [
             s("recall", ok("in_progress"), station="grill"),
         ],
         Final("in_progress", 3, {"Burger": ItemState("cooking", bumps=2), "Fries": BUMPED_ONCE_DONE}),
+    ),
+    scenario(
+        "recall_keeps_struck_items",
+        "a recall undoes the last bump only: the item struck before it stays done, the one the bump finished cooks "
+        "again",
+        [
+            s("bump_item", ok("in_progress"), item="Steak"),
+            s("bump_ticket", ok("in_progress"), station="grill"),
+            s("recall", ok("in_progress"), station="grill"),
+        ],
+        Final("in_progress", 1, {"Burger": ItemState("cooking", bumps=2), "Steak": BUMPED_ONCE_DONE, "Fries": NEW}),
+        items=[BURGER, Item("Steak", "grill"), FRIES],
+    ),
+    scenario(
+        "recall_keeps_items_struck_in_the_bumps_batch",
+        "a strike and the bump after it in one batch (a screen back online): the recall still reopens only what "
+        "the bump finished",
+        [
+            s("bump_item", ok("in_progress"), item="Steak", batch="b1"),
+            s("bump_ticket", ok("in_progress"), station="grill", batch="b1"),
+            s("recall", ok("in_progress"), station="grill"),
+        ],
+        Final("in_progress", 1, {"Burger": ItemState("cooking", bumps=2), "Steak": BUMPED_ONCE_DONE, "Fries": NEW}),
+        items=[BURGER, Item("Steak", "grill"), FRIES],
+    ),
+    scenario(
+        "recall_served_order_keeps_struck_items",
+        "a station recalls a served order: what its bump finished cooks again, what it struck before stays done",
+        [
+            s("bump_item", ok("in_progress"), item="Steak"),
+            s("bump_ticket", ok("in_progress"), station="grill"),
+            s("bump_ticket", ok("ready"), by=FRY, station="fry"),
+            s("serve", ok("served"), by=EXPO),
+            s("recall", ok("in_progress"), station="grill"),
+        ],
+        Final(
+            "in_progress",
+            4,
+            {"Burger": ItemState("cooking", bumps=2), "Steak": BUMPED_ONCE_DONE, "Fries": BUMPED_ONCE_DONE},
+        ),
+        items=[BURGER, Item("Steak", "grill"), FRIES],
     ),
     # ------------------------------------------------------------ serve
     scenario(
@@ -743,6 +797,129 @@ SCENARIOS: list[Scenario] = [
             s("bump_ticket", ok("in_progress"), station="grill", batch="b1"),
         ],
         Final("in_progress", 1, {"Burger": ItemState("done", bumps=2), "Fries": NEW}),
+    ),
+    # ------------------------------------------------------------ transfer (issue 19, item 2)
+    scenario(
+        "transfer_item_and_back",
+        "an item moves to another station and back (the recall of a transfer); moving it where it is is rejected",
+        [
+            s("transfer", ok("new"), item="Burger", args={"to": "fry"}),
+            s("transfer", no("Burger is already at fry"), by=FRY, item="Burger", args={"to": "fry"}),
+            s("transfer", ok("new"), by=FRY, item="Burger", args={"to": "grill"}),
+        ],
+        Final(
+            "new", 0, {"Burger": ItemState("new", bumps=2, station="grill"), "Fries": ItemState("new", station="fry")}
+        ),
+    ),
+    scenario(
+        "transfer_station_ticket",
+        "a station's ticket moves its open items only (a done item stays where it was made); then nothing is left",
+        [
+            s("bump_item", ok("in_progress"), item="Steak"),
+            s("transfer", ok("in_progress"), station="grill", args={"to": "fry"}),
+            s("transfer", no("Nothing to transfer at grill on order A17"), station="grill", args={"to": "fry"}),
+            s("transfer", no("Order A17 is already at fry"), by=FRY, station="fry", args={"to": "fry"}),
+        ],
+        Final(
+            "in_progress",
+            1,
+            {
+                "Burger": ItemState("new", bumps=1, station="fry"),
+                "Steak": ItemState("done", bumps=1, station="grill"),
+                "Fries": ItemState("new", station="fry"),
+            },
+        ),
+        items=[BURGER, Item("Steak", "grill"), FRIES],
+    ),
+    scenario(
+        "transfer_whole_order_by_expo",
+        "expo moves the whole order's open items; a held item keeps its hold; a re-send changes nothing",
+        [
+            s("transfer", ok("new"), by=EXPO, args={"to": "fry"}),
+            again(0, dup(APPLIED)),
+            s("transfer", no("Nothing to transfer on order A17"), by=EXPO, args={"to": "fry"}),
+        ],
+        Final(
+            "new",
+            0,
+            {
+                "Burger": ItemState("new", bumps=1, station="fry"),
+                "Cake": ItemState("new", held=True, bumps=1, station="fry"),
+                "Fries": ItemState("new", station="fry"),
+            },
+        ),
+        items=[BURGER, Item("Cake", "grill", course=2, held=True), FRIES],
+    ),
+    scenario(
+        "transfer_refusals",
+        "a transfer needs a known station in args.to and an item still to cook; a refusal moves nothing",
+        [
+            s("transfer", no("transfer needs args.to"), item="Burger"),
+            s("transfer", no("args.to must be a station name"), item="Burger", args={"to": "Flat Top"}),
+            s("transfer", no("args.to must be a station name"), item="Burger", args={"to": 5}),
+            s("transfer", no("There is no station moon in this kitchen"), item="Burger", args={"to": "moon"}),
+            s("transfer", no("There is no station moon in this kitchen"), by=EXPO, args={"to": "moon"}),
+            s("transfer", no("Soup was voided"), item="Soup", args={"to": "fry"}),
+            s("transfer", no("no longer on order"), item=UNKNOWN_ITEM, args={"to": "fry"}),
+            s("bump_item", ok("in_progress"), by=FRY, item="Fries"),
+            s("transfer", no("Fries is already done"), by=FRY, item="Fries", args={"to": "grill"}),
+        ],
+        Final(
+            "in_progress",
+            1,
+            {
+                "Burger": ItemState("new", station="grill"),
+                "Fries": ItemState("done", bumps=1, station="fry"),
+                "Soup": ItemState("voided", station="grill"),
+            },
+        ),
+        items=[BURGER, FRIES, Item("Soup", "grill")],
+        setup=Setup(voided=["Soup"]),
+    ),
+    # ------------------------------------------------------------ fire timing (issue 19, item 1)
+    scenario(
+        "fire_timing_prep_times_and_fire_now",
+        "items carry their prep time from the menu (any case) and go to the kitchen as sent, a held course when it "
+        "fires and again after a hold; a cook fires a waiting item now by starting it",
+        [
+            s("start", ok("in_progress"), by=FRY, item="Fries"),
+            s("fire", ok("in_progress"), by=EXPO, args={"course": 2}),
+            s("hold", ok("in_progress"), by=EXPO, item="Cake"),
+            s("fire", ok("in_progress"), by=EXPO, item="Cake"),
+        ],
+        Final(
+            "in_progress",
+            1,
+            {
+                "Ribeye": ItemState("new", fired="sent", prep=600),
+                "Fries": ItemState("cooking", bumps=1, fired="sent", prep=180),
+                "Soda": ItemState("new", fired="sent"),
+                "Cake": ItemState("new", bumps=3, fired="later", prep=300),
+            },
+        ),
+        items=[Item("Ribeye", "grill"), FRIES, Item("Soda", "bar"), Item("Cake", "pastry", course=2, held=True)],
+        prep_times={"ribeye": 600, "FRIES": 180, "Cake": 300},
+    ),
+    scenario(
+        "fire_timing_auto_fire_stamps_the_course",
+        "the bump that finishes a course fires the next: its items go to the kitchen then; a course still held has "
+        "no fire time",
+        [
+            s("bump_ticket", ok("in_progress"), station="grill"),
+            s("bump_ticket", ok("in_progress"), by=FRY, station="fry"),
+        ],
+        Final(
+            "in_progress",
+            1,
+            {
+                "Burger": ItemState("done", bumps=1, fired="sent", prep=480),
+                "Fries": ItemState("done", bumps=1, fired="sent"),
+                "Cake": ItemState("new", bumps=1, fired="later", prep=240),
+                "Pie": ItemState("new", held=True, fired="no"),
+            },
+        ),
+        items=[BURGER, FRIES, Item("Cake", "grill", course=2, held=True), Item("Pie", "pastry", course=3, held=True)],
+        prep_times={"Burger": 480, "Cake": 240},
     ),
 ]
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.helpers.timeouts import scaled
+
 _PORTS_FROM = 10_000
 
 
@@ -57,7 +59,7 @@ def free_port() -> int:
 
 def wait_healthy(proc: subprocess.Popen[bytes], url: str, log: Callable[[], str], timeout_s: float) -> None:
     """Until `url/health` answers 200; an error naming the log if the process exits or the time runs out."""
-    deadline = time.monotonic() + timeout_s
+    deadline = time.monotonic() + scaled(timeout_s)
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"kds-backend exited {proc.returncode}: {log()}")
@@ -122,3 +124,15 @@ class LiveServer:
     def restarted(self) -> LiveServer:
         """A new process on the same port and database (call `stop()` or `kill()` on this one first)."""
         return LiveServer(self.data_dir, self.database_url, self.jwt_secret, port=self.port, env=self.extra_env)
+
+
+def serving_sqlite(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[LiveServer]:
+    """A fixture's body: `kds-backend serve` on a SQLite file in `data_dir`, with `env` set, stopped after."""
+    from tests.conftest import JWT_SECRET
+
+    server = LiveServer(data_dir, f"sqlite:///{data_dir / 'companion.db'}", JWT_SECRET, env=env)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()

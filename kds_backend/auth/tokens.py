@@ -1,4 +1,5 @@
-"""Access tokens: HS256 JWTs with Supabase-shaped claims, issued and verified with one secret."""
+"""Access tokens: HS256 JWTs with Supabase-shaped claims, verified with the secret they were issued with
+(`api_client.token_minting`, re-exported here: the companion issues them too)."""
 
 from __future__ import annotations
 
@@ -8,57 +9,23 @@ from typing import Any
 import jwt
 from pydantic import ValidationError
 
-from api_client.models import AppMetadata, DeviceRole, TokenClaims
+from api_client.models import AppMetadata, TokenClaims
+from api_client.token_minting import ALGORITHM, ANON_TTL_S, ISSUER, issue_anon_key, issue_token
 
-ALGORITHM = "HS256"
-ISSUER = "kds-companion"
-ANON_TTL_S = 10 * 365 * 24 * 3600
+__all__ = [
+    "ALGORITHM",
+    "ANON_TTL_S",
+    "ISSUER",
+    "InvalidToken",
+    "device_metadata",
+    "issue_anon_key",
+    "issue_token",
+    "verify_token",
+]
 
 
 class InvalidToken(Exception):
     """The token is missing, malformed, forged or expired. The message is safe to show."""
-
-
-def issue_token(
-    secret: str,
-    *,
-    restaurant_id: str,
-    device_role: DeviceRole,
-    subject: str,
-    stations: list[str] | None = None,
-    ttl_s: int = 3600,
-    email: str | None = None,
-    now: float | None = None,
-    session_id: str | None = None,
-) -> str:
-    """A device's access token, as Supabase's GoTrue would shape it for an `authenticated` user."""
-    issued = int(now if now is not None else time.time())
-    claims: dict[str, Any] = {
-        "iss": ISSUER,
-        "aud": "authenticated",
-        "role": "authenticated",
-        "sub": subject,
-        "iat": issued,
-        "exp": issued + ttl_s,
-        "app_metadata": {
-            "restaurant_id": restaurant_id,
-            "device_role": device_role.value,
-            "stations": stations or [],
-        },
-        "user_metadata": {},
-    }
-    if email:
-        claims["email"] = email
-    if session_id:
-        claims["session_id"] = session_id  # as GoTrue: which sign-in this token belongs to
-    return jwt.encode(claims, secret, algorithm=ALGORITHM)
-
-
-def issue_anon_key(secret: str, *, now: float | None = None) -> str:
-    """The project's public API key: a long-lived JWT with role `anon`, like Supabase's."""
-    issued = int(now if now is not None else time.time())
-    claims = {"iss": ISSUER, "role": "anon", "iat": issued, "exp": issued + ANON_TTL_S}
-    return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
 _VERIFIED: dict[tuple[str, str, int], tuple[TokenClaims, int, int | None, int | None]] = {}

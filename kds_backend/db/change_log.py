@@ -8,15 +8,13 @@ this: only one process can write it, and that process publishes through its Chan
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic_core import to_jsonable_python
 
+from .row_change import RowChange
 from .tables import change_log
-
-if TYPE_CHECKING:
-    from .writer import RowChange
 
 CHANNEL = "kds_changes"
 

@@ -1,6 +1,6 @@
 """Tables of the companion's database, in SQLAlchemy Core.
 
-The exposed tables (`orders`, `order_items`, `menu_availability`) use the dialect's column names; the
+The exposed tables (`orders`, `order_items`, `menu_availability`, `recipes`) use the dialect's column names; the
 others are the companion's own bookkeeping (device accounts, intent ledger, idempotency records...).
 The Alembic migrations create exactly these; a test checks the two never drift apart.
 """
@@ -95,6 +95,12 @@ order_items = sa.Table(
     sa.Column("change_seq", sa.BigInteger, nullable=False),
     # Server time the item became done (orders.py save_order); the end of a station's ticket time.
     sa.Column("done_at", UtcDateTime),
+    # When the station's backup printer last printed this item as it is (kds_backend/printing); None: never.
+    sa.Column("printed_at", UtcDateTime),
+    # Fire timing (issue 19 item 1): the item's prep time from `prep_times` when it was sent, and when its course
+    # went to the kitchen (sent, or its held course fired; None while held). Screens derive when it fires.
+    sa.Column("prep_seconds", sa.Integer),
+    sa.Column("fired_at", UtcDateTime),
     sa.Index("ix_order_items_order", "order_id"),
     sa.Index("ix_order_items_restaurant_change_seq", "restaurant_id", "change_seq"),
 )
@@ -115,6 +121,23 @@ menu_availability = sa.Table(
     sa.Index("ix_menu_availability_restaurant_change_seq", "restaurant_id", "change_seq"),
 )
 
+recipes = sa.Table(
+    "recipes",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("restaurant_id", sa.String(64), nullable=False),
+    sa.Column("item_name", sa.String(200), nullable=False),
+    sa.Column("ingredient", sa.String(200), nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("change_seq", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("restaurant_id", "item_name", "ingredient", name="uq_recipes_item_ingredient"),
+    sa.Index("ix_recipes_restaurant_change_seq", "restaurant_id", "change_seq"),
+)
+"""How many of each ingredient go into one of a menu item (kds_backend/recipes.py): the screens' all-day panel
+counts ingredients from these. Exposed (read over /rest/v1, published, deletions logged), written by an admin."""
+
 station_routes = sa.Table(
     "station_routes",
     metadata,
@@ -122,6 +145,68 @@ station_routes = sa.Table(
     sa.Column("category", sa.String(60), primary_key=True),
     sa.Column("station", sa.String(40), nullable=False),
 )
+
+prep_times = sa.Table(
+    "prep_times",
+    metadata,
+    sa.Column("restaurant_id", sa.String(64), primary_key=True),
+    # Lower-cased: items meet their prep time whatever the POS's case, as recipes and the 86 list do.
+    sa.Column("item_key", sa.String(200), primary_key=True),
+    sa.Column("item_name", sa.String(200), nullable=False),
+    sa.Column("seconds", sa.Integer, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+"""How long a menu item takes to cook (kds_backend/prep_times.py): copied onto each item as it is sent, so the
+kitchen's screens time its fire (issue 19 item 1). Not an exposed table: screens read it from the items."""
+
+station_printers = sa.Table(
+    "station_printers",
+    metadata,
+    sa.Column("restaurant_id", sa.String(64), primary_key=True),
+    sa.Column("station", sa.String(40), primary_key=True),
+    sa.Column("host", sa.String(253), nullable=False),
+    sa.Column("port", sa.Integer, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+"""A station's backup ESC/POS network printer (kds_backend/printing): tickets print there while no screen of the
+station is online."""
+
+print_cursors = sa.Table(
+    "print_cursors",
+    metadata,
+    sa.Column("restaurant_id", sa.String(64), primary_key=True),
+    sa.Column("station", sa.String(40), primary_key=True),
+    # Changes up to this change_seq are on a screen of the station or already queued as print jobs.
+    sa.Column("through_seq", sa.BigInteger, nullable=False),
+    # When a companion last saw a screen of the station online (written every few seconds while it does): with
+    # several companions on one PostgreSQL, each sees only its own sockets' presence, and this is how the others
+    # know the station is not dark.
+    sa.Column("screen_seen_at", UtcDateTime),
+)
+
+print_jobs = sa.Table(
+    "print_jobs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),  # the job number printed on the slip
+    sa.Column("restaurant_id", sa.String(64), nullable=False),
+    sa.Column("station", sa.String(40), nullable=False),
+    sa.Column("order_id", sa.Uuid, nullable=False),
+    sa.Column("slip", Json, nullable=False),  # the ticket as queued: a retry prints the same paper
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime, nullable=False),
+    # Set before bytes go to the printer, cleared when they certainly did not: set with no printed_at after a
+    # restart, the slip may have printed, so the retry says REPRINT (at-least-once, see printing/worker.py).
+    sa.Column("sending_at", UtcDateTime),
+    # A sender holds the job until then: another companion on the same database leaves it alone meanwhile.
+    sa.Column("lease_until", UtcDateTime),
+    sa.Column("printed_at", UtcDateTime),
+    sa.Column("last_error", sa.String(500)),
+    sa.Index("ix_print_jobs_pending", "restaurant_id", "station", "printed_at", "id"),
+    sa.Index("ix_print_jobs_order", "order_id", "station", "id"),
+)
+"""Tickets to print on a station's backup printer, queued in the transaction that read the changes they show."""
 
 devices = sa.Table(
     "devices",
@@ -136,6 +221,20 @@ devices = sa.Table(
     sa.Column("display", Json, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
 )
+
+pairing_codes = sa.Table(
+    "pairing_codes",
+    metadata,
+    sa.Column("code_hash", sa.String(64), primary_key=True),
+    sa.Column("restaurant_id", sa.String(64), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("stations", Json, nullable=False),
+    sa.Column("name", sa.String(80), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Column("used_at", UtcDateTime),
+)
+"""One-time pairing codes (hashed) and the device account each one makes when it is exchanged."""
 
 refresh_tokens = sa.Table(
     "refresh_tokens",
@@ -268,6 +367,7 @@ EXPOSED_TABLES: dict[str, sa.Table] = {
     "orders": orders,
     "order_items": order_items,
     "menu_availability": menu_availability,
+    "recipes": recipes,
 }
 """The tables rows live in: read and written over `/rest/v1`, published by realtime, logged when deleted."""
 

@@ -12,33 +12,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from .change_log import record_changes
 from .engine import WRITE
+from .row_change import ChangeType, RowChange
 from .tables import EXPOSED_TABLES, change_counter, deleted_rows
 
-ChangeType = Literal["INSERT", "UPDATE", "DELETE"]
-
-
-@dataclass(frozen=True)
-class RowChange:
-    """One committed row change, as realtime will publish it.
-
-    `old_record` is the primary key for an UPDATE, and the whole deleted row for a DELETE (realtime
-    publishes only its key, but needs the rest to scope and filter the change).
-    """
-
-    table: str
-    type: ChangeType
-    record: dict[str, Any] | None
-    old_record: dict[str, Any] | None
-    commit_timestamp: datetime
-    seq: int | None = None
-    """The change_seq this change took (commit order, server-wide)."""
+__all__ = ["ChangeType", "RowChange", "Writer", "WriterMark", "write_transaction"]  # RowChange lives in row_change
 
 
 def _update_by_id(table: sa.Table) -> sa.Update:
@@ -78,6 +62,9 @@ class Writer:
     now: datetime
     changes: list[RowChange] = field(default_factory=list)
     _seq: int = 0
+    # How many intents this transaction has decided: the n-th stamps the items it finishes n microseconds after
+    # `now` (kds_backend.intents), across apply_intents calls as the SQL twin's transaction-local kds.intent_no.
+    intents_decided: int = 0
     # Deferred writes (`insert(..., defer=True)`, `update(..., defer=True)`), executed by `flush()`: rows to
     # insert per table in the order given, and the last state of each updated row, keyed by (table, id).
     _inserts: dict[str, tuple[sa.Table, list[dict[str, Any]]]] = field(default_factory=dict)
@@ -113,11 +100,13 @@ class Writer:
     ) -> dict[str, Any]:
         """Write `values` over the row `before` (matched by `id`), bumping its version.
 
-        With `defer`, `before` must be the whole row; only its last state is written, by `flush()` (a row
+        `before` is the whole row as it stands: realtime publishes it as the UPDATE's old record.
+        With `defer`, only the row's last state is written, by `flush()` (a row
         updated three times in a batch is written once), while each update still takes its own change_seq
         and publishes its own change.
         """
-        row = {**_plain_keys(before), **_plain_keys(values), "version": before["version"] + 1}
+        old = _plain_keys(before)  # a copy: the caller's dict may change after this
+        row = {**old, **_plain_keys(values), "version": before["version"] + 1}
         row["change_seq"] = self.next_seq()
         if "updated_at" in table.c:
             row["updated_at"] = self.now
@@ -127,7 +116,7 @@ class Writer:
             self._flush_pending()
             changed = {k: row[k] for k in (*values, "version", "change_seq", "updated_at") if k in table.c}
             self.conn.execute(_update_by_id(table), {**changed, "row_id": before["id"]})
-        self.changes.append(RowChange(table.name, "UPDATE", row, {"id": before["id"]}, self.now, row["change_seq"]))
+        self.changes.append(RowChange(table.name, "UPDATE", row, old, self.now, row["change_seq"]))
         return row
 
     def flush(self) -> None:

@@ -20,10 +20,10 @@ from uuid import UUID
 import sqlalchemy as sa
 from pydantic_core import to_jsonable_python
 
+from api_client.backoff import Backoff
 from api_client.client import KdsApiClient
 from api_client.errors import ApiError, ClientError
 from api_client.models import Intent, IntentResult, OrderInsert, OrderItemInsert
-from sync.realtime.backoff import Backoff
 
 from ..db.database import Database
 from ..db.tables import upstream_writes

@@ -24,16 +24,14 @@ from api_client.errors import ClientError
 from api_client.hub_link import HUB_UPSTREAM_EVENT
 from api_client.late_rejection import LATE_REJECTION_EVENT
 from api_client.models import DeviceRole, Intent, IntentResult, IntentStatus, OrderWithItems
-from sync.engine.engine import EngineConfig, SyncEngine
-from sync.engine.reads import OPEN_STATUSES
-from sync.realtime.connection import ConnectionState
-from sync.store.outbox_rows import OutboxEntry
+from sync import OPEN_STATUSES, ConnectionState, EngineConfig, OutboxEntry, SyncEngine
 
 from ..db.database import BatchFn, Database
 from ..db.tables import hub_intents, intent_ledger, late_rejections, orders, upstream_writes
 from ..db.writer import RowChange, Writer
 from ..errors import ApiError
 from ..intake import OrderRequest, StoredResponse, intake_orders
+from ..recipes import project_recipes
 from . import pending_updates
 from .forward_writes import WAITING, ForwardingSender, WriteForwarder, queue_writes
 from .projection import project_menu, project_orders
@@ -88,6 +86,7 @@ class UpstreamMirror:
         self._unsubscribe = [
             self.engine.on_changes(self._orders_changed),
             self.engine.eighty_sixed.subscribe(lambda _names: self._menu_changed()),
+            self.engine.recipes.subscribe(lambda _book: self._menu_changed()),  # projected with the menu
             self.engine.queue_depth.subscribe(lambda _depth: self._wake.set()),
             self.engine.caught_up.subscribe(lambda _caught_up: self._wake.set()),
             self.engine.connection_state.subscribe(self._link_changed),
@@ -303,6 +302,7 @@ class UpstreamMirror:
                 pending_updates.prune(w, queued, held, w.now)
         if menu or any(e.intent.order_id is None for e in refused):
             project_menu(w, self.restaurant_id, self.engine.shown_menu())
+            project_recipes(w, self.restaurant_id, self.engine.recipes.value)
         _record_rejections(w, refused)
         return moved, refused
 

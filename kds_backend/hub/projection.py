@@ -16,7 +16,7 @@ from uuid import UUID, uuid4
 import sqlalchemy as sa
 
 from api_client.models import ItemStatus, OrderWithItems
-from sync.engine.menu import MenuLine
+from sync import MenuLine
 
 from ..db.tables import menu_availability, order_items, orders
 from ..db.writer import Writer

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from ..env import UPSTREAM_HEARTBEAT_RANGE, KdsEnv, read_env
 
 STORE_FILE = "upstream-mirror.sqlite3"
 
@@ -27,8 +28,10 @@ class UpstreamSettings:
     use 25 s); forwarding resumes as soon as a new connection is live."""
 
     def __post_init__(self) -> None:
-        if not 0.5 <= self.heartbeat_s <= 300:  # NaN fails this too
-            raise ValueError(f"KDS_UPSTREAM_HEARTBEAT_S must be seconds from 0.5 to 300, not {self.heartbeat_s!r}")
+        low, high = UPSTREAM_HEARTBEAT_RANGE  # checked here too: tests and the CLI build these directly
+        if not low <= self.heartbeat_s <= high:  # NaN fails this too
+            message = f"KDS_UPSTREAM_HEARTBEAT_S must be seconds from {low:g} to {high:g}, not {self.heartbeat_s!r}"
+            raise ValueError(message)
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"KDS_UPSTREAM_URL must be an http(s) URL (https://<ref>.supabase.co), not {self.url!r}")
@@ -45,26 +48,19 @@ class UpstreamSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str], data_dir: Path, url: str | None = None) -> UpstreamSettings | None:
         """None when no upstream is configured (`url` from the command line wins over `KDS_UPSTREAM_URL`)."""
-        url = url or env.get("KDS_UPSTREAM_URL") or None
+        return cls.from_values(read_env(env), data_dir, url)
+
+    @classmethod
+    def from_values(cls, values: KdsEnv, data_dir: Path, url: str | None = None) -> UpstreamSettings | None:
+        url = url or values.upstream_url
         if url is None:
             return None
-        store = env.get("KDS_UPSTREAM_STORE")
-        raw_heartbeat = env.get("KDS_UPSTREAM_HEARTBEAT_S", "25")
-        try:
-            heartbeat = float(raw_heartbeat)
-        except ValueError:
-            message = f"KDS_UPSTREAM_HEARTBEAT_S must be seconds from 0.5 to 300, not {raw_heartbeat!r}"
-            raise ValueError(message) from None
         return cls(
             url=url.rstrip("/"),
-            anon_key=env.get("KDS_UPSTREAM_ANON_KEY", ""),
-            store_path=Path(store) if store else data_dir / STORE_FILE,
-            token=env.get("KDS_UPSTREAM_TOKEN") or None,
-            email=env.get("KDS_UPSTREAM_EMAIL") or None,
-            password=env.get("KDS_UPSTREAM_PASSWORD") or None,
-            heartbeat_s=heartbeat,
+            anon_key=values.upstream_anon_key or "",
+            store_path=values.upstream_store or data_dir / STORE_FILE,
+            token=values.upstream_token,
+            email=values.upstream_email,
+            password=values.upstream_password,
+            heartbeat_s=values.upstream_heartbeat_s,
         )
-
-
-def upstream_from_env(data_dir: Path, url: str | None = None) -> UpstreamSettings | None:
-    return UpstreamSettings.from_env(os.environ, data_dir, url)

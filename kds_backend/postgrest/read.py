@@ -15,7 +15,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from pydantic import BaseModel
 
-from api_client.models import DeletedRowPublic, MenuAvailabilityPublic, OrderItemPublic, OrderPublic
+from api_client.models import DeletedRowPublic, MenuAvailabilityPublic, OrderItemPublic, OrderPublic, RecipePublic
 
 from .query import Embed, Field, Filter, Op, ReadQuery
 from .sql import count_rows, select_embedded, select_rows
@@ -24,6 +24,7 @@ ROW_MODELS: dict[str, type[BaseModel]] = {
     "orders": OrderPublic,
     "order_items": OrderItemPublic,
     "menu_availability": MenuAvailabilityPublic,
+    "recipes": RecipePublic,
     "deleted_rows": DeletedRowPublic,
 }
 CHUNK = 500

@@ -2,8 +2,9 @@
 
 `Connection.receive(frame, now)` answers heartbeats, joins, leaves, token refreshes, presence and broadcast;
 `tick(now)` enforces heartbeat silence and token expiry; `push_*` builds what the router fans out to it.
-Effects are `Send`/`CloseSocket` for this socket, and `Subscribe`/`Track`/`Broadcast`... for the router,
-which owns what sockets share (topic membership and presence).
+Effects (`effects.py`) are `Send`/`CloseSocket` for this socket, and `Subscribe`/`Track`/`Broadcast`... for the
+router, which owns what sockets share (topic membership and presence). What a join must pass is `joining.py`;
+what a channel is and who may read it, `channel.py`.
 
 Scoping: a channel's token decides its restaurant. Presence and broadcast topics are `(restaurant, name)`
 and changes are delivered only for that restaurant, whatever the filter says; a token that is not a
@@ -13,19 +14,26 @@ device's (anon) joins but sees nothing and may not track or broadcast.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from api_client.models import TokenClaims
-
-from ..auth.tokens import device_metadata
+from ..token_bucket import TokenBucket
 from .auth import TokenProblem, Verifier, expired
-from .bindings import Binding, BindingError, binding_id, parse_binding
+from .channel import Channel, held_terms, may_read_private, no_longer, restaurant_of, unauthorized
 from .config import RealtimeConfig
-from .filters import TermBudget, TooManyTerms
-from .payloads import PreparedChange
+from .effects import (
+    Broadcast,
+    CloseSocket,
+    Effect,
+    Send,
+    SharedBroadcast,
+    Subscribe,
+    SyncPresence,
+    Track,
+    Unsubscribe,
+    Untrack,
+)
+from .joining import JoinRefused, open_channel, restaurant_terms_reason
 from .protocol import (
     CLOSE_POLICY,
     LoneSurrogate,
@@ -37,125 +45,12 @@ from .protocol import (
     decode,
     dumps,
     encode,
-    encode_raw,
     encode_user_broadcast,
     reply,
 )
-from .quotas import Quotas, TokenBucket, device_of
+from .quotas import Quotas
 
 log = logging.getLogger(__name__)
-
-TOPIC_PREFIX = "realtime:"
-TopicKey = tuple[str, str]
-"""`(restaurant_id, channel name)`: what presence and broadcast are shared within."""
-
-
-@dataclass(frozen=True, slots=True)
-class Send:
-    frame: str | bytes
-
-
-@dataclass(frozen=True, slots=True)
-class CloseSocket:
-    code: int
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Subscribe:
-    """Join the restaurant's topic (presence, broadcast) and, with bindings, its `postgres_changes`."""
-
-    key: TopicKey
-    topic: str
-    bindings: tuple[Binding, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Unsubscribe:
-    key: TopicKey
-    topic: str
-
-
-@dataclass(frozen=True, slots=True)
-class Track:
-    key: TopicKey
-    topic: str
-    presence_key: str
-    payload: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Untrack:
-    key: TopicKey
-    topic: str
-
-
-@dataclass(frozen=True, slots=True)
-class SyncPresence:
-    key: TopicKey
-    topic: str
-
-
-@dataclass(frozen=True, slots=True)
-class Broadcast:
-    key: TopicKey
-    topic: str
-    payload: dict[str, Any] | UserBroadcast
-    include_self: bool
-
-
-Effect = Send | CloseSocket | Subscribe | Unsubscribe | Track | Untrack | SyncPresence | Broadcast
-
-
-@dataclass
-class Channel:
-    topic: str
-    join_ref: str | None
-    token: str
-    claims: TokenClaims
-    restaurant_id: str | None
-    bindings: tuple[Binding, ...]
-    presence_key: str
-    presence_enabled: bool
-    broadcast_self: bool
-    broadcast_ack: bool
-    tracked: bool = False
-
-    @property
-    def name(self) -> str:
-        return self.topic[len(TOPIC_PREFIX) :]
-
-    @property
-    def key(self) -> TopicKey | None:
-        return None if self.restaurant_id is None else (self.restaurant_id, self.name)
-
-
-class _JoinRefused(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-SharedBroadcast = dict[tuple[str, str], list[Send]]
-"""One broadcast's frames by (serializer, topic)."""
-
-
-def change_frame(vsn: Vsn, topic: str, ids: tuple[int, ...], change: PreparedChange) -> str:
-    """The `postgres_changes` frame of a change for a channel whose bindings `ids` matched it."""
-    return encode_raw(
-        vsn, None, None, topic, "postgres_changes", f'{{"ids":{dumps(list(ids))},"data":{change.data_json}}}'
-    )
-
-
-def held_terms(bindings: tuple[Binding, ...] | list[Binding]) -> int:
-    """What a channel's bindings count against its restaurant's filter allowance: each is tested on its
-    restaurant's changes of its tables even with no filter, so each counts at least one."""
-    return sum(max(1, b.filter.terms) for b in bindings)
-
-
-def restaurant_of(claims: TokenClaims) -> str | None:
-    meta = device_metadata(claims)
-    return None if meta is None else meta.restaurant_id
 
 
 class Connection:
@@ -295,9 +190,19 @@ class Connection:
             # A second join of a joined topic replaces the first, which is closed (Phoenix's duplicate join).
             effects += [*self._drop(old), self._close_frame(old)]
         try:
-            channel, echoed, cdc_error = self._new_channel(msg, now)
-        except _JoinRefused as refused:
+            joined = open_channel(
+                msg,
+                now,
+                owner=self,
+                open_channels=len(self.channels),
+                socket_token=self.socket_token,
+                verify=self._verify,
+                limits=self.config,
+                quotas=self.quotas,
+            )
+        except JoinRefused as refused:
             return [*effects, self._reply(msg, "error", {"reason": refused.reason})]
+        channel, echoed, cdc_error = joined.channel, joined.echoed, joined.cdc_error
         self.channels[msg.topic] = channel
         effects.append(self._reply(msg, "ok", {"postgres_changes": echoed}))
         if channel.key is not None:
@@ -309,81 +214,6 @@ class Connection:
             effects.append(self._system(channel, "postgres_changes", status, text))
         return effects
 
-    def _new_channel(self, msg: Message, now: float) -> tuple[Channel, list[dict[str, Any]], str | None]:
-        topic = msg.topic
-        if not topic.startswith(TOPIC_PREFIX):
-            raise _JoinRefused("unmatched topic")
-        if topic == TOPIC_PREFIX:
-            raise _JoinRefused("TopicNameRequired: You must provide a topic name")
-        if len(self.channels) >= self.config.max_channels:
-            raise _JoinRefused("ChannelRateLimitReached: Too many channels")
-        payload = msg.payload
-        config = payload.get("config") or {}
-        if not isinstance(config, dict):
-            raise _JoinRefused("InvalidJoinPayload: config must be an object")
-        token = payload.get("access_token") or payload.get("user_token")
-        if token is not None and not isinstance(token, str):
-            raise _JoinRefused("InvalidJoinPayload: access_token must be a string")
-        if token is None or token.startswith("sb_"):
-            token = self.socket_token  # Supabase: no token, or an `sb_` API key, means the socket's token
-        claims = self._verify(token, now)
-        if isinstance(claims, TokenProblem):
-            raise _JoinRefused(claims.reason)
-        # Supabase's answers to a tenant over its joins per second and concurrent users. The socket stays open:
-        # its other channels are not to blame, and the official clients retry these joins after 30 s.
-        if not self.quotas.take_join(restaurant_of(claims), now):
-            raise _JoinRefused("ClientJoinRateLimitReached: Too many joins per second")
-        if not self.quotas.attach(self, device_of(claims)):
-            raise _JoinRefused("ConnectionRateLimitReached: Too many connected users")
-        raw_bindings = config.get("postgres_changes") or []
-        if not isinstance(raw_bindings, list) or len(raw_bindings) > self.config.max_bindings:
-            raise _JoinRefused(
-                f"InvalidJoinPayload: postgres_changes must be a list of at most {self.config.max_bindings}"
-            )
-        bindings: list[Binding] = []
-        echoed: list[dict[str, Any]] = []
-        cdc_error: str | None = None
-        budget = TermBudget(self.config.max_filter_terms)
-        for params in raw_bindings:
-            try:
-                binding = parse_binding(params, budget)
-            except TooManyTerms:
-                # Refused outright, not subscribed-to-nothing as for bad params: parsing stopped at the budget, so
-                # an oversized join costs the shared loop no more than an allowed one (issue 17).
-                raise _JoinRefused(
-                    f"InvalidJoinPayload: too many filters: at most {self.config.max_filter_terms} filter terms "
-                    "(conditions plus `in` values, over all postgres_changes bindings) per join"
-                ) from None
-            except BindingError as exc:
-                cdc_error = cdc_error or str(exc)
-                echoed.append({**params, "id": binding_id(params)} if isinstance(params, dict) else {"id": 1})
-                continue
-            bindings.append(binding)
-            echoed.append({**params, "id": binding.id})
-        if cdc_error:
-            options = config.get("postgres_changes_options")
-            if isinstance(options, dict) and options.get("wait") is True:
-                raise _JoinRefused(f"RealtimeDisabledForConfiguration: {cdc_error}")
-            bindings = []  # like Supabase, a subscription with bad params delivers nothing
-        if not self.quotas.hold((self, topic), restaurant_of(claims), held_terms(bindings)):
-            raise _JoinRefused(self._restaurant_terms_reason())
-        presence = config.get("presence") if isinstance(config.get("presence"), dict) else {}
-        broadcast = config.get("broadcast") if isinstance(config.get("broadcast"), dict) else {}
-        key = presence.get("key")
-        channel = Channel(
-            topic=topic,
-            join_ref=msg.join_ref,
-            token=token,
-            claims=claims,
-            restaurant_id=restaurant_of(claims),
-            bindings=tuple(bindings),
-            presence_key=key if isinstance(key, str) and key else str(uuid.uuid4()),
-            presence_enabled=presence.get("enabled") is True,
-            broadcast_self=broadcast.get("self") is True,
-            broadcast_ack=broadcast.get("ack") is True,
-        )
-        return channel, echoed, cdc_error
-
     def _refresh(self, channel: Channel, msg: Message, now: float) -> list[Effect]:
         token = msg.payload.get("access_token")
         # Ignored as Supabase ignores them: null, `sb_` API keys, and the token already in use.
@@ -394,13 +224,21 @@ class Connection:
             return self._shutdown(channel, claims.message)
         restaurant = restaurant_of(claims)
         effects: list[Effect] = []
-        if channel.restaurant_id is not None and restaurant != channel.restaurant_id:
-            return self._shutdown(
-                channel, f"You no longer have permission to read from this Channel topic: {channel.name}"
-            )
-        if channel.restaurant_id is None and restaurant is not None:
+        if channel.private and not may_read_private(claims, channel.name):
+            # Supabase re-checks a private channel's RLS with the new token; one that may no longer read it
+            # (another restaurant's, or the anon key pushed on sign-out) ends the channel.
+            return self._shutdown(channel, no_longer("read from", channel.name))
+        if channel.restaurant_id is not None and restaurant is not None and restaurant != channel.restaurant_id:
+            return self._shutdown(channel, no_longer("read from", channel.name))
+        if channel.restaurant_id is not None and restaurant is None:
+            # A valid token without a device: the anon key the official clients push on sign-out. Supabase keeps
+            # the channel and RLS lets it see nothing, until the next sign-in's token (below) lets it see again.
+            self.quotas.release((self, channel.topic))
+            effects += self._unshare(channel)
+            channel.restaurant_id, channel.tracked = None, False
+        elif channel.restaurant_id is None and restaurant is not None:
             if not self.quotas.hold((self, channel.topic), restaurant, held_terms(channel.bindings)):
-                return self._shutdown(channel, self._restaurant_terms_reason())
+                return self._shutdown(channel, restaurant_terms_reason(self.config))
             channel.restaurant_id = restaurant
             effects.append(Subscribe((restaurant, channel.name), channel.topic, channel.bindings))
             if channel.presence_enabled:
@@ -434,6 +272,10 @@ class Connection:
         return effects
 
     def _broadcast(self, channel: Channel, msg: Message) -> list[Effect]:
+        if channel.private:
+            # No write policy on `realtime.messages` lets a device broadcast on its restaurant's topic: only the
+            # database does, so no screen can pass a made-up row change to the others.
+            return [self._reply(msg, "error", {"reason": "Unauthorized: " + unauthorized("write to", channel.name)})]
         if channel.key is None or not isinstance(msg.payload.get("event"), str):
             return [self._reply(msg, "error", {"reason": "Unauthorized: broadcast needs a device token"})]
         effects: list[Effect] = [Broadcast(channel.key, channel.topic, msg.payload, channel.broadcast_self)]
@@ -443,10 +285,10 @@ class Connection:
 
     def _user_broadcast(self, channel: Channel, push: UserBroadcastPush) -> list[Effect]:
         effects: list[Effect] = []
-        if channel.key is not None:
+        if channel.key is not None and not channel.private:  # private: written by the database only
             effects.append(Broadcast(channel.key, channel.topic, push.broadcast, channel.broadcast_self))
         if channel.broadcast_ack:
-            status = "ok" if channel.key is not None else "error"
+            status = "ok" if channel.key is not None and not channel.private else "error"
             effects.append(Send(reply(self.vsn, channel.topic, push.ref, push.join_ref, status, {})))
         return effects
 
@@ -467,15 +309,15 @@ class Connection:
             return Send(encode(Message(channel.topic, "presence_state", {}, None, channel.join_ref), self.vsn))
         return SyncPresence(channel.key, channel.topic)
 
-    def _restaurant_terms_reason(self) -> str:
-        limit = self.config.max_restaurant_filter_terms
-        return f"ChannelRateLimitReached: Too many filters: a restaurant's channels hold at most {limit} filter terms"
-
     def _drop(self, channel: Channel) -> list[Effect]:
         """Forget a channel and what it shares with others."""
         if self.channels.get(channel.topic) is channel:
             del self.channels[channel.topic]
             self.quotas.release((self, channel.topic))
+        return self._unshare(channel)
+
+    def _unshare(self, channel: Channel) -> list[Effect]:
+        """Leave what a channel shares with its restaurant's others: presence and the topic's changes."""
         key = channel.key
         if key is None:
             return []

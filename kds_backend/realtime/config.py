@@ -2,21 +2,19 @@
 
 Every limit bounds what one client, device or restaurant can cost the one event loop all restaurants share
 (issue 17); the README's limits table lists them. A bad value stops the server at start, naming the variable,
-as the request limits in `kds_backend/settings.py` do.
+as the request limits do (`kds_backend/env.py` holds every variable's range).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..settings import _seconds, _whole
-from .protocol import MAX_FRAME_BYTES
+from api_client.server_heartbeat import HEARTBEAT_EVERY_S
 
-MIN_SEND_QUEUE_BYTES = 2 * MAX_FRAME_BYTES + 65_536
-"""Room for two of the largest frames a client may send (a broadcast is relayed about as large), so one broadcast
-never closes every receiver."""
+from ..env import MIN_SEND_QUEUE_BYTES, read_env
+
+__all__ = ["MIN_SEND_QUEUE_BYTES", "RealtimeConfig"]
 
 
 @dataclass(frozen=True)
@@ -48,51 +46,40 @@ class RealtimeConfig:
     join_burst: int = 200
     messages_per_s: float = 200.0
     message_burst: int = 400
+    bytes_per_s: float = 1_048_576.0
+    """`KDS_REALTIME_BYTES_PER_S` / `KDS_REALTIME_BYTES_BURST`: what one restaurant's sockets may cost the loop in
+    bytes: the frames they send plus the frames those make the server send (a broadcast once per member, replies,
+    presence diffs). Over it, each of its sockets' next frame waits unread, so TCP slows its senders and another
+    restaurant's changes are not queued behind its flood (issue 17's soak; Supabase's `max_bytes_per_second`).
+    Sockets whose token names no restaurant (anon) each have an allowance of their own."""
+    bytes_burst: int = 2 << 20
     max_presence_bytes: int = 65_536
     tick_s: float = 1.0
     """How often heartbeat silence and token expiry are checked."""
+    heartbeat_every_s: float = HEARTBEAT_EVERY_S
+    """How often the server's data-path heartbeat goes to every restaurant's sync channels (screens call theirs
+    stale after 10 s without one: api_client/server_heartbeat.py)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RealtimeConfig:
-        env = os.environ if env is None else env
-        heartbeat = _seconds(env, "KDS_REALTIME_HEARTBEAT_TIMEOUT_S", cls.heartbeat_timeout_s)
+        """From the `KDS_REALTIME_*` variables of `env` (default: the process's), checked by `read_env`."""
+        values = read_env(env)
+        heartbeat = values.realtime_heartbeat_timeout_s
         return cls(
             heartbeat_timeout_s=heartbeat,
-            send_queue_frames=_whole(env, "KDS_REALTIME_SEND_QUEUE", cls.send_queue_frames, 10, 1_000_000, "frames"),
-            # At least two of the largest frames a client may send, or one broadcast would close every receiver.
-            send_queue_bytes=_whole(
-                env,
-                "KDS_REALTIME_SEND_QUEUE_BYTES",
-                cls.send_queue_bytes,
-                2 * MAX_FRAME_BYTES + 65_536,
-                1 << 30,
-                "bytes",
-            ),
-            max_channels=_whole(env, "KDS_REALTIME_MAX_CHANNELS", cls.max_channels, 1, 10_000, "channels"),
-            max_bindings=_whole(env, "KDS_REALTIME_MAX_BINDINGS", cls.max_bindings, 1, 10_000, "bindings"),
-            max_filter_terms=_whole(env, "KDS_REALTIME_MAX_FILTER_TERMS", cls.max_filter_terms, 1, 100_000, "terms"),
-            max_restaurant_filter_terms=_whole(
-                env, "KDS_REALTIME_MAX_RESTAURANT_FILTER_TERMS", cls.max_restaurant_filter_terms, 1, 10_000_000, "terms"
-            ),
-            max_sockets_per_device=_whole(
-                env, "KDS_REALTIME_MAX_SOCKETS_PER_DEVICE", cls.max_sockets_per_device, 1, 100_000, "sockets"
-            ),
-            joins_per_s=_rate(env, "KDS_REALTIME_JOINS_PER_S", cls.joins_per_s),
-            join_burst=_whole(env, "KDS_REALTIME_JOIN_BURST", cls.join_burst, 1, 1_000_000, "joins"),
-            messages_per_s=_rate(env, "KDS_REALTIME_MESSAGES_PER_S", cls.messages_per_s),
-            message_burst=_whole(env, "KDS_REALTIME_MESSAGE_BURST", cls.message_burst, 1, 1_000_000, "messages"),
-            tick_s=_seconds(env, "KDS_REALTIME_TICK_S", min(cls.tick_s, heartbeat / 10)),
+            send_queue_frames=values.realtime_send_queue,
+            send_queue_bytes=values.realtime_send_queue_bytes,
+            max_channels=values.realtime_max_channels,
+            max_bindings=values.realtime_max_bindings,
+            max_filter_terms=values.realtime_max_filter_terms,
+            max_restaurant_filter_terms=values.realtime_max_restaurant_filter_terms,
+            max_sockets_per_device=values.realtime_max_sockets_per_device,
+            joins_per_s=values.realtime_joins_per_s,
+            join_burst=values.realtime_join_burst,
+            messages_per_s=values.realtime_messages_per_s,
+            message_burst=values.realtime_message_burst,
+            bytes_per_s=values.realtime_bytes_per_s,
+            bytes_burst=values.realtime_bytes_burst,
+            # Ten checks per heartbeat timeout at least, so a short timeout (tests) is noticed on time.
+            tick_s=values.realtime_tick_s if values.realtime_tick_s is not None else min(cls.tick_s, heartbeat / 10),
         )
-
-
-def _rate(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0.01 <= value <= 1_000_000:  # NaN fails this too
-        raise ValueError(f"{name} must be a number per second from 0.01 to 1000000, not {raw!r}")
-    return value

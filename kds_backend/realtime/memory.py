@@ -12,24 +12,43 @@ import ctypes
 import ctypes.util
 import logging
 from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 TRIM_THRESHOLD_BYTES = 1 << 20
 
 
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's `malloc_trim`, or None where there is none (musl, macOS): there freeing is left to the allocator."""
+def _glibc(function: str, argtypes: list[Any]) -> Callable[..., int] | None:
+    """A function of glibc's allocator, or None where there is none (musl, macOS): there freeing is left to the
+    allocator."""
     name = ctypes.util.find_library("c")
     if name is None:
         return None
     try:
-        trim = ctypes.CDLL(name).malloc_trim
+        found = getattr(ctypes.CDLL(name), function)
     except (OSError, AttributeError):
         return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return trim
+    found.argtypes = argtypes
+    found.restype = ctypes.c_int
+    return found  # type: ignore[no-any-return]
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    return _glibc("malloc_trim", [ctypes.c_size_t])
+
+
+M_MMAP_THRESHOLD = -3  # mallopt's parameter number (glibc malloc.h)
+MMAP_THRESHOLD_BYTES = 256 << 10
+
+
+def pin_mmap_threshold(nbytes: int = MMAP_THRESHOLD_BYTES) -> bool:
+    """Allocations of `nbytes` and more come from mmap and go back to the system when freed, whatever happened
+    before. glibc raises the threshold to the size of each mmapped block freed (up to 32 MiB), so after a few
+    broadcasts of near a MiB the next ones were carved from the heap, where the holes they left kept the RSS up
+    after a flood (issue 17's soak). Whether it could be set (glibc only)."""
+    mallopt = _glibc("mallopt", [ctypes.c_int, ctypes.c_int])
+    return mallopt is not None and bool(mallopt(M_MMAP_THRESHOLD, nbytes))
 
 
 class FreedMemory:

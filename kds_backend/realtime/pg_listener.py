@@ -19,6 +19,8 @@ from typing import Any
 import psycopg
 import sqlalchemy as sa
 
+from api_client.backoff import Backoff
+
 from ..db.change_log import CHANNEL
 from ..db.writer import RowChange
 
@@ -78,7 +80,7 @@ class PgChangeListener:
 
     async def run(self) -> None:
         """Listen until cancelled, reconnecting with capped backoff; nothing committed meanwhile is skipped."""
-        backoff = 0.1
+        backoff = Backoff(0.1, 5.0, jitter=False)  # one listener per process: nothing to spread apart
         while not self._closed:
             try:
                 await self._session()
@@ -90,11 +92,11 @@ class PgChangeListener:
                     # A driver may turn a cancellation into its own error; never retry through a shutdown.
                     raise asyncio.CancelledError from exc
                 self._ready.clear()
-                log.warning("realtime change listener lost PostgreSQL (%s); retrying in %.1fs", exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                delay = backoff.next_delay()
+                log.warning("realtime change listener lost PostgreSQL (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
             else:
-                backoff = 0.1
+                backoff.reset()
 
     async def _session(self) -> None:
         listen = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)

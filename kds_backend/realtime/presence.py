@@ -44,6 +44,13 @@ class PresenceRegistry:
         entries[owner] = (key, meta, dict(payload))
         return {"joins": {key: {"metas": [meta]}}, "leaves": leaves}
 
+    def entries(self) -> list[tuple[Hashable, Hashable, dict[str, Any]]]:
+        """Every tracked entry as `(topic, owner, payload)`: who is online, for the backup printer
+        (kds_backend/printing), which watches whether any screen of a station is."""
+        return [
+            (topic, owner, payload) for topic, found in self._topics.items() for owner, (_, _, payload) in found.items()
+        ]
+
     def untrack(self, topic: Hashable, owner: Hashable) -> dict[str, State] | None:
         entries = self._topics.get(topic)
         if not entries or owner not in entries:

@@ -140,6 +140,10 @@ def _reject_constant(name: str) -> Any:
 
 def _loads(text: str | bytes) -> Any:
     try:
+        if isinstance(text, bytes):
+            # UTF-8 only (JSON between systems is UTF-8, RFC 8259). `json.loads` would take UTF-16 and -32 too, with
+            # lone surrogates let through (`surrogatepass`) where the `\\udXXX` check below cannot see them.
+            text = text.decode()
         return json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError, UnicodeDecodeError) as exc:
         # RecursionError: `[[[[...` nested deeper than the interpreter allows is a cheap attack, not a crash.

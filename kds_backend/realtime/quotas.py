@@ -9,7 +9,9 @@ limits a tenant's concurrent users and joins per second, the router holds:
   join's `access_token`: official clients connect with the anon key and join with the user's token);
 - joins per second per restaurant, a token bucket; anon tokens (no restaurant) share one;
 - filter terms held by a restaurant's channels: each of its changes is tested against its subscriptions that
-  the index cannot rule out, so this bounds what one change of one restaurant costs everyone.
+  the index cannot rule out, so this bounds what one change of one restaurant costs everyone;
+- bytes per second per restaurant (its sockets' frames and what they make the server send), spent after the
+  fact: the server holds back the reading of a socket whose restaurant is over it (`spend_bytes`).
 """
 
 from __future__ import annotations
@@ -19,28 +21,11 @@ from collections.abc import Hashable
 from api_client.models import TokenClaims
 
 from ..auth.tokens import device_metadata
+from ..token_bucket import Buckets, TokenBucket
 from .config import RealtimeConfig
 
 ANON = ""
 """The join allowance of tokens with no restaurant (they see nothing, but their joins still cost)."""
-
-
-class TokenBucket:
-    """`rate` per second with bursts of `burst`; the time is passed in (sans-I/O)."""
-
-    def __init__(self, rate: float, burst: int, now: float) -> None:
-        self.rate, self.burst, self.tokens, self.at = rate, burst, float(burst), now
-
-    def take(self, now: float) -> bool:
-        self.tokens = min(self.burst, self.tokens + max(0.0, now - self.at) * self.rate)
-        self.at = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
-
-    def full(self, now: float) -> bool:
-        return self.tokens + max(0.0, now - self.at) * self.rate >= self.burst
 
 
 def device_of(claims: TokenClaims) -> str | None:
@@ -57,7 +42,8 @@ class Quotas:
 
     def __init__(self, config: RealtimeConfig) -> None:
         self.config = config
-        self._joins: dict[str, TokenBucket] = {}
+        self._joins: Buckets[str] = Buckets(config.joins_per_s, config.join_burst, self.MAX_IDLE_BUCKETS)
+        self._bytes: Buckets[str] = Buckets(config.bytes_per_s, config.bytes_burst, self.MAX_IDLE_BUCKETS)
         self._sockets_of: dict[str, set[Hashable]] = {}
         self._devices_of: dict[Hashable, set[str]] = {}
         self._terms: dict[str, int] = {}
@@ -65,13 +51,15 @@ class Quotas:
 
     def take_join(self, restaurant_id: str | None, now: float) -> bool:
         """One join of this restaurant now; False once its joins per second are spent."""
-        key = ANON if restaurant_id is None else restaurant_id
-        bucket = self._joins.get(key)
-        if bucket is None:
-            if len(self._joins) >= self.MAX_IDLE_BUCKETS:
-                self._joins = {k: b for k, b in self._joins.items() if not b.full(now)}
-            bucket = self._joins[key] = TokenBucket(self.config.joins_per_s, self.config.join_burst, now)
-        return bucket.take(now)
+        return self._joins.get(ANON if restaurant_id is None else restaurant_id, now).take(now)
+
+    def spend_bytes(self, restaurant_id: str, nbytes: int, now: float) -> float:
+        """`nbytes` of this restaurant's now: the seconds its sockets' reading should wait (0 within its allowance)."""
+        return self._bytes.get(restaurant_id, now).spend(nbytes, now)
+
+    def byte_bucket(self, now: float) -> TokenBucket:
+        """A full allowance of bytes (one per restaurant here; a socket without one gets its own)."""
+        return TokenBucket(self.config.bytes_per_s, self.config.bytes_burst, now)
 
     def attach(self, socket: Hashable, device: str | None) -> bool:
         """Count `socket` for `device`; False (and nothing counted) if the device has its sockets already."""

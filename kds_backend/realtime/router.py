@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .channel_state import (
+from .channel_state import Connection
+from .config import RealtimeConfig
+from .effects import (
     Broadcast,
     CloseSocket,
-    Connection,
     Effect,
     Send,
     SharedBroadcast,
@@ -26,7 +27,6 @@ from .channel_state import (
     Untrack,
     change_frame,
 )
-from .config import RealtimeConfig
 from .payloads import PreparedChange
 from .presence import PresenceRegistry
 from .quotas import Quotas
@@ -82,10 +82,14 @@ class Router:
                 out.append((conn_id, send))
         return out
 
-    def broadcast(self, key: TopicKey, event: str, payload: dict[str, Any]) -> Outbox:
+    def broadcast(
+        self, key: TopicKey, event: str, payload: dict[str, Any], meta: dict[str, Any] | None = None
+    ) -> Outbox:
         """The server's own broadcast (it has no sender socket): to every socket on the topic, as Supabase's
-        Broadcast from Database delivers one."""
-        message = {"type": "broadcast", "event": event, "payload": payload}
+        Broadcast from Database delivers one (with `meta`: `{"id": <realtime.messages id>}`)."""
+        message: dict[str, Any] = {"type": "broadcast", "event": event, "payload": payload}
+        if meta is not None:
+            message["meta"] = meta
         out: Outbox = []
         shared: SharedBroadcast = {}
         for member_id, member_topic in self.members(key):
@@ -93,6 +97,10 @@ class Router:
             if member is not None:
                 out.extend((member_id, s) for s in member.push_broadcast(member_topic, message, shared))
         return out
+
+    def topics(self) -> list[TopicKey]:
+        """Every topic with a socket on it."""
+        return list(self._members)
 
     def members(self, key: TopicKey) -> list[tuple[int, str]]:
         return list(self._members.get(key, ()))

@@ -24,14 +24,22 @@ import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, WebSocket
 from fastapi.responses import JSONResponse
 
+from api_client.broadcast import restaurant_topic
+from api_client.server_heartbeat import HEARTBEAT_EVENT
+
 from ..changes import ChangeHub
 from ..db.writer import RowChange
+from ..token_bucket import TokenBucket
 from ..ws_protocol import abort_of
 from .auth import TokenProblem, check_token, make_verifier
-from .channel_state import CloseSocket, Connection, Send
+from .broadcast_changes import broadcast_payload, topic_key
+from .channel import PRIVATE_MARK
+from .channel import restaurant_of as token_restaurant
+from .channel_state import Connection
 from .config import RealtimeConfig
-from .memory import FreedMemory
-from .payloads import prepare
+from .effects import CloseSocket, Send
+from .memory import FreedMemory, pin_mmap_threshold
+from .payloads import prepare, restaurant_of
 from .pg_listener import PgChangeListener
 from .protocol import negotiate
 from .quotas import Quotas, device_of
@@ -55,6 +63,10 @@ class Peer:
     closing: bool = False
     queued_bytes: int = 0
     """Memory held by the frames in `queue` (`sys.getsizeof`: frames are str or bytes, shared or not)."""
+    restaurant_id: str | None = None
+    """The restaurant of the handshake's token, whose byte allowance this socket spends (`_spend`)."""
+    own_bytes: TokenBucket | None = None
+    """The allowance of a socket whose tokens name no restaurant (anon): each such socket has its own."""
 
 
 class RealtimeService:
@@ -71,13 +83,35 @@ class RealtimeService:
     # ------------------------------------------------------------ fan-out
 
     def publish(self, batch: list[RowChange]) -> None:
-        """A committed transaction's changes (ChangeHub or the PostgreSQL listener), on the event loop."""
-        prepared = [p for p in map(prepare, batch) if p is not None]
-        self.dispatch(self.router.publish(prepared))
+        """A committed transaction's changes (ChangeHub or the PostgreSQL listener), on the event loop.
+
+        Only a change some channel of its restaurant is subscribed to for its table is prepared at all: with
+        nobody listening, a change costs a lookup, not its JSON (a fifth of the companion's CPU in an intent drain)."""
+        watched = self.router.subscriptions.watches
+        prepared = [p for c in batch if watched(restaurant_of(c), c.table) and (p := prepare(c)) is not None]
+        if prepared:
+            self.dispatch(self.router.publish(prepared))
+        for change in batch:  # Broadcast from Database, to the restaurant's private topic if anyone joined it
+            key = topic_key(change)
+            if key is not None and self.router.members(key):
+                payload, meta = broadcast_payload(change)
+                self.dispatch(self.router.broadcast(key, change.type, payload, meta))
 
     def broadcast(self, restaurant_id: str, channel: str, event: str, payload: dict[str, Any]) -> None:
         """Send a broadcast from the server to every socket on `realtime:<channel>` of a restaurant (on the loop)."""
         self.dispatch(self.router.broadcast((restaurant_id, channel), event, payload))
+
+    def heartbeat(self) -> None:
+        """The data path's heartbeat (api_client/server_heartbeat.py) to every restaurant's sync channels with a
+        socket on them: a broadcast through the fan-out and per-socket queues changes take, so a screen whose
+        changes stopped coming (a stuck queue, a proxy that only lets the socket's own replies through) hears
+        no heartbeat either. Like Supabase's `realtime.send`, into the `postgres_changes` channel `kds-<id>` and
+        the private topic `kds:<id>` alike."""
+        payload = {"at": time.time()}
+        for key in self.router.topics():
+            restaurant, topic = key
+            if restaurant is not None and topic in (f"kds-{restaurant}", PRIVATE_MARK + restaurant_topic(restaurant)):
+                self.dispatch(self.router.broadcast(key, HEARTBEAT_EVENT, payload))
 
     def dispatch(self, outbox: Outbox) -> None:
         for conn_id, item in outbox:
@@ -135,6 +169,21 @@ class RealtimeService:
             log.info("realtime: a socket did not take its close in %s s; resetting its connection", CLOSE_TIMEOUT_S)
             abort()
 
+    def _spend(self, peer: Peer, connection: Connection, received: int, outbox: Outbox) -> float:
+        """Charge a frame and what it made the server send to its restaurant's bytes per second: the seconds this
+        socket's next frame must wait. The restaurant is the handshake token's, else its channels' (the official
+        clients connect with the anon key and join with the device's token); a socket with neither pays alone."""
+        sent = sum(len(item.frame) for _conn_id, item in outbox if isinstance(item, Send))
+        now = time.monotonic()
+        restaurant = peer.restaurant_id or next(
+            (c.restaurant_id for c in connection.channels.values() if c.restaurant_id is not None), None
+        )
+        if restaurant is not None:
+            return self.router.quotas.spend_bytes(restaurant, received + sent, now)
+        if peer.own_bytes is None:
+            peer.own_bytes = self.router.quotas.byte_bucket(now)
+        return peer.own_bytes.spend(received + sent, now)
+
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
         self._background.add(task)
@@ -170,7 +219,9 @@ class RealtimeService:
             self.router.quotas.detach(connection)
             raise
         conn_id = next(self._ids)
-        peer = Peer(conn_id, websocket, asyncio.Queue(self.config.send_queue_frames))
+        peer = Peer(
+            conn_id, websocket, asyncio.Queue(self.config.send_queue_frames), restaurant_id=token_restaurant(checked)
+        )
         self.peers[conn_id] = peer
         self.router.add(conn_id, connection)
         peer.sender = asyncio.create_task(self._send_loop(peer))
@@ -182,7 +233,14 @@ class RealtimeService:
                 data = message.get("text")
                 if data is None:
                     data = message.get("bytes") or b""
-                self.dispatch(self.router.receive(conn_id, data, time.time()))
+                outbox = self.router.receive(conn_id, data, time.time())
+                self.dispatch(outbox)
+                wait = self._spend(peer, connection, len(data), outbox)
+                if wait > 0:
+                    # Its restaurant is over its bytes per second: the next frame stays unread (uvicorn holds one
+                    # and stops reading the connection), so TCP slows the senders and the loop stays free for the
+                    # other restaurants. Only this restaurant's sockets wait; deliveries to them go on meanwhile.
+                    await asyncio.sleep(wait)
         except Exception:  # a socket dying mid-read is routine; the others must not notice
             log.debug("realtime socket %s read failed", conn_id, exc_info=True)
         finally:
@@ -222,6 +280,14 @@ class RealtimeService:
 
     # ------------------------------------------------------------ lifetime
 
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.heartbeat_every_s)
+            try:
+                self.heartbeat()
+            except Exception:
+                log.exception("realtime heartbeat failed")
+
     async def _tick_loop(self) -> None:
         while True:
             await asyncio.sleep(self.config.tick_s)
@@ -234,7 +300,8 @@ class RealtimeService:
     @asynccontextmanager
     async def running(self, hub: ChangeHub, database_url: str) -> AsyncIterator[None]:
         """Feed changes in and enforce timeouts while the app runs; close every socket on the way out."""
-        tasks = [asyncio.create_task(self._tick_loop())]
+        pin_mmap_threshold()
+        tasks = [asyncio.create_task(self._tick_loop()), asyncio.create_task(self._heartbeat_loop())]
         unsubscribe: Callable[[], None] | None = None
         listener: PgChangeListener | None = None
         if sa.make_url(database_url).get_backend_name() == "postgresql":

@@ -146,6 +146,10 @@ class SubscriptionIndex:
             del self._groups[key]
             self._unindex(key[0], group)
 
+    def watches(self, restaurant_id: str | None, table: str) -> bool:
+        """Some binding of the restaurant's channels is on this table: a change there may match (`matches`)."""
+        return restaurant_id is not None and (restaurant_id, table) in self._tables
+
     def matches(self, change: PreparedChange) -> list[tuple[Owner, tuple[int, ...]]]:
         """Each channel the change matches, with the ids of its bindings that match (in binding order)."""
         if change.restaurant_id is None:

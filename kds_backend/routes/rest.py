@@ -87,17 +87,20 @@ WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 TablePath = Annotated[
     str,
-    FastPath(description="The table: orders, order_items or menu_availability", json_schema_extra={"enum": TABLES}),
+    FastPath(
+        description="The table: orders, order_items, menu_availability or recipes", json_schema_extra={"enum": TABLES}
+    ),
 ]
 ReadTablePath = Annotated[
     str,
     FastPath(
-        description="The table: orders, order_items, menu_availability, or deleted_rows (the deletion log)",
+        description="The table: orders, order_items, menu_availability, recipes, or deleted_rows (the deletion log)",
         json_schema_extra={"enum": READ_TABLES},
     ),
 ]
 _READ_ONLY_HINTS = {
     "menu_availability": "The kitchen 86es items with the eighty_six intent (POST /rest/v1/rpc/apply_intents).",
+    "recipes": "An admin sets recipes with PUT /api/v1/recipes/{item_name} (or kds-backend recipe set).",
     "deleted_rows": "deleted_rows is the server's log of deletions; it is read-only.",
 }
 
@@ -169,8 +172,8 @@ def _params(request: Request) -> list[tuple[str, str]]:
 
 @router.get("/{table}", responses=READ_RESPONSES, openapi_extra=READ_DOC)
 async def read_table(table: ReadTablePath, request: Request, caller: CurrentCaller) -> Response:
-    """Rows of `orders`, `order_items`, `menu_availability` or `deleted_rows`, PostgREST-style (filters, select,
-    order, paging)."""
+    """Rows of `orders`, `order_items`, `menu_availability`, `recipes` or `deleted_rows`, PostgREST-style
+    (filters, select, order, paging)."""
     return await _read(table, request, caller, body=True)
 
 

@@ -2,6 +2,9 @@
 
 One driver task owns the catch-up machine: connection states, realtime pushes, REST answers and ticks all reach
 it through one queue, so the machine sees them in the order they happened and is never touched concurrently.
+A batch's store writes go through the store writer (`sync/store/writer.py`: one connection kept open; on a thread
+of its own with `EngineConfig.store_thread`); the driver awaits each commit before it handles the next batch or
+announces what changed.
 A reader task carries out the REST reads one at a time; the uploader drains the outbox on its own.
 """
 
@@ -18,12 +21,15 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import sqlalchemy as sa
+
 from api_client.business_day import DEFAULT_DAY_END_HOUR, day_start, local_zone
 from api_client.client import KdsApiClient
 from api_client.errors import ApiError
 from api_client.hub_link import HUB_UPSTREAM_EVENT, UpstreamLink
 from api_client.late_rejection import LATE_REJECTION_EVENT
-from api_client.models import DeviceRole, Intent, IntentKind, OrderWithItems
+from api_client.listeners import Listeners
+from api_client.models import DeviceRole, Intent, IntentKind, OrderWithItems, RecipePublic
 from api_client.prep_time import PrepSummary
 from api_client.token_provider import TokenProvider
 from sync import trace as _trace
@@ -32,25 +38,29 @@ from sync.readpath.coalesce import Coalescer
 from sync.readpath.commit_groups import CommitGroups, apply_order
 from sync.readpath.merge import DELETIONS
 from sync.realtime.changes import RawChange
+from sync.realtime.channels import RealtimeMode, sync_channel
 from sync.realtime.connection import ChangeEvent, ConnectionState, Event, HintEvent, LiveAgain, RealtimeConnection
 from sync.realtime.observable import Observable
-from sync.realtime.phoenix import Binding, ChannelSpec
 from sync.store import LocalStore, outbox_rows, read_rows, server_rows
 from sync.store.outbox_rows import OutboxEntry
+from sync.store.writer import StoreWriter
 
 from .hub_link import HubLinkWatch
+from .inbox import Inbox
 from .late_rejections import LateRejections
 from .menu import MenuLine, eighty_sixed, shown_menu, touches_menu
 from .outbox import Outbox
 from .prep_times import prep_times
 from .reads import read_page, read_snapshot
+from .recipes import TABLE as RECIPES
+from .recipes import RecipeBook, load_recipes, read_recipes, recipe_book, replace_recipes
 from .retention import Retention, check_retention
-from .tickets import known_stations, open_tickets, recently_bumped
+from .tickets import known_stations, open_tickets, open_tickets_timed, recently_bumped
 from .uploader import IntentSender, Uploader
 
 log = logging.getLogger(__name__)
 
-SYNC_TABLES = ("orders", "order_items", "menu_availability")
+SYNC_TABLES = ("orders", "order_items", "menu_availability", "recipes")
 _MAX_BATCH = 1000  # inputs handled (and written) together at most: bounds one transaction's length
 
 
@@ -85,6 +95,17 @@ class EngineConfig:
     retention_days: float = 2.0
     retention_check_s: float = 3600.0
     retention_first_s: float = 60.0  # the first round waits this long: start-up is for showing tickets
+    # True: frames and pages are written on a thread of their own (`StoreWriter`), off the loop that reads the
+    # socket and paints. Off by default, measured (bench/RESULTS.md, 2026-12-07): the hand-off cost the process
+    # 0.3-0.5 ms of CPU per batch to save the loop ~0.5 ms, and the GIL lets the two threads overlap only in SQLite's
+    # own calls; the CPU is what a 2-core kitchen PC runs out of. Either way the writer keeps one connection open.
+    store_thread: bool = False
+    # Where row changes come from (sync/realtime/channels.py): `postgres_changes`, or `broadcast`, the restaurant's
+    # private Broadcast from Database topic (Supabase's advice at scale; needs the migration's trigger there).
+    realtime: RealtimeMode = "postgres_changes"
+    # No server heartbeat (api_client/server_heartbeat.py) for this long while the socket looks live: the data path
+    # is stuck; the screen says so, catches up over REST and reconnects (sync/realtime/watchdog.py).
+    watchdog_s: float = 10.0
 
     def __post_init__(self) -> None:
         check_retention(self.retention_days, self.retention_check_s)
@@ -105,6 +126,32 @@ def _runs(applies: list[Apply]) -> list[list[Apply]]:
         else:
             runs[-1].append(apply)
     return runs
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """What one batch's transaction changed, handed back from the writer's thread to the loop."""
+
+    changed: set[UUID]
+    by_reads: int  # orders the REST reads (pages, snapshots) changed, for the catch-up cycle's log line
+    orphaned: bool  # an item was pushed before its order: only a catch-up can place it
+
+
+def _write_applies(conn: sa.Connection, applies: list[Apply]) -> _Written:
+    """Every write of a batch, in order, in the caller's transaction (on the writer's thread: no engine state)."""
+    changed: set[UUID] = set()
+    by_reads = 0
+    orphaned = False
+    for run in _runs(applies):
+        applied = read_rows.apply_batch(conn, [c for a in run for c in a.changes], reset=run[0].reset)
+        if any(a.cursor is not None or a.reset for a in run):
+            by_reads += len(applied.changed - changed)
+        changed |= applied.changed
+        orphaned = orphaned or bool(applied.orphaned)
+        for apply in run:
+            if apply.cursor is not None:
+                read_rows.save_cursor(conn, apply.cursor)
+    return _Written(changed, by_reads, orphaned)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,9 +182,13 @@ class _Cycle:
     snapshot: bool = False
 
 
+def _replacing(rows: list[RecipePublic]) -> Callable[[sa.Connection], None]:
+    return lambda conn: replace_recipes(conn, rows)
+
+
 @dataclass
 class _Listeners:
-    callbacks: list[Callable[[frozenset[UUID]], object]] = field(default_factory=list)
+    callbacks: Listeners[frozenset[UUID]] = field(default_factory=lambda: Listeners("change listener"))
     queues: list[asyncio.Queue[frozenset[UUID]]] = field(default_factory=list)
 
 
@@ -147,10 +198,7 @@ class SyncEngine:
         self._clock = clock
         self.store = LocalStore(config.data_path, device_id=config.device_id)
         self.api = KdsApiClient(config.url, config.anon_key, config.token_provider)
-        channel = ChannelSpec(
-            f"kds-{config.restaurant_id}",
-            tuple(Binding(t, filter=f"restaurant_id=eq.{config.restaurant_id}") for t in SYNC_TABLES),
-        )
+        channel = sync_channel(config.restaurant_id, SYNC_TABLES, config.realtime)
         self.realtime = RealtimeConnection(
             config.url,
             config.anon_key,
@@ -158,8 +206,10 @@ class SyncEngine:
             token_provider=config.token_provider,
             offline_after_s=config.offline_after_s,
             heartbeat_s=config.heartbeat_s,
+            watchdog_s=config.watchdog_s,
         )
         self.outbox = Outbox(self.store, config.role)
+        self.writer = StoreWriter(self.store, inline=not config.store_thread)
         self.uploader = Uploader(self.store, self.api, reauthenticate=config.token_provider.refresh)
         with self.store.snapshot() as conn:
             cursor = read_rows.load_cursor(conn)
@@ -177,7 +227,7 @@ class SyncEngine:
             self.store, self.api, config.safety_interval_s, self._late_rejections_recorded
         )
         self.hub_link = HubLinkWatch(self.api, config.safety_interval_s)
-        self._inputs: asyncio.Queue[_Input] = asyncio.Queue()
+        self._inputs: Inbox[_Input] = Inbox()
         self._reads: asyncio.Queue[FetchSnapshot | FetchPage] = asyncio.Queue()
         self._listeners = _Listeners()
         self._tasks: list[asyncio.Task[None]] = []
@@ -195,6 +245,13 @@ class SyncEngine:
             menu = eighty_sixed(conn)
         self._menu_pending = menu.pending
         self.eighty_sixed: Observable[tuple[str, ...]] = Observable(menu.names)
+        with self.store.snapshot() as conn:
+            book = load_recipes(conn)
+        self.recipes: Observable[RecipeBook] = Observable(book)
+        """Item name (lower case) -> its (ingredient, quantity) lines, from the local store (so it holds offline);
+        re-read whole from the server after every catch-up and when a recipe changes (sync/engine/recipes.py)."""
+        self._recipes_wanted = asyncio.Event()
+        self._warned_no_recipes = False
         """The 86 list as displayed (server rows + this screen's unanswered 86s), in name order. Its own
         observable: the menu is not an order, so `on_changes` keeps carrying order ids only."""
 
@@ -214,6 +271,12 @@ class SyncEngine:
 
     def oldest_pending_age(self) -> float | None:
         return self.uploader.oldest_pending_age_s()
+
+    @property
+    def stale_since(self) -> Observable[float | None]:
+        """Set while no server heartbeat came for `watchdog_s` on a live socket (the time of the last one, on
+        `time.monotonic`'s clock); None when fine. `self.realtime.silent_for()` gives the seconds."""
+        return self.realtime.stale_since
 
     @property
     def hub_upstream(self) -> Observable[UpstreamLink | None]:
@@ -239,6 +302,7 @@ class SyncEngine:
             asyncio.create_task(self.retention.run(), name="sync-retention"),
             asyncio.create_task(self.late_rejections.run(), name="sync-late-rejections"),
             asyncio.create_task(self.hub_link.run(), name="sync-hub-link"),
+            asyncio.create_task(self._recipes_loop(), name="sync-recipes"),
         ]
         await self.uploader.start()
         await self.realtime.start()
@@ -257,6 +321,7 @@ class SyncEngine:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        await self.writer.aclose()  # the batch being written (if any) commits whole; its thread ends
         await self.api.aclose()
         self.store.close()
 
@@ -274,6 +339,14 @@ class SyncEngine:
         with items there, showing only those items. `among`: only these orders (what a change touched)."""
         with self.store.snapshot() as conn:
             return open_tickets(conn, self.config.role, station, among)
+
+    def open_tickets_timed(
+        self, station: str | None = None, among: Collection[UUID] | None = None
+    ) -> list[tuple[OrderWithItems, dict[UUID, datetime]]]:
+        """`open_tickets`, each with its timed items' fire times (issue 19 item 1), found on the whole order: a
+        station's fries wait on the grill's ribeye. Every screen derives the same times from the same rows."""
+        with self.store.snapshot() as conn:
+            return open_tickets_timed(conn, self.config.role, station, among)
 
     def stations(self) -> list[str]:
         """The stations this screen's store has items for (what an all-stations screen lists)."""
@@ -415,8 +488,7 @@ class SyncEngine:
 
     def on_changes(self, callback: Callable[[frozenset[UUID]], object]) -> Callable[[], None]:
         """`callback(order_ids)` after each coalesced batch of changes; returns the unsubscribe function."""
-        self._listeners.callbacks.append(callback)
-        return lambda: self._listeners.callbacks.remove(callback) if callback in self._listeners.callbacks else None
+        return self._listeners.callbacks.add(callback)
 
     @contextlib.asynccontextmanager
     async def changes(self) -> AsyncIterator[asyncio.Queue[frozenset[UUID]]]:
@@ -438,11 +510,11 @@ class SyncEngine:
             while len(batch) < _MAX_BATCH and not self._inputs.empty():
                 batch.append(self._inputs.get_nowait())
             try:
-                self._handle(batch)
+                await self._handle(batch)
             except Exception:
                 # A store or machine error must not kill the read path: start over from what the store holds.
                 log.exception("sync driver failed on a batch of %d input(s)", len(batch))
-                self._recover()
+                await self._recover()
             self._flush()
 
     async def _next_input(self) -> _Input | None:
@@ -456,12 +528,9 @@ class SyncEngine:
             if d is not None
         ]
         timeout = None if not deadlines else max(0.0, min(deadlines) - self._clock())
-        try:
-            return await asyncio.wait_for(self._inputs.get(), timeout)
-        except TimeoutError:
-            return None
+        return await self._inputs.get(timeout)
 
-    def _handle(self, batch: list[_Input | None]) -> None:
+    async def _handle(self, batch: list[_Input | None]) -> None:
         actions: list[Action] = []
         for item in batch:
             now = self._clock()
@@ -474,14 +543,14 @@ class SyncEngine:
             actions.extend(self._machine(item, now))
         now = self._clock()
         actions.extend(self._commit(self.commit_groups.due(now), now))
-        self._carry_out(actions)
+        await self._carry_out(actions)
 
     def _commit(self, group: list[ChangeEvent], now: float) -> list[Action]:
         """One commit's frames through the machine, orders before their items (see `commit_groups`)."""
         ordered = sorted(group, key=_apply_rank)
         return [action for event in ordered for action in self._machine(event, now)]
 
-    def _recover(self) -> None:
+    async def _recover(self) -> None:
         """A fresh catch-up machine from the stored cursor (the batch's writes were rolled back, so the old
         machine's cursor and requests no longer match the store); it catches up at once if connected."""
         with self.store.snapshot() as conn:
@@ -498,7 +567,7 @@ class SyncEngine:
         )
         if self.connection_state.value is ConnectionState.LIVE:
             try:
-                self._carry_out([*self.catchup.subscribing(), *self.catchup.subscribed(self._clock())])
+                await self._carry_out([*self.catchup.subscribing(), *self.catchup.subscribed(self._clock())])
             except Exception:
                 log.exception("sync driver could not restart its catch-up")
 
@@ -520,6 +589,9 @@ class SyncEngine:
                 self.hub_link.want()
             return []
         if isinstance(item, ChangeEvent):
+            if isinstance(item.change, RawChange) and item.change.data.get("table") == RECIPES:
+                self._recipes_wanted.set()  # recipes are re-read whole, not merged: no catch-up needed
+                return []
             self._trigger = "unreadable push"
             return self.catchup.event(item.change)
         if isinstance(item, _Answer):
@@ -559,25 +631,19 @@ class SyncEngine:
         assert isinstance(answer.result, list)
         return self.catchup.page_loaded(answer.request_id, answer.result, now)
 
-    def _carry_out(self, actions: list[Action]) -> None:
-        """Every write of the batch in one local transaction, in order; then the rest, so `Live` is only said
-        once what it vouches for is committed."""
+    async def _carry_out(self, actions: list[Action]) -> None:
+        """Every write of the batch in one local transaction, in order (on the writer's thread); then the rest, so
+        `Live` is only said, and changes only announced, once what they vouch for is committed."""
         applies = [a for a in actions if isinstance(a, Apply)]
         if applies:
-            changed: set[UUID] = set()
-            with self.store.refetchable() as conn:
-                for run in _runs(applies):
-                    ids = read_rows.apply_changes(conn, [c for a in run for c in a.changes], reset=run[0].reset)
-                    if self._cycle is not None and any(a.cursor is not None or a.reset for a in run):
-                        self._cycle.changed += len(ids - changed)  # orders the REST read changed
-                    changed |= ids
-                    for apply in run:
-                        if apply.cursor is not None:
-                            read_rows.save_cursor(conn, apply.cursor)
-                if read_rows.orphaned_pushes(conn, [c for a in applies for c in a.changes]):
-                    # An item pushed before its order (frames reordered across commits): only a catch-up, which
-                    # reads orders with their items, can place it. Now, not at the safety interval.
-                    self.catchup.want()
+            written = await self.writer.write(lambda conn: _write_applies(conn, applies))
+            changed = written.changed
+            if self._cycle is not None:
+                self._cycle.changed += written.by_reads
+            if written.orphaned:
+                # An item pushed before its order (frames reordered across commits): only a catch-up, which
+                # reads orders with their items, can place it. Now, not at the safety interval.
+                self.catchup.want()
             self.snapshots_applied += sum(1 for a in applies if a.reset)
             if _trace.on:
                 _trace.mark("store", changed)
@@ -592,6 +658,7 @@ class SyncEngine:
             elif isinstance(action, Live):
                 self.caught_up.set(True)
                 self._cycle_done()
+                self._recipes_wanted.set()
             elif isinstance(action, Resync):
                 log.warning(
                     "catch-up starts over from a snapshot: %s", action.reason,
@@ -631,11 +698,7 @@ class SyncEngine:
             return
         if _trace.on:
             _trace.mark("notify", ids)
-        for callback in list(self._listeners.callbacks):
-            try:
-                callback(ids)
-            except Exception:
-                log.exception("change listener %r failed", callback)
+        self._listeners.callbacks.notify(ids)
         for queue in self._listeners.queues:
             queue.put_nowait(ids)
 
@@ -653,6 +716,36 @@ class SyncEngine:
         if settled:
             self.coalescer.add(settled)
             self._inputs.put_nowait(None)
+
+    # ------------------------------------------------------------ recipes
+
+    async def _recipes_loop(self) -> None:
+        """Re-read the recipes whenever asked (after a catch-up, or a recipe push); one read at a time, and asks
+        made during a read make one more read, not one each."""
+        while True:
+            await self._recipes_wanted.wait()
+            self._recipes_wanted.clear()
+            try:
+                rows = await read_recipes(self.api, self.config.restaurant_id)
+            except ApiError as exc:
+                if exc.status == 404:
+                    if not self._warned_no_recipes:
+                        self._warned_no_recipes = True
+                        log.warning(
+                            "the server has no recipes table (%s): apply supabase/migrations/"
+                            "20261207004000_recipes.sql; the all-day panel counts items only until then", exc,
+                        )
+                else:
+                    log.warning("recipes read failed (the next catch-up reads them again): %s", exc)
+                continue
+            except Exception as exc:
+                log.warning("recipes read failed (the next catch-up reads them again): %s: %s", type(exc).__name__, exc)
+                continue
+            book = recipe_book(rows)
+            if book == self.recipes.value:
+                continue
+            await self.writer.write(_replacing(rows))
+            self.recipes.set(book)
 
     # ------------------------------------------------------------ the reader
 

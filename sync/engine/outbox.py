@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from api_client.listeners import Listeners
 from api_client.models import DeviceRole, Intent, IntentKind
 from api_client.plant import planted
 from sync.store import LocalStore, meta, outbox_rows, server_rows
@@ -26,7 +27,8 @@ class Outbox:
     def __init__(self, store: LocalStore, role: DeviceRole) -> None:
         self.store = store
         self.role = role
-        self._listeners: list[Callable[[Intent], object]] = []
+        # The tap is committed before they hear of it: a failing one must not make the caller think it was not.
+        self._listeners: Listeners[Intent] = Listeners("outbox listener")
 
     def submit(
         self,
@@ -52,12 +54,7 @@ class Outbox:
             )
             outbox_rows.append(conn, intent, self.store.clock())
             log_tap(log, conn, intent)
-        for listener in list(self._listeners):
-            try:
-                listener(intent)
-            except Exception:
-                # The tap is committed; a failing observer must not make the caller think it was not.
-                log.exception("outbox listener %r failed", listener)
+        self._listeners.notify(intent)
         if planted("forget_acked"):
             with self.store.transaction() as conn:  # planted bug (fault harness): the acknowledged tap is dropped
                 outbox_rows.confirm(conn, [intent.id])
@@ -71,8 +68,7 @@ class Outbox:
             outbox_rows.append_new(conn, intents, self.store.clock())
 
     def on_submit(self, callback: Callable[[Intent], object]) -> Callable[[], None]:
-        self._listeners.append(callback)
-        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+        return self._listeners.add(callback)
 
     def shown_order(self, order_id: UUID) -> Overlaid | None:
         """The order as the screen shows it: server state with the unanswered intents applied, or None."""

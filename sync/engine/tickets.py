@@ -13,13 +13,15 @@ import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import cast
 from uuid import UUID
 
 import sqlalchemy as sa
 
+from api_client.fire_timing import planned_fire_times
 from api_client.models import DeviceRole, ItemStatus, OrderItemPublic, OrderStatus, OrderWithItems, Priority
 from sync.store import outbox_rows
+from sync.store.compiled import Compiled, ids_param, json_ids
 from sync.store.overlay import overlay
 from sync.store.tables import order_items, orders
 
@@ -39,7 +41,7 @@ class _Displayed:
 
 def ticket_sort_key(order: OrderWithItems) -> tuple[bool, datetime, str]:
     """Where a ticket goes on the rail: rushed orders first, then oldest first (the id only makes ties stable).
-    `kds_app.screen.sort_key` is the same rule for the app's mixed-station rails: keep the two in step."""
+    `kds_app.viewmodel.screen.sort_key` is the same rule for the app's mixed-station rails: keep the two in step."""
     return (order.priority is not Priority.rush, order.created_at, str(order.id))
 
 
@@ -50,12 +52,21 @@ def open_tickets(
     it still has work or an unacknowledged change, with only its items (voided ones included).
 
     `among`: only these orders (a screen redrawing what a change touched); keep it to a few hundred ids."""
+    return [ticket for ticket, _fires in open_tickets_timed(conn, role, station, among)]
+
+
+def open_tickets_timed(
+    conn: sa.Connection, role: DeviceRole, station: str | None, among: Collection[UUID] | None = None
+) -> list[tuple[OrderWithItems, dict[UUID, datetime]]]:
+    """`open_tickets`, each with the fire times of its timed items (issue 19 item 1: `planned_fire_times`, whatever
+    their status), found on the whole order: a station's item waits on the longest item of its course, whichever
+    station makes that one."""
     shown = [
-        ticket
+        (ticket, planned_fire_times(displayed.order.order_items))
         for displayed in _load_displayed(conn, role, OPEN, station, among)
         if (ticket := _open_view(displayed.order, station)) is not None
     ]
-    shown.sort(key=ticket_sort_key)
+    shown.sort(key=lambda pair: ticket_sort_key(pair[0]))
     return shown
 
 
@@ -173,14 +184,14 @@ def _candidates(listing: _Listing) -> sa.ColumnElement[bool]:
         ),
     )
     if listing.among:
-        wanted = sa.and_(orders.c.id.in_(sa.bindparam("among", expanding=True)), wanted)
+        wanted = sa.and_(orders.c.id.in_(json_ids("among")), wanted)
     if not listing.by_station:
         return wanted
     # Intents never move items between stations, so the server's rows decide this part exactly. Correlated
     # to `orders` only: this condition is also nested inside a query on order_items.
     at_station = (
         sa.select(order_items.c.id)
-        .where(order_items.c.order_id == orders.c.id, order_items.c.station == sa.bindparam("station"))
+        .where(order_items.c.order_id == orders.c.id, order_items.c.station == sa.bindparam("station", value=""))
         .correlate(orders)
         .exists()
     )
@@ -188,14 +199,15 @@ def _candidates(listing: _Listing) -> sa.ColumnElement[bool]:
 
 
 @functools.cache
-def _statements(listing: _Listing) -> tuple[sa.Select[Any], sa.Select[Any], sa.Select[Any]]:
-    """The listing's three queries: its orders, their items, their unanswered intents."""
+def _statements(listing: _Listing) -> tuple[Compiled, Compiled, Compiled]:
+    """The listing's three queries: its orders, their items, their unanswered intents; compiled once and run on the
+    driver's connection (`Compiled`: SQLAlchemy's execution of them cost more than the queries)."""
     where = _candidates(listing)
     matching = sa.select(orders.c.id).where(where)
     return (
-        sa.select(orders.c.id, orders.c.data).where(where),
-        sa.select(order_items.c.order_id, order_items.c.data).where(order_items.c.order_id.in_(matching)),
-        outbox_rows.unsettled_query(matching),
+        Compiled(sa.select(orders.c.id, orders.c.data).where(where)),
+        Compiled(sa.select(order_items.c.order_id, order_items.c.data).where(order_items.c.order_id.in_(matching))),
+        Compiled(outbox_rows.unsettled_query(matching)),
     )
 
 
@@ -222,15 +234,15 @@ def _load_displayed(
     if station is not None:
         params["station"] = station
     if among is not None:
-        params["among"] = sorted(str(i) for i in among)
-    order_rows = conn.execute(order_query, params).all()
+        params["among"] = ids_param(among)
+    order_rows = order_query.rows(conn, params)
     if not order_rows:
         return []
     items: dict[str, list[OrderItemPublic]] = {}
     # (id, JSON) pairs: the statements are raw SQL, so the driver's rows are untyped.
-    for order_id, data in cast("Iterable[tuple[str, str]]", conn.execute(item_query, params)):
+    for order_id, data in cast("Iterable[tuple[str, str]]", item_query.rows(conn, params)):
         items.setdefault(order_id, []).append(OrderItemPublic.model_validate_json(data))
-    pending = outbox_rows.unsettled_grouped(conn, pending_query, params)
+    pending = outbox_rows.group_unsettled(pending_query.rows(conn, params))
     shown: list[_Displayed] = []
     for order_id, data in cast("Iterable[tuple[str, str]]", order_rows):
         lines = sorted(items.get(order_id, ()), key=_item_key)

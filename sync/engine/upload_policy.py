@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from api_client.backoff import Backoff
 from api_client.errors import ApiError, AuthError, ClientError, RateLimited, ServerError
 from api_client.models import Intent, IntentResult, IntentStatus, MenuAvailabilityPublic, OrderWithItems
-from sync.realtime.backoff import Backoff
 
 MAX_RETRY_AFTER_S = 600.0
 """A Retry-After beyond this is treated as this: a misconfigured proxy must not park a kitchen for a day."""

@@ -14,10 +14,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 from uuid import UUID
 
+from api_client.backoff import Backoff
 from api_client.errors import AuthError
 from api_client.models import Intent, IntentResult, OrderWithItems
 from api_client.plant import planted
-from sync.realtime.backoff import Backoff
 from sync.realtime.observable import Observable
 from sync.retry_log import RetryLog
 from sync.store import LocalStore, outbox_rows, read_rows

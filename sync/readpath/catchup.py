@@ -27,10 +27,11 @@ from itertools import pairwise
 from typing import Any
 from uuid import UUID
 
+from api_client.backoff import Backoff
 from api_client.models import DeletedRowPublic, OrderWithItems
 from sync.realtime.changes import ParsedChange, RawChange
 
-from .merge import DELETIONS, SOURCES, Change, Delete, Row, Source, Upsert, deletion, flatten, table_of
+from .merge import DELETIONS, SOURCES, Change, Delete, Row, Source, Upsert, deletion, flatten, merged, table_of
 
 Cursor = Mapping[Source, int]
 
@@ -105,8 +106,8 @@ class CatchUp:
         self.overlap = overlap
         self.page_limit = page_limit
         self.safety_interval_s = safety_interval_s
-        self._retry_delay_s = retry_delay_s
-        self._max_retry_delay_s = max_retry_delay_s
+        # The same read again after each failure in a row, doubling up to the cap: one retrier, no crowd to spread.
+        self._retry = Backoff(retry_delay_s, max_retry_delay_s, jitter=False)
         self.phase = Phase.IDLE
         self._cursor: dict[Source, int] | None = dict(cursor) if cursor is not None else None
         self._buffer: list[Change] = []
@@ -119,7 +120,6 @@ class CatchUp:
         self._clock = clock_start
         self._stream_hw = 0  # highest change_seq seen in a push: a lower bound for the next DELETE's
         self._retry_at: float | None = None
-        self._failures = 0
         self._caught_up_at: float | None = None
         self._wanted = False  # a push we could not read: catch up at the next tick
         # Pushes at or below the last snapshot's head are older than the snapshot: for a row in it merge already
@@ -229,7 +229,9 @@ class CatchUp:
         changes: tuple[Change, ...]
         if request.table == DELETIONS:
             changes = tuple(
-                deletion(r, self._read_at) for r in fresh if isinstance(r, DeletedRowPublic) and self._ours(r)
+                deletion(r, self._read_at)
+                for r in fresh
+                if isinstance(r, DeletedRowPublic) and merged(r) and self._ours(r)
             )
         else:
             rest = [r for r in fresh if not isinstance(r, DeletedRowPublic)]
@@ -253,9 +255,7 @@ class CatchUp:
         if self._request is None or self._request.request_id != request_id:
             return []
         self._clock += 1
-        delay = min(self._max_retry_delay_s, self._retry_delay_s * 2**self._failures)
-        self._failures += 1
-        self._retry_at = now + delay
+        self._retry_at = now + self._retry.next_delay()
         return []
 
     def tick(self, now: float) -> list[Action]:
@@ -275,7 +275,7 @@ class CatchUp:
         self.phase = Phase.CATCHING_UP
         self._wanted = False
         self._retry_at = None
-        self._failures = 0
+        self._retry.reset()
         self._table_index = 0
         if self._cursor is None:
             self._next_id += 1
@@ -307,7 +307,7 @@ class CatchUp:
         return self._request
 
     def _succeeded(self) -> None:
-        self._failures = 0
+        self._retry.reset()
         self._retry_at = None
 
     def _go_live(self, now: float) -> list[Action]:

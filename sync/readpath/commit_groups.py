@@ -3,8 +3,10 @@
 An order and its items are separate realtime frames, but one commit: they share a `commit_timestamp`. Frames are
 held while they belong to the newest commit seen; the group is released whole when a frame of another commit
 arrives, when anything else happens (a state change or a REST answer must not overtake them), or `hold_s` after
-its last frame (no frame says "that was the last one", so the wait is bounded: a few milliseconds). Realtime is
-only a hint: a group lost with a crash during the hold is brought back by the next catch-up.
+its last frame (no frame says "that was the last one", so the wait is bounded: a few milliseconds). The hold
+stretches while the pump is behind: a release asked for late means the process was busy, and the rest of the
+commit may be waiting unread in the socket, so it waits another hold (up to `max_hold_s` from the first frame).
+Realtime is only a hint: a group lost with a crash during the hold is brought back by the next catch-up.
 
 Within a commit the frames' order means nothing (it was one transaction), and realtime does not promise it:
 `apply_order` sorts a released group so an order's row comes before its items, and deletes come last, items
@@ -53,9 +55,15 @@ class CommitGroups(Generic[T]):
         return out
 
     def due(self, now: float) -> list[T]:
-        if self._release_at is not None and now >= self._release_at:
-            return self.release()
-        return []
+        if self._release_at is None or now < self._release_at:
+            return []
+        if now - self._release_at > self.hold_s and self._deadline is not None and now < self._deadline:
+            # Asked late (by more than a hold): the process was busy (painting, a long batch), so the rest of this
+            # commit may have reached the socket and not yet been read. Hold once more for a hold; a pump that is
+            # on time releases then. A saturated process pays up to `max_hold_s`, never a partial ticket.
+            self._release_at = min(now + self.hold_s, self._deadline)
+            return []
+        return self.release()
 
     def next_release_at(self) -> float | None:
         return self._release_at

@@ -77,9 +77,17 @@ class Delete:
     """`after_seq` is the delete's own change_seq: a held row above it is a later incarnation and stays."""
 
 
+_MERGED: dict[str, Table] = {t: t for t in TABLES}
+
+
+def merged(row: DeletedRowPublic) -> bool:
+    """Whether a deletion-log row is of a table merged row by row here (recipes are re-read whole: sync/engine)."""
+    return row.table_name in _MERGED
+
+
 def deletion(row: DeletedRowPublic, read_at: int) -> Delete:
-    """A deletion-log row as a change: its change_seq is exact."""
-    return Delete(row.table_name, row.row_id, row.change_seq, read_at, exact=True)
+    """A deletion-log row (of a `merged` table) as a change: its change_seq is exact."""
+    return Delete(_MERGED[row.table_name], row.row_id, row.change_seq, read_at, exact=True)
 
 
 @dataclass(frozen=True, slots=True)

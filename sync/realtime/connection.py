@@ -11,19 +11,21 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
+from api_client.backoff import Backoff
+from api_client.server_heartbeat import HEARTBEAT_EVENT
 from api_client.token_provider import TokenProvider
 from sync import trace as _trace
 from sync.retry_log import RetryLog
 
-from .backoff import Backoff
 from .changes import ParsedChange, RawChange, parse_change
 from .frames import Vsn
 from .observable import Observable
@@ -42,6 +44,7 @@ from .phoenix import (
     Unreadable,
 )
 from .url import websocket_url
+from .watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +110,11 @@ class EventStream:
         self._on_close(self)
 
 
+SCREEN_PRESENCE: Mapping[str, Any] = MappingProxyType({})
+"""What a connection tracks in Realtime presence by default: an empty entry, so the server sees the device online
+(its token names its stations). None tracks nothing."""
+
+
 class RealtimeConnection:
     def __init__(
         self,
@@ -125,6 +133,8 @@ class RealtimeConnection:
         open_timeout_s: float = 10.0,
         close_timeout_s: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        presence: Mapping[str, Any] | None = SCREEN_PRESENCE,
+        watchdog_s: float = 10.0,
     ) -> None:
         self.url = websocket_url(base_url, apikey, vsn)
         self._core = PhoenixClient(
@@ -135,6 +145,7 @@ class RealtimeConnection:
             join_timeout_s=join_timeout_s,
             rate_limited_delay_s=rate_limited_delay_s,
             rejoin_backoff=rejoin_backoff or (lambda: Backoff(1.0, 10.0)),
+            presence=presence,
         )
         self._tokens = token_provider
         # Capped at 10 s like realtime-js ([1, 2, 5, 10] s): a kitchen's hub that restarts is back in seconds, and
@@ -145,6 +156,13 @@ class RealtimeConnection:
         self._close_timeout_s = close_timeout_s
         self._clock = clock
         self.state: Observable[ConnectionState] = Observable(ConnectionState.CONNECTING)
+        # The data path's watchdog (watchdog.py): the server's heartbeat broadcasts, not the socket's replies.
+        self.watchdog = Watchdog(watchdog_s)
+        self.stale_since: Observable[float | None] = Observable(None)
+        """While no server heartbeat has been heard for `watchdog_s` on a live socket: when the last one was (this
+        connection's clock); None when fine. The screen says so; a catch-up and a reconnect are already under way."""
+        self.heartbeats: Observable[int] = Observable(0)
+        """Server heartbeats heard since start (0: an old server, or none yet; the watchdog is not armed)."""
         self._handlers: list[Handler] = []
         self._streams: list[EventStream] = []
         self._ws: ClientConnection | None = None
@@ -174,6 +192,11 @@ class RealtimeConnection:
         stream = EventStream(self._streams.remove)
         self._streams.append(stream)
         return stream
+
+    def silent_for(self) -> float | None:
+        """Seconds since the last server heartbeat while stale (see `stale_since`); None when fine."""
+        since = self.stale_since.value
+        return None if since is None else self._clock() - since
 
     def channel_phase(self, name: str) -> str:
         return self._core.phase(f"realtime:{name}").value
@@ -258,14 +281,16 @@ class RealtimeConnection:
         try:
             while True:
                 self._wake.clear()
-                deadline = self._core.next_deadline()
-                timeout = None if deadline is None else max(0.0, deadline - self._clock())
+                deadlines = [d for d in (self._core.next_deadline(), self.watchdog.next_deadline()) if d is not None]
+                timeout = None if not deadlines else max(0.0, min(deadlines) - self._clock())
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout)
                     continue  # something changed the schedule: recompute it
                 except TimeoutError:
                     pass
                 await self._apply(ws, self._core.tick(self._clock()))
+                if self.watchdog.tick(self._clock()):
+                    await self._stale(ws)
         except asyncio.CancelledError:
             raise
         except websockets.exceptions.ConnectionClosed:
@@ -273,6 +298,18 @@ class RealtimeConnection:
         except Exception:
             log.exception("realtime timers failed; dropping the socket to start clean")
             await ws.close(1011, "client error")
+
+    async def _stale(self, ws: ClientConnection) -> None:
+        """No heartbeat for the watchdog's wait on a live socket: say so, catch up over REST, reconnect."""
+        since = self.watchdog.stale_since
+        silent = self._clock() - since if since is not None else self.watchdog.limit_s
+        self._why = f"no server heartbeat for {silent:.0f} s while the socket looked fine"
+        log.warning("realtime: %s; catching up and reconnecting", self._why,
+                    extra={"event": "stale", "silent_s": round(silent, 1), "trips": self.watchdog.trips})
+        self.stale_since.set(since)
+        # Changes may have stopped with the heartbeats: the REST catch-up is the authority (as for an Unreadable).
+        self._deliver(ChangeEvent("", RawChange({}, self._why), ()))
+        await ws.close(1000, "no server heartbeat")
 
     # ------------------------------------------------------------ outputs
 
@@ -300,10 +337,13 @@ class RealtimeConnection:
                 if self._core.all_live:
                     self._backoff.reset()
                     self._why = "channels live"
+                    self.watchdog.live(self._clock())
+                    self._wake.set()
                     self.state.set(ConnectionState.LIVE)
                 self._deliver(LiveAgain(out.topic, out.again))
             elif isinstance(out, ChannelDown):
                 log.info("realtime channel %s down: %s", out.topic, out.reason)
+                self.watchdog.down()
                 self._why = f"channel {out.topic} down: {out.reason}"
                 if self._core.connected:
                     self.state.set(ConnectionState.JOINING)
@@ -311,6 +351,11 @@ class RealtimeConnection:
                 if _trace.on:
                     _trace.frame(out.data)
                 self._deliver(ChangeEvent(out.topic, parse_change(out.data), out.bindings))
+            elif isinstance(out, Hint) and out.event == HEARTBEAT_EVENT:
+                self.watchdog.beat(self._clock())  # the data path works; not an event for the app
+                self.heartbeats.set(self.heartbeats.value + 1)
+                self.stale_since.set(None)
+                self._wake.set()
             elif isinstance(out, Hint):
                 self._deliver(HintEvent(out.topic, out.event, out.payload))
             elif isinstance(out, Unreadable):

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-log = logging.getLogger(__name__)
+from api_client.listeners import Listeners
 
 T = TypeVar("T")
 
@@ -15,7 +14,8 @@ T = TypeVar("T")
 class Observable(Generic[T]):
     def __init__(self, value: T) -> None:
         self._value = value
-        self._callbacks: list[Callable[[T], object]] = []
+        # A broken observer must not stop the others, nor the connection that is reporting.
+        self._callbacks: Listeners[T] = Listeners("state observer")
         self._waiters: list[asyncio.Future[None]] = []
 
     @property
@@ -26,12 +26,7 @@ class Observable(Generic[T]):
         if value == self._value:
             return
         self._value = value
-        for callback in list(self._callbacks):
-            try:
-                callback(value)
-            except Exception:
-                # A broken observer must not stop the others, nor the connection that is reporting.
-                log.exception("state observer %r failed", callback)
+        self._callbacks.notify(value)
         waiters, self._waiters = self._waiters, []
         for waiter in waiters:
             if not waiter.done():
@@ -39,8 +34,7 @@ class Observable(Generic[T]):
 
     def subscribe(self, callback: Callable[[T], object]) -> Callable[[], None]:
         """Call `callback(value)` on every change; returns the function that unsubscribes."""
-        self._callbacks.append(callback)
-        return lambda: self._callbacks.remove(callback) if callback in self._callbacks else None
+        return self._callbacks.add(callback)
 
     async def wait_for(self, condition: T | Callable[[T], bool]) -> T:
         """Until the value equals `condition` (or `condition(value)` is true); combine with a timeout."""

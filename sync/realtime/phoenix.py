@@ -11,18 +11,22 @@ client (reference/supabase-realtime.md section 3) is a plain unit test:
 - join errors are retried with backoff (30 s for `*RateLimitReached`), forever;
 - `phx_close` and `system` errors (token expiry) rejoin with a fresh token instead of giving up;
 - a push reaches only bindings whose id the join reply assigned;
-- a frame that cannot be read is dropped but reported (`Unreadable`: catch up), and a run of them reconnects.
+- a frame that cannot be read is dropped but reported (`Unreadable`: catch up), and a run of them reconnects;
+- with `presence`, each channel tracks that payload in Realtime presence once live (again after every rejoin), so
+  the server knows a screen is online (the companion's backup printer prints a station's tickets while none is).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from .backoff import Backoff
+from api_client.backoff import Backoff
+from api_client.broadcast import as_postgres_change
+
 from .frames import Frame, FrameError, Vsn, decode, encode
 
 PHOENIX_TOPIC = "phoenix"
@@ -52,6 +56,10 @@ class Binding:
 class ChannelSpec:
     name: str
     bindings: tuple[Binding, ...]
+    private: bool = False
+    """A private channel (join config `private: true`), authorised by RLS on `realtime.messages`: with no
+    bindings, the restaurant's Broadcast from Database topic (api_client/broadcast.py), whose row changes come
+    as `broadcast` pushes and are delivered as `Change`s like `postgres_changes` ones."""
 
     @property
     def topic(self) -> str:
@@ -164,8 +172,10 @@ class PhoenixClient:
         join_timeout_s: float = 15.0,
         rate_limited_delay_s: float = 30.0,
         rejoin_backoff: Callable[[], Backoff] = lambda: Backoff(1.0, 10.0),
+        presence: Mapping[str, Any] | None = None,
     ) -> None:
         self.vsn = vsn
+        self.presence = None if presence is None else dict(presence)
         self.token = token
         self.heartbeat_s = heartbeat_s
         # Supabase's test waits up to 8 s between the ok reply and "Subscribed to PostgreSQL".
@@ -341,6 +351,8 @@ class PhoenixClient:
         event, payload = frame.payload.get("event"), frame.payload.get("payload")
         if ch.phase is not Phase.LIVE or not isinstance(event, str) or not isinstance(payload, dict):
             return []  # a hint is never worth a catch-up: what it announces is also asked for when live again
+        if ch.spec.private and (data := as_postgres_change(payload)) is not None:
+            return [Change(ch.spec.topic, data, ())]  # Broadcast from Database: a row change
         return [Hint(ch.spec.topic, event, payload)]
 
     # ------------------------------------------------------------ transitions
@@ -351,7 +363,7 @@ class PhoenixClient:
         config = {
             "broadcast": {"ack": False, "self": False},
             "presence": {"key": "", "enabled": False},
-            "private": False,
+            "private": ch.spec.private,
             "postgres_changes": [b.to_wire() for b in ch.spec.bindings],
         }
         payload: dict[str, Any] = {"config": config}
@@ -363,7 +375,12 @@ class PhoenixClient:
         ch.phase, ch.deadline = Phase.LIVE, None
         ch.backoff.reset()
         again, ch.been_live = ch.been_live, True
-        return [ChannelLive(ch.spec.topic, again)]
+        out: list[Output] = [ChannelLive(ch.spec.topic, again)]
+        if self.presence is not None:
+            # The reply is not waited for: presence is a hint to the server, and the heartbeat watches the socket.
+            track = {"type": "presence", "event": "track", "payload": self.presence}
+            out.append(self._send(Frame(ch.spec.topic, "presence", track, self._ref(), ch.join_ref)))
+        return out
 
     def _fail(self, ch: _Channel, now: float, reason: str, *, fresh_token: bool) -> list[Output]:
         ch.phase, ch.join_ref, ch.deadline, ch.binding_ids = Phase.WAITING, None, None, {}

@@ -7,6 +7,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from api_client.sqlite_connection import tune_connection
+
 READ_ONLY = "kds_local_read_only"
 """Execution option: begin a deferred (read) transaction instead of an immediate (write) one."""
 
@@ -24,28 +26,25 @@ def open_engine(path: Path) -> sa.Engine:
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        # The sqlite3 module's implicit transactions start late and skip DDL; SQLAlchemy's BEGIN below is exact.
-        dbapi_conn.isolation_level = None
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        # FULL: a committed tap survives a power cut (NORMAL in WAL may lose the last commits).
-        cur.execute("PRAGMA synchronous=FULL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
-        cur.close()
+        tune_connection(dbapi_conn)  # the companion's settings too: WAL, FULL, foreign keys, exact BEGINs
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
         # IMMEDIATE takes the write lock up front, so read-then-write (next device_seq) cannot interleave;
         # a read-only snapshot needs no lock (WAL readers never block the writer).
+        # On the driver's connection, not `conn.exec_driver_sql`: SQLAlchemy's statement machinery cost more than
+        # the BEGIN itself, on every transaction (a listing, a batch of frames); it keeps no state about these.
         options = conn.get_execution_options()
         read_only = options.get(READ_ONLY, False)
+        record = conn.connection
+        driver = record.driver_connection
+        assert driver is not None  # a checked-out connection
         if not read_only:
             # Set between transactions (SQLite refuses inside one), and only when it changes.
             level = "NORMAL" if options.get(REFETCHABLE, False) else "FULL"
-            if conn.connection.info.get(_SYNCHRONOUS, "FULL") != level:
-                conn.exec_driver_sql(f"PRAGMA synchronous={level}")
-                conn.connection.info[_SYNCHRONOUS] = level
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+            if record.info.get(_SYNCHRONOUS, "FULL") != level:
+                driver.execute(f"PRAGMA synchronous={level}")
+                record.info[_SYNCHRONOUS] = level
+        driver.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine

@@ -131,7 +131,12 @@ _V7 = [
     "CREATE INDEX ix_outbox_order ON outbox (order_id)",
 ]
 
-STEPS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
+_V8 = [
+    # Recipe lines for the all-day panel's ingredient counts (issue 19 item 4): kept here so they count offline.
+    "CREATE TABLE recipes (id TEXT PRIMARY KEY, item_name TEXT NOT NULL, data TEXT NOT NULL)",
+]
+
+STEPS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8]
 LATEST = len(STEPS)
 
 

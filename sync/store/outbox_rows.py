@@ -7,7 +7,7 @@ Nothing here skips an entry: batches are always the oldest unsettled entries, in
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -30,7 +30,7 @@ class OutboxEntry:
     reason: str | None
 
 
-def _entry(row: sa.Row[Any]) -> OutboxEntry:
+def _entry(row: Any) -> OutboxEntry:
     return OutboxEntry(
         seq=row.seq,
         intent=Intent.model_validate_json(row.payload),
@@ -174,8 +174,13 @@ def unsettled_query(order_ids: sa.Select[tuple[str]] | None = None) -> sa.Select
 def unsettled_grouped(
     conn: sa.Connection, query: sa.Select[Any], params: Mapping[str, object] | None = None
 ) -> dict[UUID, list[OutboxEntry]]:
+    return group_unsettled(conn.execute(query, dict(params or {})))
+
+
+def group_unsettled(rows: Iterable[Any]) -> dict[UUID, list[OutboxEntry]]:
+    """Rows of `unsettled_query` (SQLAlchemy's or `compiled.Compiled`'s: read by column name) grouped by order."""
     grouped: dict[UUID, list[OutboxEntry]] = {}
-    for row in conn.execute(query, dict(params or {})):
+    for row in rows:
         grouped.setdefault(UUID(row.order_id), []).append(_entry(row))
     return grouped
 

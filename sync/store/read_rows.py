@@ -52,6 +52,14 @@ def save_cursor(conn: sa.Connection, cursor: Mapping[Source, int]) -> None:
         conn.execute(stmt.on_conflict_do_update(index_elements=[sync_cursor.c.tbl], set_={"seq": stmt.excluded.seq}))
 
 
+class Applied(NamedTuple):
+    changed: set[UUID]
+    """The orders whose rows changed (for the UI)."""
+    orphaned: set[UUID]
+    """Orders that pushed items (not REST rows) belong to but this store neither held nor saw deleted when the item
+    came: the item was not stored, and a catch-up must bring the order with it (frames reordered across commits)."""
+
+
 def apply_changes(
     conn: sa.Connection, changes: Iterable[Change], *, reset: bool = False, now: float | None = None
 ) -> set[UUID]:
@@ -59,6 +67,14 @@ def apply_changes(
     server row first (a snapshot): what it held counts as changed, so closed tickets leave the screen.
     Tombstones survive a reset: a snapshot read before a DELETE we already know of must not bring the row back.
     `now` (wall clock) dates new tombstones, for pruning."""
+    return apply_batch(conn, changes, reset=reset, now=now).changed
+
+
+def apply_batch(
+    conn: sa.Connection, changes: Iterable[Change], *, reset: bool = False, now: float | None = None
+) -> Applied:
+    """`apply_changes`, also telling which pushed items' orders are missing (see `Applied.orphaned`): known from
+    the rows the batch reads anyway, so the read path asks no further query."""
     changes = list(changes)
     touched: set[UUID] = set()
     if reset:
@@ -68,7 +84,7 @@ def apply_changes(
         for table in (order_items, orders, menu_availability):
             conn.execute(table.delete())
     if not changes:
-        return touched
+        return Applied(touched, set())
     at = time.time() if now is None else now
     batch = _Batch(_cursor(conn), changes)
     for change in changes:
@@ -76,7 +92,7 @@ def apply_changes(
             touched.update(batch.delete(change, at))
         else:
             touched.update(batch.upsert(change))
-    return touched
+    return Applied(touched, batch.orphaned)
 
 
 def save_order(conn: sa.Connection, order: OrderWithItems) -> set[UUID]:
@@ -86,29 +102,6 @@ def save_order(conn: sa.Connection, order: OrderWithItems) -> set[UUID]:
 
 def save_menu_item(conn: sa.Connection, row: MenuAvailabilityPublic) -> None:
     apply_changes(conn, [Upsert(row)])
-
-
-def orphaned_pushes(conn: sa.Connection, changes: Iterable[Change]) -> set[UUID]:
-    """Orders that pushed items (not REST rows) belong to but this store does not hold, and did not see deleted:
-    their items were not stored, and a catch-up must bring the order with them."""
-    wanted = {
-        c.row.order_id
-        for c in changes
-        if isinstance(c, Upsert) and c.read_at is None and isinstance(c.row, OrderItemPublic)
-    }
-    if not wanted:
-        return set()
-    ids = sorted(str(i) for i in wanted)
-    cur = _cursor(conn)
-    held: set[str] = set()
-    buried: set[str] = set()
-    for chunk in _chunks(ids):
-        marks = ", ".join("?" * len(chunk))
-        held.update(r[0] for r in cur.execute(f"SELECT id FROM orders WHERE id IN ({marks})", chunk))
-        buried.update(
-            r[0] for r in cur.execute(f"SELECT id FROM tombstones WHERE tbl = 'orders' AND id IN ({marks})", chunk)
-        )
-    return {i for i in wanted if str(i) not in held and str(i) not in buried}
 
 
 def max_received(conn: sa.Connection) -> int:
@@ -166,6 +159,7 @@ class _Batch:
             ids[table_of(row)].add(str(row.id))  # type: ignore[index]
             if isinstance(row, OrderItemPublic):
                 ids["orders"].add(str(row.order_id))
+        self.orphaned: set[UUID] = set()
         self.held: dict[tuple[Table, str], _Held | None] = {}
         self.tombstones: dict[tuple[Table, str], Tombstone | None] = {}
         for name, wanted in ids.items():
@@ -188,6 +182,12 @@ class _Batch:
         name = table_of(row)
         assert name in _TABLES
         key = (name, str(row.id))
+        if change.read_at is None and isinstance(row, OrderItemPublic):
+            # A pushed item of an order neither held nor deleted: pushed before its order. REST rows never count
+            # (closed orders' items are left out of pages on purpose).
+            order_key: tuple[Table, str] = ("orders", str(row.order_id))
+            if self.held[order_key] is None and self.tombstones[order_key] is None:
+                self.orphaned.add(row.order_id)
         local = self.held[key]
         tombstone = self.tombstones[key] if local is None else None
         if not decide(None if local is None else local.change_seq, tombstone, row.change_seq, change.read_at).changed:

@@ -42,6 +42,15 @@ menu_availability = sa.Table(
     sa.Column("data", sa.Text, nullable=False),
 )
 
+recipes = sa.Table(
+    "recipes",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("item_name", sa.String, nullable=False),
+    sa.Column("data", sa.Text, nullable=False),
+)
+"""The server's recipe lines (RecipePublic JSON), replaced whole at each read (sync/engine/recipes.py)."""
+
 outbox = sa.Table(
     "outbox",
     metadata,

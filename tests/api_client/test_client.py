@@ -36,6 +36,7 @@ from api_client.models import (
     IntentStatus,
     OrderIntake,
     OrderItemIntake,
+    OrderItemsAddition,
     OrderWithItems,
 )
 from api_client.token_provider import SessionTokenProvider, StaticTokenProvider, TokenProvider
@@ -100,6 +101,26 @@ async def test_create_order_errors_are_typed(companion: Callable[[str], KdsApiCl
             _intake(), str(uuid.uuid4())
         )
     assert forged.value.status == 401 and forged.value.code == "PGRST301"
+
+
+async def test_add_items_to_an_order_the_kitchen_has(companion: Callable[[str], KdsApiClient]) -> None:
+    api = companion(token_for("pos"))
+    order = await api.create_order(_intake(), str(uuid.uuid4()))
+    more = OrderItemsAddition(items=[OrderItemIntake(name="Shake", category="cold")])
+    key = str(uuid.uuid4())
+    added = await api.add_items(order.id, more, key)
+    assert added.id == order.id and [i.name for i in added.order_items] == ["Burger", "Fries", "Shake"]
+    assert await api.add_items(order.id, more, key) == added  # a retry with the same key adds nothing
+    assert len((await api.select_orders_since(0))[0].order_items) == 3
+    with pytest.raises(ApiError) as unknown:
+        await api.add_items(uuid.uuid4(), more, str(uuid.uuid4()))
+    assert unknown.value.status == 404 and not unknown.value.retryable
+    with pytest.raises(ApiError) as refused:
+        await companion(token_for("kds")).add_items(order.id, more, str(uuid.uuid4()))
+    assert refused.value.status == 403
+    with pytest.raises(ValueError, match="idempotency_key"):
+        await api.add_items(order.id, more, "")
+    assert api.base_url == BASE
 
 
 async def test_apply_intents_applied_then_duplicate(companion: Callable[[str], KdsApiClient]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -209,6 +209,39 @@ def test_recall() -> None:
     assert rejected(order(), intent("recall", ready)) == "Nothing to recall on order A17"
 
 
+def test_recall_undoes_the_last_bump_only() -> None:
+    """A cook struck the steak, bumped the ticket and recalls it: the burger the bump finished cooks again, the
+    steak stays struck. On a screen the three taps may all be pending (no server time yet, no device time on the
+    intents): the machine's provisional done times still order them."""
+    three = order(item("Burger", "grill"), item("Steak", "grill"), item("Fries", "fry"))
+    for created_at in (None, NOW):
+        struck = applied(three, intent("bump_item", three, "Steak", created_at=created_at))
+        bumped = applied(struck, intent("bump_ticket", struck, station="grill", created_at=created_at))
+        recalled = applied(bumped, intent("recall", bumped, station="grill", created_at=created_at))
+        assert statuses(recalled) == {"Burger": "cooking", "Steak": "done", "Fries": "new"}
+        assert recalled.order_items[0].done_at is None, "a reopened item has no done time"
+        # A second recall goes one step further back: the strike.
+        again = applied(recalled, intent("recall", recalled, station="grill"))
+        assert statuses(again) == {"Burger": "cooking", "Steak": "cooking", "Fries": "new"}
+    # Server times: the bump's items share the latest one, whatever the order of the items.
+    early, late = NOW, NOW + timedelta(microseconds=1)
+    stamped = order(
+        item("Burger", "grill", D).model_copy(update={"done_at": late}),
+        item("Steak", "grill", D).model_copy(update={"done_at": early}),
+        item("Ribs", "grill", D).model_copy(update={"done_at": late}),
+    )
+    assert statuses(applied(stamped, intent("recall", stamped, station="grill"))) == {
+        "Burger": "cooking",
+        "Steak": "done",
+        "Ribs": "cooking",
+    }
+    # A pending bump on a stamped order comes after the stamps (even with a device clock behind the server's).
+    struck = applied(stamped, intent("unbump_item", stamped, "Burger"))
+    rebumped = applied(struck, intent("bump_ticket", struck, station="grill", created_at=NOW - timedelta(hours=1)))
+    recalled = applied(rebumped, intent("recall", rebumped, station="grill"))
+    assert statuses(recalled) == {"Burger": "cooking", "Steak": "done", "Ribs": "done"}
+
+
 def test_recall_of_a_served_order() -> None:
     served = order(item("Burger", "grill", D), item("Fries", "fry", D), status=OrderStatus.served)
     by_expo = applied(served, intent("recall", served), DeviceRole.expo)
@@ -384,7 +417,9 @@ def test_apply_intent_is_pure_and_only_touches_what_it_may(
     assert before.status is not OrderStatus.served or it.kind is IntentKind.recall
     # Only the kitchen's columns change; ids, order and everything else of every row stay.
     kitchen_order = {"status", "priority"}
-    kitchen_item = {"status", "held", "changed_after_send"}
+    # done_at: a screen's provisional done time, which a pending recall reads (the servers stamp their own).
+    # fired_at: when a held course went to the kitchen, as the screen guesses it (fire timing; servers stamp theirs).
+    kitchen_item = {"status", "held", "changed_after_send", "done_at", "fired_at"}
     assert {k: v for k, v in outcome.model_dump().items() if k not in kitchen_order | {"order_items"}} == {
         k: v for k, v in snapshot.items() if k not in kitchen_order | {"order_items"}
     }
@@ -395,6 +430,14 @@ def test_apply_intent_is_pure_and_only_touches_what_it_may(
         }
         if old.status is ItemStatus.voided:
             assert new.status is ItemStatus.voided, "a voided item never comes back"
+        if new.held is not old.held:
+            assert (new.fired_at is None) is new.held, "a fire time from the fire, none while held"
+        else:
+            assert new.fired_at == old.fired_at, "a fire time changes with the hold only"
+        if new.status is not old.status:
+            assert (new.done_at is not None) is (new.status is ItemStatus.done), "a done time while done only"
+        else:
+            assert new.done_at == old.done_at, "a done time changes with the status only"
     changed = outcome.model_dump() != snapshot
     assert changed, f"{it.kind.value} was applied but changed nothing"
     # The order's status follows its items, except where serve and recall of a served order decide it.

@@ -3,7 +3,7 @@ token, a refused one signs in again with the stored credential, and with nothing
 provider is signed out and stops asking the server (issue 13, defect 2).
 
 Plain fakes for the grants here; the same paths against the real companion are in
-tests/kds_app/test_sign_in_recovery.py.
+tests/kds_app/windows/test_sign_in_recovery.py.
 """
 
 from __future__ import annotations

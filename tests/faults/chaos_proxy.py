@@ -10,6 +10,10 @@ Built beside `tests/tcp_proxy.py` (same blackhole semantics), plus:
   RFC 6455 frames (unmasked from a server); a complete data frame (FIN set, text or binary) is sent twice with
   probability p, or held back and sent after the next such frame with probability p. Frames are forwarded
   whole, so the byte stream is never corrupted; control frames and fragments pass untouched and in order.
+* `drop_data()`: server→client websocket frames that carry data (Phoenix `postgres_changes` and `broadcast`
+  events: row changes and the server's heartbeat) are swallowed on every connection, old and new; replies
+  (`phx_reply`, heartbeats answered), `system` and presence frames and every control frame pass. The socket looks
+  perfectly healthy while nothing new arrives: the stuck data path the staleness watchdog is for.
 * `lose_reply(n)`: the next n answers to `POST /rest/v1/rpc/apply_intents` are swallowed after the server
   produced them (so it committed) and the connection is closed: the reply the client never gets.
   `lose_reply(n, WRITES)` does the same to PostgREST writes (`POST`/`PATCH /rest/v1/orders|order_items`: what a
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 import re
 import struct
@@ -42,6 +47,7 @@ class Counters:
     ws_reordered: int = 0
     replies_lost: int = 0
     blackholed: int = 0
+    data_dropped: int = 0
 
 
 @dataclass(eq=False)
@@ -73,6 +79,7 @@ class ChaosProxy:
         self.dup_p = 0.0
         self.reorder_p = 0.0
         self.replies_to_lose = 0
+        self.dropping_data = False
         self.lose_requests: tuple[bytes, ...] = (APPLY_INTENTS,)
         self.counters = Counters()
         self._server: asyncio.Server | None = None
@@ -127,6 +134,9 @@ class ChaosProxy:
     def ws_reorder(self, p: float) -> None:
         self.reorder_p = p
 
+    def drop_data(self) -> None:
+        self.dropping_data = True
+
     def lose_reply(self, n: int = 1, requests: tuple[bytes, ...] = (APPLY_INTENTS,)) -> None:
         """Swallow the answers to the next `n` requests starting with one of `requests`."""
         self.replies_to_lose += n
@@ -138,6 +148,7 @@ class ChaosProxy:
         self.delay_s = 0.0
         self.dup_p = self.reorder_p = 0.0
         self.replies_to_lose = 0
+        self.dropping_data = False
 
     # ------------------------------------------------------------ plumbing
 
@@ -244,6 +255,9 @@ class ChaosProxy:
                     held = None
                 await self._send(conn, sink, frame)
                 continue
+            if self.dropping_data and _carries_data(frame):
+                self.counters.data_dropped += 1
+                continue
             if held is not None:
                 self.counters.ws_reordered += 1
                 await self._send(conn, sink, frame)
@@ -257,6 +271,23 @@ class ChaosProxy:
             if self.dup_p and self.rng.random() < self.dup_p:
                 self.counters.ws_duplicated += 1
                 await self._send(conn, sink, frame)
+
+
+DATA_EVENTS = ("postgres_changes", "broadcast")
+
+
+def _carries_data(frame: bytes) -> bool:
+    """A server's text frame (unmasked, uncompressed: the proxy strips the offer) whose Phoenix event carries data."""
+    if frame[0] & 0x0F != 1:
+        return False
+    length, start = frame[1] & 0x7F, 2
+    start += 2 if length == 126 else 8 if length == 127 else 0
+    try:
+        message = json.loads(frame[start:])
+    except ValueError:
+        return False
+    event = message.get("event") if isinstance(message, dict) else message[3] if isinstance(message, list) else None
+    return event in DATA_EVENTS
 
 
 class _Prepended:

@@ -3,7 +3,7 @@
     python -m tests.faults.screen_driver --data-dir D --url U --anon-key K --email E --password P [--qt]
 
 Headless (default) it runs a `SyncEngine` as `kds-sync --headless` does, with the app's heartbeat. With `--qt`
-it runs the real `kds` app (kds_app.app.App, its real window, offscreen) and taps through the app's `Screen`,
+it runs the real `kds` app (kds_app.windows.app.App, its real window, offscreen) and taps through the app's `Screen`,
 the object the window's clicks call; nothing in kds_app is changed for this.
 
 Control: a loopback TCP socket (its port written to `<data dir>/control.port`), one JSON line per request and
@@ -40,9 +40,9 @@ from sync.store import outbox_rows, server_rows
 
 log = logging.getLogger("faults.screen")
 
-HEARTBEAT_S = 1.5  # the app's (kds_app.app): a silent loss is noticed within 2 heartbeats
+HEARTBEAT_S = 1.5  # the app's (kds_app.windows.app): a silent loss is noticed within 2 heartbeats
 OFFLINE_AFTER_S = 1.5
-SCREEN_DB = "screen.sqlite3"  # the app's file name too (kds_app.connect.SCREEN_DB)
+SCREEN_DB = "screen.sqlite3"  # the app's file name too (kds_app.startup.connect.SCREEN_DB)
 SESSION = "harness-session.json"
 
 
@@ -247,7 +247,7 @@ class QtScreen:
             self._connected = screen
 
     def tap(self, rng: random.Random) -> dict[str, Any] | None:
-        from kds_app.card_layout import RUSH
+        from kds_app.viewmodel.card_rules import RUSH
 
         if self.app.session is None:
             return None
@@ -262,7 +262,7 @@ class QtScreen:
             return None
         before = len(self.entries)
         order, station = choice["order"], choice.get("station")
-        from kds_app.ticket_model import ticket_key
+        from kds_app.viewmodel.ticket_model import ticket_key
 
         key = ticket_key(order.id, station)
         kind = choice["kind"]
@@ -383,9 +383,9 @@ def run_qt(args: argparse.Namespace) -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    from kds_app import connect
-    from kds_app.app import App
-    from kds_app.config import AppConfig
+    from kds_app.startup import connect
+    from kds_app.startup.config import AppConfig
+    from kds_app.windows.app import App
 
     async def prepare() -> None:
         auth = Auth(args.url, args.anon_key, args.email, args.password, args.data_dir)

@@ -19,13 +19,15 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from api_client.models import DeviceRole
 from api_client.token_provider import StaticTokenProvider
-from kds_app.main_thread_gc import MainThreadGC
+from kds_app.startup.main_thread_gc import MainThreadGC
 from kds_backend.auth.tokens import issue_anon_key
-from sync.engine.engine import EngineConfig, SyncEngine
+from sync.engine.engine import EngineConfig
 from tests.conftest import JWT_SECRET, token_for
+from tests.helpers.engine_live import until  # noqa: F401  (the app tests import it from here)
+from tests.helpers.timeouts import scaled
 from tests.live_server import LiveServer
 
-TIMEOUT_S = 20.0
+TIMEOUT_S = scaled(20.0)
 APIKEY = issue_anon_key(JWT_SECRET)
 
 
@@ -52,19 +54,16 @@ async def signal_emitted(signal: SignalInstance, timeout_s: float = TIMEOUT_S) -
         signal.disconnect(emitted)
 
 
-async def until(engine: SyncEngine, ready: Callable[[], bool], timeout_s: float = TIMEOUT_S) -> None:
-    """Wait on the engine's change notifications until `ready()` holds; checked after each, never by sleeping."""
-    async with engine.changes() as changes, asyncio.timeout(timeout_s):
-        while not ready():
-            await changes.get()
-
-
 async def tap(widget: QWidget, pos: QPoint) -> None:
     """A finger on the glass: touch press and release at `pos` (Qt turns it into a click).
 
     Qt's touch commit flushes the event dispatcher, which would run other tasks inside this one; so the
     touch is sent from a plain loop callback, outside any task, and the test awaits its completion.
+
+    On a ticket grid the finger waits, as a cook's does, until the cards under it have settled: an item tap
+    where the cards just moved is ignored on purpose (`TAP_GUARD_S`, tested on its own in test_ticket_grid).
     """
+    await _settled_under(widget, pos)
     done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def touch() -> None:
@@ -83,6 +82,17 @@ async def tap(widget: QWidget, pos: QPoint) -> None:
 
     asyncio.get_running_loop().call_soon(touch)
     await done
+
+
+async def _settled_under(widget: QWidget, pos: QPoint) -> None:
+    grid = widget.parent()
+    moved_under = getattr(grid, "moved_under", None)  # the grid's canvas: `pos` is in its coordinates
+    if moved_under is None:
+        return
+    async with asyncio.timeout(TIMEOUT_S):
+        # The guard is a span of real time with no event at its end: polled, under the deadline above.
+        while moved_under(pos):  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
 
 
 @pytest.fixture(autouse=True)

@@ -4,8 +4,12 @@ Every operation in the OpenAPI document is called with generated valid and inval
 
 - as a caller with a real token of a role that may use it: no 5xx ever, every status and response body
   is one the document promises for that operation (so clients can rely on the spec);
+- with generated headers on top (issue 17): PostgREST's Prefer, Range, Accept, Content-Type and profiles,
+  apikey and Authorization of every shape, huge and odd values: still no 5xx, and a documented status;
 - with a forged token: nothing but 400/401 from any protected operation;
 - with the rate limit exhausted: the 429s are documented too.
+
+The websocket's fuzz is `tests/kds_backend/hostile/test_fuzz_websocket.py`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import pytest
 import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import (
@@ -119,6 +124,135 @@ def test_a_forged_token_gets_nothing(case: schemathesis.Case, fuzz_app: FastAPI)
 @REFUSAL_SETTINGS
 def test_rate_limited_answers_are_documented(case: schemathesis.Case, throttled_app: FastAPI) -> None:
     case.call_and_validate(app=throttled_app, headers=headers_for(case.operation.path, case.method), checks=SPEC_CHECKS)
+
+
+# Header values as a client or a proxy could send them: printable Latin-1 (what HTTP carries), no CR/LF/NUL.
+_VALUE_TEXT = st.text(
+    st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=40
+).map(str.lstrip)  # what `requests` sends: no leading whitespace
+_HUGE = st.integers(1_000, 64_000).map(lambda n: "x" * n)
+_JWTISH = st.tuples(*[st.text("ABCDEFabcdef0123456789-_=.", max_size=30)] * 3).map(".".join)
+_TOKENS = st.one_of(
+    st.just(token_for("kds", stations=["grill"])),
+    st.just(token_for("admin")),
+    st.just(FORGED),
+    st.just(token_for("admin").rsplit(".", 1)[0] + "."),  # no signature
+    _JWTISH,
+    _VALUE_TEXT,
+    _HUGE,
+)
+HEADER_VALUES: dict[str, st.SearchStrategy[str]] = {
+    "Prefer": st.one_of(
+        st.lists(
+            st.sampled_from(
+                [
+                    "return=representation",
+                    "return=minimal",
+                    "return=headers-only",
+                    "count=exact",
+                    "count=planned",
+                    "count=estimated",
+                    "resolution=merge-duplicates",
+                    "resolution=ignore-duplicates",
+                    "missing=default",
+                    "tx=rollback",
+                    "handling=strict",
+                    "max-affected=1",
+                    "return=",
+                    "count=",
+                    "=",
+                ]
+            ),
+            max_size=5,
+        ).map(", ".join),
+        _VALUE_TEXT,
+        _HUGE,
+    ),
+    "Range": st.one_of(
+        st.tuples(st.integers(-(2**70), 2**70), st.integers(-(2**70), 2**70)).map(lambda r: f"{r[0]}-{r[1]}"),
+        st.integers(-(2**70), 2**70).map(lambda n: f"{n}-"),
+        st.sampled_from(["-5", "-", "0-0", "items=0-9", "bytes=0-1", "a-b", "0-9,10-19"]),
+        _VALUE_TEXT,
+    ),
+    "Range-Unit": st.sampled_from(["items", "bytes", "", "x" * 300]),
+    "Accept": st.one_of(
+        st.lists(
+            st.sampled_from(
+                [
+                    "application/json",
+                    "application/vnd.pgrst.object+json",
+                    "application/vnd.pgrst.object+json;nulls=stripped",
+                    "application/vnd.pgrst.plan+json",
+                    "text/csv",
+                    "application/geo+json",
+                    "application/octet-stream",
+                    "text/plain",
+                    "*/*",
+                    "*/*;q=0",
+                    "application/json;q=abc",
+                    "application/*",
+                    "",
+                ]
+            ),
+            max_size=4,
+        ).map(", ".join),
+        _VALUE_TEXT,
+        _HUGE,
+    ),
+    "Content-Type": st.one_of(
+        st.sampled_from(
+            [
+                "application/json",
+                "application/json; charset=utf-16",
+                "application/json; charset=nonsense",
+                "application/vnd.pgrst.object+json",
+                "application/x-www-form-urlencoded",
+                "multipart/form-data; boundary=",
+                "text/csv",
+                "text/plain",
+                "application/octet-stream",
+                "",
+                ";",
+            ]
+        ),
+        _VALUE_TEXT,
+    ),
+    "Accept-Profile": st.one_of(st.sampled_from(["public", "kds", "auth", "pg_catalog", ""]), _VALUE_TEXT),
+    "Content-Profile": st.one_of(st.sampled_from(["public", "kds", "auth", ""]), _VALUE_TEXT),
+    "apikey": _TOKENS,
+    "Authorization": st.one_of(
+        _TOKENS.map(lambda t: f"Bearer {t}"),
+        _TOKENS.map(lambda t: f"bearer  {t}"),
+        st.sampled_from(["Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Token abc", "", "Bearer a b c"]),
+        _VALUE_TEXT,
+        _HUGE.map(lambda t: f"Bearer {t}"),
+    ),
+    "Idempotency-Key": st.one_of(st.uuids().map(str), _VALUE_TEXT, _HUGE),
+    "X-Client-Info": st.one_of(st.just("supabase-py/2.0.0"), _VALUE_TEXT),
+    "Origin": st.one_of(st.just("https://evil.example"), _VALUE_TEXT),
+    "Content-Length": st.sampled_from(["0", "-1", "abc", "99999999999999999999"]),
+}
+FUZZED_HEADERS = st.fixed_dictionaries({}, optional=HEADER_VALUES)
+"""Any subset of the headers the companion reads (and a few it must ignore), each with generated values."""
+
+
+@pytest.mark.slow
+@schema.parametrize()
+@schema.given(fuzzed=FUZZED_HEADERS)
+@REFUSAL_SETTINGS
+def test_generated_headers_never_break_an_operation(
+    case: schemathesis.Case, fuzzed: dict[str, str], fuzz_app: FastAPI
+) -> None:
+    # The role's token first (so the fuzz reaches past the role check when it leaves Authorization alone), then
+    # the generated headers over it and over the case's own.
+    headers = {**headers_for(case.operation.path, case.method), **fuzzed}
+    # Content-Length is the transport's: a value of ours would be a different request than the body it frames.
+    headers.pop("Content-Length", None)
+    response = case.call(app=fuzz_app, headers=headers)
+    assert response.status_code < 500, (response.status_code, headers, response.text[:500])
+    if response.status_code >= 400 and response.content:
+        # Refusals keep their shape: a JSON object a client can read, never an HTML page or a traceback.
+        assert isinstance(response.json(), dict), response.text[:500]
 
 
 # ---------------------------------------------------------------- what the fuzz found, pinned (both databases)

@@ -7,26 +7,7 @@ import uuid
 import httpx
 
 from tests.conftest import auth_headers, token_for
-
-EXAMPLE = {
-    "number": "A17",
-    "source": "pos",
-    "type": "dine_in",
-    "table_label": "12",
-    "server_name": "Sam",
-    "guests": 2,
-    "items": [
-        {
-            "name": "Burger",
-            "quantity": 2,
-            "category": "grill",
-            "modifiers": ["no onions"],
-            "notes": "well done",
-            "allergens": ["gluten"],
-        },
-        {"name": "Fries", "quantity": 1, "category": "fryer"},
-    ],
-}
+from tests.helpers.pos import EXAMPLE
 
 
 def key() -> dict[str, str]:

@@ -16,11 +16,12 @@ import httpx
 import pytest
 
 from tests.conftest import auth_headers, token_for
+from tests.helpers.timeouts import scaled
 from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.slow
 
-TIMEOUT_S = 60.0
+TIMEOUT_S = scaled(60.0)
 CLIENTS = 24
 KILL_AFTER = 150
 

@@ -34,6 +34,7 @@ from kds_backend.db.tables import menu_availability
 from kds_backend.db.writer import Writer
 from kds_backend.orders import load_order, save_order
 from tests.conftest import auth_headers, token_for
+from tests.helpers.intent_checks import RowWatch, batches, check_final, check_result
 from tests.intent_cases import (
     APPLIED,
     DUPLICATE,
@@ -118,93 +119,23 @@ async def send(client: httpx.AsyncClient, role: str, device: str, intents: list[
     return results
 
 
-class RowWatch:
-    """Checks, across every result seen, that versions only go up by one per intent and that every
-    changed row gets a change_seq above anything seen before (change_seq order is commit order)."""
-
-    def __init__(self, start: OrderWithItems) -> None:
-        self.rows: dict[uuid.UUID, tuple[int, int]] = {}
-        self.max_seq = 0
-        self.see(start, allow_jump=True)
-
-    def see(self, order: OrderWithItems, allow_jump: bool = False) -> None:
-        rows = [(order.id, order.version, order.change_seq)]
-        rows += [(i.id, i.version, i.change_seq) for i in order.order_items]
-        seen_max = self.max_seq
-        for row_id, version, seq in rows:
-            old = self.rows.get(row_id)
-            if old is not None and not allow_jump:
-                old_version, old_seq = old
-                assert version in (old_version, old_version + 1), f"row {row_id}: version {old_version} -> {version}"
-                if version == old_version:
-                    assert seq == old_seq, f"row {row_id}: change_seq moved without a new version"
-                else:
-                    assert seq > seen_max, f"row {row_id}: change_seq {seq} not above {seen_max}"
-            self.rows[row_id] = (version, seq)
-            self.max_seq = max(self.max_seq, seq)
 
 
 # ---------------------------------------------------------------- the scenario runner
 
 
-def batches(steps: list[Step]) -> list[list[int]]:
-    """Step indexes grouped into requests: adjacent steps with the same batch label go together."""
-    groups: list[list[int]] = []
-    for index, step in enumerate(steps):
-        if groups and step.batch is not None and steps[groups[-1][-1]].batch == step.batch:
-            groups[-1].append(index)
-        else:
-            groups.append([index])
-    return groups
 
 
-def check_final(sc: Scenario, start: OrderWithItems, end: OrderWithItems, menu: dict[str, tuple[bool, int]]) -> None:
-    """The scenario's expected end state; `menu` maps each 86'd item's name to (available, version)."""
-    final = sc.final
-    assert end.status.value == final.status, sc.name
-    assert end.priority.value == final.priority, sc.name
-    assert end.version - start.version == final.order_bumps, f"{sc.name}: order version bumps"
-    before = {i.id: i for i in start.order_items}
-    got = {
-        i.name: {
-            "status": i.status.value,
-            "held": i.held,
-            "changed_after_send": i.changed_after_send,
-            "bumps": i.version - before[i.id].version,
-        }
-        for i in end.order_items
-    }
-    assert got == {name: asdict(state) for name, state in final.items.items()}, sc.name
-    assert {name: available for name, (available, _) in menu.items()} == final.menu, sc.name
-    assert {name: version for name, (_, version) in menu.items()} == final.menu_versions, sc.name
 
 
-def check_result(sc: Scenario, index: int, step: Step, result: dict[str, Any], order_id: uuid.UUID) -> None:
-    where = f"{sc.name} step {index} ({step.kind}{' re-sent' if step.resend is not None else ''})"
-    expect = step.expect
-    assert result["status"] == expect.status, f"{where}: {result}"
-    if expect.status == REJECTED:
-        assert expect.reason, f"{where}: a rejection must name its reason in the scenario"
-    if expect.reason is not None:
-        assert result["reason"] is not None and expect.reason in result["reason"], f"{where}: {result['reason']!r}"
-    if expect.status == DUPLICATE:
-        if expect.original_status is not None:
-            assert result["original_status"] == expect.original_status, f"{where}: {result}"
-    else:
-        assert result["original_status"] is None, f"{where}: {result}"
-    if expect.order_status is not None:
-        assert result["order"] is not None, f"{where}: no order in {result}"
-        assert result["order"]["status"] == expect.order_status, f"{where}: {result['order']['status']}"
-    if expect.status == APPLIED:
-        if step.kind == IntentKind.eighty_six:
-            assert result["menu_item"] is not None and result["order"] is None, where
-        else:
-            assert result["order"]["id"] == str(order_id) and result["menu_item"] is None, where
-    if result["order"] is not None and step.target in ("foreign", "unknown"):
-        pytest.fail(f"{where}: an order outside this kitchen was returned: {result['order']}")
 
 
 async def run_scenario(client: httpx.AsyncClient, app: FastAPI, sc: Scenario) -> None:
+    for name, seconds in sc.prep_times.items():  # as an admin sets them, before the order comes in
+        r = await client.put(
+            f"/api/v1/prep-times/{name}", json={"seconds": seconds}, headers=headers_for("admin", "admin-1")
+        )
+        assert r.status_code == 200, r.text
     created = await create_order(client, sc.items, sc.number, sc.priority)
     apply_setup(app, created.id, sc.setup)
     start = read_order(app, created.id)

@@ -56,3 +56,18 @@ def test_intake_documents_the_required_idempotency_key() -> None:
     for path in ("/api/v1/orders", "/api/v1/orders/{order_id}/items"):
         [key] = [p for p in paths[path]["post"]["parameters"] if p["name"] == "Idempotency-Key"]
         assert key["in"] == "header" and key["required"] is True, path
+
+
+def test_every_operation_documents_the_request_limits_answers() -> None:
+    """The server answers any request 431 (head too large), 408 (head or body too slow) and 503 (connection cap,
+    database down), and a request with a body 413 (too large): integrators must find them in the document."""
+    operations = [(method, path, op) for path, ops in openapi_document()["paths"].items() for method, op in ops.items()]
+    assert len(operations) > 20
+    for method, path, op in operations:
+        responses = op["responses"]
+        for code in ("408", "431", "503"):
+            assert responses.get(code, {}).get("description"), f"{method.upper()} {path} lacks {code}"
+        if method in ("post", "put", "patch"):
+            assert "KDS_MAX_BODY_BYTES" in responses.get("413", {}).get("description", ""), f"{method} {path}"
+    health = openapi_document()["paths"]["/health"]["get"]["responses"]["503"]["description"]
+    assert "database" in health.lower()  # a route's own description of a code is kept

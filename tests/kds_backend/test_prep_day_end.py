@@ -131,7 +131,8 @@ async def test_prep_times_csv_lists_every_order_and_station(client: httpx.AsyncC
     assert set(rows) == {"grill", "fry"}
     grill, fry = rows["grill"], rows["fry"]
     assert grill["order_number"] == "C1" and grill["type"] == "takeout" and grill["source"] == "online"
-    assert grill["done_at"] and float(grill["seconds"]) >= 0
+    took = datetime.fromisoformat(grill["done_at"]) - datetime.fromisoformat(grill["created_at"])
+    assert grill["seconds"] == f"{took.total_seconds():.0f}", "from the order's creation to the grill's bump"
     assert fry["done_at"] == "" and fry["seconds"] == "", "the fry station never finished"
     assert grill["outcome"] == "cleared" and grill["cleared_at"], "abandoned at day end, still reported"
 

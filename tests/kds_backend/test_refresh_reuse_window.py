@@ -102,7 +102,7 @@ async def test_gotrue_strict_window_refuses_the_lost_answers_parent_after_ten_se
     app: FastAPI, client: httpx.AsyncClient, admin_headers: dict, clock: FakeClock
 ) -> None:
     """`KDS_REFRESH_REUSE_WINDOW=10` behaves as a Supabase project does (what the screen's own recovery,
-    signing in again with its stored password, is tested against in tests/kds_app/test_sign_in_recovery.py)."""
+    signing in again with its stored password, is tested against in tests/kds_app/windows/test_sign_in_recovery.py)."""
     app.state.settings = dataclasses.replace(app.state.settings, refresh_reuse_window_s=GOTRUE_REUSE_INTERVAL_S)
     device = await add_device(client, admin_headers)
     parent = (await sign_in(client, device["email"])).json()["refresh_token"]

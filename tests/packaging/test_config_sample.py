@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kds_app.config import AppConfig, load_config
+from kds_app.startup.config import AppConfig, load_config
 
 SAMPLE = Path(__file__).resolve().parents[2] / "packaging" / "config.sample.json"
 

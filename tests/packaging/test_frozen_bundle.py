@@ -7,6 +7,8 @@ on its embedded default and stop cleanly on SIGTERM.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import signal
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from kds_app.self_test import STEP_TIMEOUTS_S
+from kds_app.tools.self_test import STEP_TIMEOUTS_S
 
 from .output_check import clean_env, report_steps, unexpected_stderr
 
@@ -25,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BUILD_TIMEOUT_S = 900
 
 # Under pytest-xdist this module runs on one worker, so the bundle is built once (tests/conftest.py, WHOLE_MODULES).
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(BUILD_TIMEOUT_S + 120)]
+pytestmark = [pytest.mark.slow, pytest.mark.frozen, pytest.mark.timeout(BUILD_TIMEOUT_S + 120)]
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +50,9 @@ def test_bundle_has_what_the_app_needs_and_nothing_it_does_not(bundle: Path) -> 
     internal = bundle.parent / "_internal"
     assert (internal / "resources" / "theme.qss").is_file()
     assert (internal / "resources" / "sounds" / "new_ticket.wav").is_file()
+    assert (internal / "resources" / "i18n" / "kds_am.qm").is_file()  # Amharic, and the font it is drawn in
+    assert {p.name for p in (internal / "resources" / "fonts").iterdir()} >= {
+        "NotoSansEthiopic-Regular.ttf", "NotoSansEthiopic-Bold.ttf", "OFL.txt"}
     assert (internal / "kds_backend" / "migrations" / "env.py").is_file()
     assert sorted(p.name for p in (internal / "kds_backend" / "migrations" / "versions").glob("*.py"))
     qt_modules = {p.name.split(".")[0] for p in (internal / "PySide6").glob("Qt*.so")}
@@ -71,6 +76,18 @@ def test_frozen_self_test_passes_cleanly(bundle: Path, tmp_path: Path) -> None:
     assert unexpected_stderr(result.stderr) == [], result.stderr
 
 
+def caught_up_live(log_file: Path) -> bool:
+    """The screen's log (JSON lines) has the end of a catch-up that left it live."""
+    if not log_file.exists():
+        return False
+    for line in log_file.read_text(encoding="utf-8", errors="replace").splitlines():
+        with contextlib.suppress(ValueError):  # a line still being written
+            record = json.loads(line)
+            if record.get("event") == "catchup" and record.get("phase") == "live":
+                return True
+    return False
+
+
 def test_frozen_app_opens_the_embedded_default_and_stops_on_sigterm(bundle: Path, tmp_path: Path) -> None:
     env = clean_env(str(tmp_path))
     data = Path(env["XDG_DATA_HOME"]) / "kds"
@@ -78,13 +95,14 @@ def test_frozen_app_opens_the_embedded_default_and_stops_on_sigterm(bundle: Path
         [str(bundle)], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
-        # The screen's own store appears once the engine started on the companion the app embedded.
+        # Running, not merely started: the screen's own log says its first catch-up ended on a live realtime
+        # connection to the companion the app embedded (the log file is the only thing it announces that on).
         deadline = time.monotonic() + 45
-        while not ((data / "screen.sqlite3").exists() and (data / "companion.db").exists()):
+        while not caught_up_live(data / "logs" / "kds.jsonl"):
             assert process.poll() is None, f"kds exited early ({process.returncode}): {process.communicate()}"
-            assert time.monotonic() < deadline, "the screen did not start within 45 s"
+            assert time.monotonic() < deadline, "the screen was not live within 45 s"
             time.sleep(0.2)
-        time.sleep(2)  # let it run: catch-up, realtime subscribe, a few UI ticks
+        assert (data / "screen.sqlite3").exists() and (data / "companion.db").exists()
         assert process.poll() is None
         process.send_signal(signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=30)

@@ -55,3 +55,68 @@ begin
         create publication supabase_realtime;
     end if;
 end $$;
+
+-- Supabase Realtime's schema, as far as Broadcast from Database uses it (written after Supabase's own
+-- definitions: the same table columns, function signatures and payload shape). `realtime.send` adds the
+-- message's id to the payload and sets `realtime.topic` for the transaction; a failed insert is only a warning,
+-- as on Supabase. RLS is on and anon and authenticated may select and insert: the project's policies decide.
+create schema if not exists realtime;
+grant usage on schema realtime to anon, authenticated, service_role;
+
+create table if not exists realtime.messages (
+    id uuid not null default gen_random_uuid(),
+    topic text not null,
+    extension text not null,
+    payload jsonb,
+    event text,
+    private boolean default false,
+    updated_at timestamp not null default now(),
+    inserted_at timestamp not null default now(),
+    primary key (id, inserted_at)
+);
+alter table realtime.messages enable row level security;
+grant select, insert on realtime.messages to anon, authenticated;
+
+create or replace function realtime.topic() returns text
+language sql stable as $$
+    select nullif(current_setting('realtime.topic', true), '')::text
+$$;
+
+create or replace function realtime.send(payload jsonb, event text, topic text, private boolean default true)
+returns void language plpgsql as $$
+declare
+    message_id uuid := gen_random_uuid();
+begin
+    begin
+        perform set_config('realtime.topic', topic, true);
+        insert into realtime.messages (id, payload, event, topic, private, extension)
+        values (
+            message_id,
+            case when payload ? 'id' then payload else payload || jsonb_build_object('id', message_id) end,
+            event, topic, private, 'broadcast'
+        );
+    exception when others then
+        raise warning 'ErrorSendingBroadcastMessage: %', sqlerrm;
+    end;
+end $$;
+
+create or replace function realtime.broadcast_changes(
+    topic_name text, event_name text, operation text, table_name text, table_schema text,
+    new record, old record, level text default 'ROW'
+) returns void language plpgsql as $$
+begin
+    if level = 'STATEMENT' then
+        raise exception 'function can only be triggered for each row, not for each statement';
+    end if;
+    if operation not in ('INSERT', 'UPDATE', 'DELETE') then
+        raise exception 'Unexpected operation type: %', operation;
+    end if;
+    perform realtime.send(
+        jsonb_build_object('old_record', old, 'record', new, 'operation', operation,
+                           'table', table_name, 'schema', table_schema),
+        event_name, topic_name
+    );
+end $$;
+
+grant execute on function realtime.topic(), realtime.send(jsonb, text, text, boolean),
+    realtime.broadcast_changes(text, text, text, text, text, record, record, text) to authenticated, service_role;

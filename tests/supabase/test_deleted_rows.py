@@ -5,6 +5,7 @@ deleted from the three tables, cascades included, is logged under its own change
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -12,6 +13,8 @@ import psycopg
 import pytest
 from psycopg import errors
 from psycopg.rows import dict_row
+
+from tests.helpers.timeouts import scaled
 
 from .helpers import apply_intents, as_device, as_role, create_order, read_order
 
@@ -179,7 +182,13 @@ def test_a_delete_takes_the_counter_before_any_row_and_holds_it_to_commit(sb: ps
 
         writer = threading.Thread(target=write)
         writer.start()
-        assert not done.wait(0.3), "the insert waits for the delete to commit"
+        # The server says who the insert waits on: polled (it announces nothing), under a deadline.
+        deadline = time.monotonic() + scaled(10)
+        blockers: list[int] = []
+        while first.info.backend_pid not in blockers and not done.is_set() and time.monotonic() < deadline:
+            time.sleep(0.01)
+            [(blockers,)] = sb.execute("select pg_blocking_pids(%s)", [second.info.backend_pid]).fetchall()
+        assert not done.is_set() and first.info.backend_pid in blockers, "the insert waits for the delete to commit"
         first.commit()
         writer.join(timeout=30)
         assert done.is_set()

@@ -17,10 +17,10 @@ import psycopg
 import pytest
 
 from api_client.models import IntentResult, OrderWithItems
+from tests.helpers.intent_checks import RowWatch, batches, check_final, check_result
 from tests.intent_cases import SCENARIOS, Scenario, Setup, Step, intent_for
-from tests.kds_backend.test_intents import RowWatch, batches, check_final, check_result
 
-from .helpers import apply_intents, create_order, read_order
+from .helpers import apply_intents, as_device, create_order, read_order
 
 pytestmark = pytest.mark.postgres
 
@@ -49,6 +49,9 @@ def menu_rows(conn: psycopg.Connection, restaurant: str = HOME) -> dict[str, tup
 
 def run_scenario(conn: psycopg.Connection, sc: Scenario) -> None:
     items = [asdict(i) for i in sc.items]
+    for name, seconds in sc.prep_times.items():  # as an admin device writes them (supabase-js), before intake
+        with as_device(conn, "admin", "admin-1", HOME) as c:
+            c.execute("insert into public.prep_times (item_name, seconds) values (%s, %s)", [name, seconds])
     order_id = create_order(conn, items, sc.number, sc.priority)
     apply_setup(conn, order_id, sc.setup)
     start = OrderWithItems.model_validate(read_order(conn, order_id))

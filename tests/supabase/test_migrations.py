@@ -16,9 +16,10 @@ from .helpers import MIGRATIONS, apply_migrations, apply_stand_in, migration_fil
 
 pytestmark = pytest.mark.postgres
 
-EXPOSED = ("orders", "order_items", "menu_availability")
+EXPOSED = ("orders", "order_items", "menu_availability", "recipes")
 INTERNAL = ("intent_ledger", "device_cursors", "change_counter")
 READ_ONLY = ("deleted_rows",)  # the deletion log (tests/supabase/test_deleted_rows.py)
+CONFIG = ("station_printers", "prep_times")  # admin-written settings (test_station_printers.py, test_prep_times.py)
 
 
 def dump(dsn: str) -> str:
@@ -93,7 +94,7 @@ def test_row_level_security_is_on_for_every_table(sb: psycopg.Connection) -> Non
     rows = sb.execute(
         "select relname, relrowsecurity from pg_class where relnamespace = 'public'::regnamespace and relkind = 'r'"
     ).fetchall()
-    assert dict(rows) == {name: True for name in (*EXPOSED, *INTERNAL, *READ_ONLY)}
+    assert dict(rows) == {name: True for name in (*EXPOSED, *INTERNAL, *READ_ONLY, *CONFIG)}
 
 
 def test_realtime_publication_has_the_exposed_tables_with_full_replica_identity(sb: psycopg.Connection) -> None:

@@ -18,6 +18,7 @@ import pytest
 
 from kds_backend.auth.tokens import issue_anon_key
 from tests.conftest import JWT_SECRET, auth_headers, token_for
+from tests.helpers.timeouts import scaled
 from tests.kds_backend.device_accounts import PASSWORD
 from tests.kds_backend.realtime.support import order_body
 from tests.live_server import LiveServer
@@ -25,7 +26,7 @@ from tests.live_server import LiveServer
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-TIMEOUT_S = 20.0
+TIMEOUT_S = scaled(20.0)
 
 
 def test_console_script_is_declared() -> None:
@@ -97,3 +98,12 @@ def test_headless_signs_in_with_email_and_password(live_server: LiveServer, tmp_
     r = httpx.post(f"{live_server.url}/api/v1/devices", json=body, headers=auth_headers(token_for("admin")))
     assert r.status_code == 201, r.text
     run_headless(live_server.url, tmp_path / "screen", ["--email", "grill@kitchen.test", "--password", PASSWORD])
+
+
+def test_headless_on_broadcast_from_database(live_server: LiveServer, tmp_path: Path) -> None:
+    """`--realtime broadcast`: the restaurant's private topic brings the POS order (issue 17, item 14)."""
+    device = "r1-kds-grill-8"
+    token = token_for("kds", device=device, stations=["grill"])
+    run_headless(
+        live_server.url, tmp_path / "screen", ["--token", token, "--device", device, "--realtime", "broadcast"]
+    )

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from sync import trace
 from sync.trace import Tracer
 
@@ -60,3 +62,10 @@ def test_enabled_only_by_the_environment_and_written_at_exit(tmp_path: Path) -> 
                         capture_output=True, text=True, check=True)
     assert on.stdout.strip() == "True"
     assert [r["stage"] for r in _lines(path)] == ["x", "paint"]
+
+
+@pytest.mark.parametrize("raw", ["1s", "0", "nan", "-1"])
+def test_a_bad_flush_interval_is_refused_naming_it(raw: str) -> None:
+    assert trace._flush_s("") == 1.0 and trace._flush_s("0.02") == 0.02
+    with pytest.raises(ValueError, match=r"^KDS_TRACE_FLUSH_S must be seconds from 0.01 to 3600, not "):
+        trace._flush_s(raw)

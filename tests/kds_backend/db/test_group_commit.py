@@ -24,9 +24,10 @@ from kds_backend.db.tables import idempotency_keys, menu_availability, order_ite
 from kds_backend.db.writer import Writer
 from kds_backend.errors import ApiError
 from kds_backend.intake import OrderRequest, StoredResponse, intake_orders, request_fingerprint
+from tests.helpers.timeouts import scaled
 
 PATH = "/api/v1/orders"
-TIMEOUT_S = 30
+TIMEOUT_S = scaled(30)
 
 
 @pytest.fixture

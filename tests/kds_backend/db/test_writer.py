@@ -99,3 +99,19 @@ def test_failed_transaction_leaves_no_trace(db: Database) -> None:
     assert names == ["Soup"]
     nxt = _insert(db, "Pie")
     assert nxt["change_seq"] == 2  # the failed transaction's sequence number was never committed
+
+
+def test_an_update_publishes_the_whole_previous_row_and_a_delete_the_deleted_one(db: Database) -> None:
+    """Supabase's migration sets replica identity full, so realtime clients get an UPDATE's whole previous
+    row (a screen tells from it that an item left its station); the companion must know it at write time."""
+    published: list = []
+    db.hub.subscribe(published.extend)
+    row = _insert(db, "Soup")
+    updated = db.write(lambda w: w.update(menu_availability, row, {"available": True, "reason": "back"}))
+    [insert, update] = published
+    assert insert.old_record is None
+    assert update.type == "UPDATE" and update.record == updated
+    assert update.old_record == row  # every column as it was, version and change_seq included
+    assert update.old_record["available"] is False and update.old_record["version"] == 1
+    db.write(lambda w: w.delete(menu_availability, updated))
+    assert published[-1].type == "DELETE" and published[-1].old_record == updated

@@ -20,9 +20,9 @@ import pytest
 from kds_backend.http_protocol import protocol_class, uvicorn_options
 from kds_backend.realtime.protocol import MAX_FRAME_BYTES
 from kds_backend.settings import RequestLimits, Settings
-from tests.conftest import JWT_SECRET, auth_headers, token_for
+from tests.conftest import auth_headers, token_for
 from tests.kds_backend.realtime.support import TIMEOUT_S
-from tests.live_server import LiveServer
+from tests.live_server import LiveServer, serving_sqlite
 
 pytestmark = pytest.mark.slow
 
@@ -39,12 +39,7 @@ ORDER = json.dumps({"number": "A17", "items": [{"name": "Burger", "category": "g
 
 
 def start(tmp_path: Path, env: dict[str, str]) -> Iterator[LiveServer]:
-    server = LiveServer(tmp_path, f"sqlite:///{tmp_path / 'companion.db'}", JWT_SECRET, env=env)
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        server.stop()
+    return serving_sqlite(tmp_path, env)
 
 
 @pytest.fixture

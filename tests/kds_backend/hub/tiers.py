@@ -21,11 +21,12 @@ from kds_backend.db.engine import make_engine
 from kds_backend.db.tables import intent_ledger
 from sync.engine.engine import EngineConfig, SyncEngine
 from tests.conftest import JWT_SECRET, auth_headers, token_for
+from tests.helpers.timeouts import scaled
 from tests.live_server import LiveServer
 from tests.reply_loss_proxy import ReplyLossProxy
 from tests.tcp_proxy import TcpProxy
 
-TIMEOUT_S = 60.0  # a reconnect after a heal can take 20 s (open timeout + backoff) on a loaded machine
+TIMEOUT_S = scaled(60.0)  # a reconnect after a heal can take 20 s (open timeout + backoff) on a loaded machine
 START_S = 90.0  # a server's start, with migrations and (for a hub) its sign-in upstream, on a loaded CI machine
 HUB_SECRET = "hub-secret-for-tests-only-0123456789abcdef"
 UPSTREAM_KEY = issue_anon_key(JWT_SECRET)

@@ -11,8 +11,8 @@ import pytest
 from api_client.models import OrderChange
 from kds_backend.auth.tokens import issue_anon_key
 from kds_backend.db.writer import RowChange
-from kds_backend.realtime.channel_state import Subscribe, SyncPresence, Track, Unsubscribe, Untrack
-from kds_backend.realtime.payloads import prepare
+from kds_backend.realtime.effects import Subscribe, SyncPresence, Track, Unsubscribe, Untrack
+from kds_backend.realtime.payloads import jsonable_row, prepare
 from kds_backend.realtime.protocol import Vsn
 from kds_backend.realtime.router import Router
 from tests.conftest import JWT_SECRET, token_for
@@ -40,6 +40,7 @@ def order_row(restaurant: str, status: str = "new") -> dict:
         "status": status,
         "created_at": at,
         "due_at": None,
+        "cleared_at": None,
         "updated_at": at,
         "version": 1,
         "change_seq": 1,
@@ -240,3 +241,43 @@ def test_a_failing_handler_crashes_only_its_channel(monkeypatch: pytest.MonkeyPa
     assert conn.channels == {}
     [hb] = sent(conn.receive(frame(Vsn.V1, "phoenix", "heartbeat", {}, "3"), NOW))
     assert hb["payload"]["status"] == "ok"
+
+
+def test_an_update_carries_the_whole_previous_row_and_a_delete_only_its_key() -> None:
+    """As Supabase with replica identity full (our migration sets it): an UPDATE's `old_record` is the previous
+    row, every column, in the record's JSON form; RLS is on, so a DELETE's is the primary key only."""
+    router, _ = routed(bindings=[ORDERS_R1])
+    before = order_row("r1")
+    after = {**before, "status": "in_progress", "version": 2, "change_seq": 2}
+    changes = [
+        prepare(RowChange("orders", "UPDATE", after, before, after["updated_at"], 2)),
+        prepare(RowChange("orders", "DELETE", None, after, after["updated_at"], 3)),
+    ]
+    update, delete = sent([item for _conn_id, item in router.publish([c for c in changes if c is not None])])
+    data = update["payload"]["data"]
+    assert data["old_record"] == jsonable_row(before)
+    assert data["old_record"]["status"] == "new" and data["record"]["status"] == "in_progress"
+    assert {c["name"] for c in data["columns"]} == set(data["old_record"])
+    assert delete["payload"]["data"]["old_record"] == {"id": str(before["id"])}
+    assert "record" not in delete["payload"]["data"]
+
+
+def test_the_anon_key_pushed_on_sign_out_keeps_the_channel_and_a_new_sign_in_delivers_again() -> None:
+    """The official clients push the anon key as the channel's token when the user signs out. Supabase keeps the
+    channel (a valid token; RLS now lets it see nothing) and re-evaluates with the next user's token."""
+    router, _ = routed(bindings=[ORDERS_R1])
+    conn = router.connections[1]
+    track = frame(Vsn.V1, TOPIC, "presence", {"event": "track", "payload": {"screen": "grill"}}, "2", "1")
+    sent_out = [item for _conn_id, item in router.receive(1, track, NOW)]
+    assert sent(sent_out)[0]["payload"]["status"] == "ok"
+    signed_out = frame(Vsn.V1, TOPIC, "access_token", {"access_token": issue_anon_key(JWT_SECRET)}, "3", "1")
+    answer = sent([item for _conn_id, item in router.receive(1, signed_out, NOW)])
+    assert {f["event"] for f in answer} <= {"presence_diff"}  # no system error, no phx_close
+    assert TOPIC in conn.channels
+    assert published(router, ("orders", order_row("r1"))) == []  # signed out: nothing of the restaurant
+    assert router.presence.state(("r1", "orders-feed")) == {}  # and its presence left with it
+
+    signed_in = frame(Vsn.V1, TOPIC, "access_token", {"access_token": token_for("kds")}, "4", "1")
+    router.receive(1, signed_in, NOW)
+    [push] = published(router, ("orders", order_row("r1")))
+    assert push["event"] == "postgres_changes" and push["payload"]["data"]["record"]["restaurant_id"] == "r1"

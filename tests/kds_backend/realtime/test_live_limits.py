@@ -19,8 +19,8 @@ import websockets
 
 from kds_backend.realtime.server import CLOSE_OVERFLOW
 from tests.conftest import JWT_SECRET, token_for
+from tests.helpers.realtime_live import recv_json, ws_url
 from tests.kds_backend.realtime.support import TIMEOUT_S, create_order
-from tests.kds_backend.realtime.test_live_robustness import recv_json, ws_url
 from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.slow
@@ -28,7 +28,10 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[LiveServer]:
-    live = LiveServer(tmp_path, f"sqlite:///{tmp_path / 'companion.db'}", JWT_SECRET)
+    # Each test here floods one restaurant on purpose; the bytes per second it may send would pace it (that pacing
+    # is test_byte_allowance.py's), and these measure what the other limits do.
+    unpaced = {"KDS_REALTIME_BYTES_PER_S": str(1 << 30), "KDS_REALTIME_BYTES_BURST": str(1 << 30)}
+    live = LiveServer(tmp_path, f"sqlite:///{tmp_path / 'companion.db'}", JWT_SECRET, env=unpaced)
     try:
         live.wait_ready()
         yield live

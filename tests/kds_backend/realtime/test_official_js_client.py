@@ -8,23 +8,17 @@ on the same channel, and its own binary broadcast echoed back (`self: true`, `ac
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import json
-import os
-import shutil
-import subprocess
-from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from realtime import AsyncRealtimeClient
 
 from tests.conftest import token_for
-from tests.kds_backend.realtime.support import TIMEOUT_S, Inbox, create_order, delete_order, start_order
+from tests.kds_backend.realtime.support import Inbox, NodeSubscriber, create_order, delete_order, start_order
 from tests.live_server import LiveServer
+from tests.npm_packages import npm_installed
 
 pytestmark = pytest.mark.slow
 
@@ -32,48 +26,9 @@ JS_DIR = Path(__file__).parent / "js"
 
 
 @pytest.fixture(scope="session")
-def realtime_js() -> Iterator[Path]:
-    """Install the pinned realtime-js once per session (`npm ci` from the committed lock file)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        if os.environ.get("CI"):
-            pytest.fail("node and npm are required for the realtime-js tests")
-        pytest.skip("node/npm not installed")
-    marker = JS_DIR / "node_modules" / ".package-lock.json"
-    # One install at a time: parallel workers (pytest-xdist), or another run in this tree, would otherwise
-    # each run `npm ci`, which deletes node_modules under a subscriber another worker is running.
-    with (JS_DIR / "package-lock.json").open("rb") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not marker.exists() or marker.stat().st_mtime < (JS_DIR / "package-lock.json").stat().st_mtime:
-            subprocess.run(
-                [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                cwd=JS_DIR,
-                check=True,
-                timeout=300,
-                stdout=subprocess.DEVNULL,
-            )
-    yield Path(node)
-
-
-class NodeSubscriber:
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
-        self.queues: dict[str, asyncio.Queue[dict[str, Any]]] = defaultdict(asyncio.Queue)
-        self.reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        assert self.proc.stdout is not None
-        async for line in self.proc.stdout:
-            event = json.loads(line)
-            self.queues[event["kind"]].put_nowait(event)
-
-    async def next(self, kind: str) -> dict[str, Any]:
-        return await asyncio.wait_for(self.queues[kind].get(), TIMEOUT_S)
-
-    async def send(self, command: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(command.encode() + b"\n")
-        await self.proc.stdin.drain()
+def realtime_js() -> Path:
+    """The pinned realtime-js, installed once per session (`npm ci` from the committed lock file)."""
+    return npm_installed(JS_DIR)
 
 
 @pytest.fixture
@@ -146,7 +101,10 @@ async def test_realtime_js_defaults_against_the_companion(
         assert {u["table"] for u in updates} == {"orders", "order_items"}
         for update in updates:
             assert update["eventType"] == "UPDATE" and update["new"]["restaurant_id"] == "r1"
-            assert update["old"] == {"id": update["new"]["id"]}
+            # The whole previous row (Supabase with replica identity full), cast by the SDK like the new one.
+            old, new = update["old"], update["new"]
+            assert set(old) == set(new) and old["id"] == new["id"] and old["version"] == new["version"] - 1
+            assert old["status"] == "new" and new["status"] != "new"
 
         await delete_order(http, "r1", order["id"])
         deletes = [(await js.next("change"))["payload"] for _ in range(3)]

@@ -81,7 +81,10 @@ async def test_official_client_gets_insert_update_delete_of_its_restaurant(live_
             for e in updates:
                 d = data_of(e)
                 assert d["record"]["restaurant_id"] == "r1"
-                assert d["old_record"] == {"id": d["record"]["id"]}
+                # The whole previous row, as Supabase sends with replica identity full (our migration sets it).
+                old, new = d["old_record"], d["record"]
+                assert set(old) == set(new) and old["id"] == new["id"] and old["version"] == new["version"] - 1
+                assert old["status"] == "new" and new["status"] != "new"
             assert {e["data"]["table"] for e in updates} == {"orders", "order_items"}
 
             await delete_order(http, "r2", other["id"])

@@ -11,7 +11,7 @@ import pytest
 
 from kds_backend.db.writer import RowChange
 from kds_backend.realtime.bindings import Binding
-from kds_backend.realtime.channel_state import CloseSocket, Send
+from kds_backend.realtime.effects import CloseSocket, Send
 from kds_backend.realtime.payloads import prepare
 from kds_backend.realtime.protocol import Vsn
 from kds_backend.realtime.router import Outbox, Router

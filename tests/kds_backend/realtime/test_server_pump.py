@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
-from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -19,62 +18,13 @@ from kds_backend.realtime import server as server_module
 from kds_backend.realtime.config import MIN_SEND_QUEUE_BYTES, RealtimeConfig
 from kds_backend.realtime.memory import FreedMemory
 from kds_backend.realtime.server import CLOSE_OVERFLOW, RealtimeService
-from kds_backend.ws_protocol import ABORT_EXTENSION
 from tests.conftest import JWT_SECRET, token_for
+from tests.helpers.realtime_pump import FakeWebSocket
 from tests.kds_backend.realtime.support import TIMEOUT_S
 
 JOIN = {"config": {"postgres_changes": [{"event": "*", "schema": "public", "table": "menu_availability"}]}}
 
 
-class FakeWebSocket:
-    def __init__(self, token: str, *, stuck: bool = False) -> None:
-        self.query_params = {"apikey": token, "vsn": "1.0.0"}
-        self.headers: dict[str, str] = {}
-        self.scope: dict[str, Any] = {"extensions": {ABORT_EXTENSION: {"abort": self._abort}}}
-        self.stuck = stuck
-        self.close_asked: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self.aborted = asyncio.Event()
-        self.inbound: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.frames: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.closed: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self.denied: Any = None
-
-    async def accept(self) -> None:
-        pass
-
-    async def send_denial_response(self, response: Any) -> None:
-        self.denied = response
-
-    async def receive(self) -> dict[str, Any]:
-        return await self.inbound.get()
-
-    async def send_text(self, text: str) -> None:
-        self.frames.put_nowait(json.loads(text))
-        if self.stuck:
-            await asyncio.Event().wait()  # the peer stopped reading: this send never completes
-
-    async def send_bytes(self, data: bytes) -> None:
-        raise AssertionError("no binary frames on vsn 1.0.0")
-
-    def _abort(self) -> None:
-        self.aborted.set()
-        self.inbound.put_nowait({"type": "websocket.disconnect", "code": 1006})
-
-    async def close(self, code: int = 1000, reason: str | None = None) -> None:
-        if not self.close_asked.done():
-            self.close_asked.set_result(code)
-        if self.stuck:
-            await asyncio.Event().wait()  # as uvicorn: the close frame waits behind what the peer never read
-        if not self.closed.done():
-            self.closed.set_result(code)
-        self.inbound.put_nowait({"type": "websocket.disconnect", "code": code})
-
-    def send_client(self, event: str, payload: dict[str, Any], topic: str = "realtime:menu", ref: str = "1") -> None:
-        frame = {"topic": topic, "event": event, "payload": payload, "ref": ref, "join_ref": ref}
-        self.inbound.put_nowait({"type": "websocket.receive", "text": json.dumps(frame)})
-
-    async def next_frame(self) -> dict[str, Any]:
-        return await asyncio.wait_for(self.frames.get(), TIMEOUT_S)
 
 
 def change(seq: int) -> RowChange:
@@ -171,3 +121,31 @@ def test_freed_memory_is_trimmed_once_enough_was_dropped() -> None:
     freed.add(600)
     assert freed.release() and calls == [0] and freed.pending == 0
     assert not freed.release()
+
+
+async def test_the_heartbeat_goes_to_each_restaurants_sync_channel_only() -> None:
+    """Issue 19, item 7: `kds_heartbeat` through the same fan-out and queues as changes, to `kds-<restaurant>`
+    (the screens' postgres_changes channel) of every restaurant with one, never to another topic."""
+    service = RealtimeService(JWT_SECRET)
+    r1, r2, other = (
+        FakeWebSocket(token_for("kds", device="a")),
+        FakeWebSocket(token_for("kds", device="b", restaurant="r2")),
+        FakeWebSocket(token_for("kds", device="c")),
+    )
+    tasks = [asyncio.create_task(service.serve(ws)) for ws in (r1, r2, other)]
+    try:
+        for ws, topic in ((r1, "realtime:kds-r1"), (r2, "realtime:kds-r2"), (other, "realtime:menu")):
+            ws.send_client("phx_join", JOIN, topic=topic)
+            assert (await ws.next_frame())["payload"]["status"] == "ok"
+            assert (await ws.next_frame())["event"] == "system"
+        service.heartbeat()
+        for ws, topic in ((r1, "realtime:kds-r1"), (r2, "realtime:kds-r2")):
+            beat = await ws.next_frame()
+            assert (beat["topic"], beat["event"]) == (topic, "broadcast")
+            assert beat["payload"]["event"] == "kds_heartbeat" and isinstance(beat["payload"]["payload"]["at"], float)
+        service.publish([change(1)])
+        assert (await other.next_frame())["event"] == "postgres_changes"  # the change, no heartbeat before it
+    finally:
+        for ws in (r1, r2, other):
+            ws.inbound.put_nowait({"type": "websocket.disconnect"})
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), TIMEOUT_S)

@@ -79,10 +79,14 @@ def test_the_index_finds_what_testing_every_binding_finds() -> None:
         c = change(
             rng.choice(("r1", "r2", "r3")), rng.choice(("orders", "order_items")), row, rng.choice(("INSERT", "UPDATE"))
         )
-        assert dict(index.matches(c)) == brute_force(subscribed, c), row
+        expected = brute_force(subscribed, c)
+        assert dict(index.matches(c)) == expected, row
+        # Realtime prepares only the changes `watches` admits: it must admit every change some channel matches.
+        assert index.watches(c.restaurant_id, c.table) or not expected, row
     for owner in list(subscribed):
         index.remove(owner)
     assert len(index) == 0 and not index._tables and not index._groups  # nothing left behind
+    assert not index.watches("r1", "orders") and not index.watches("r2", "order_items")
 
 
 def test_a_change_tests_only_the_bindings_it_may_match(monkeypatch: pytest.MonkeyPatch) -> None:

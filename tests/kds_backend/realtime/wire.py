@@ -6,8 +6,9 @@ import json
 from typing import Any
 
 from kds_backend.realtime.auth import make_verifier
-from kds_backend.realtime.channel_state import CloseSocket, Connection, Effect, Send
+from kds_backend.realtime.channel_state import Connection
 from kds_backend.realtime.config import RealtimeConfig
+from kds_backend.realtime.effects import CloseSocket, Effect, Send
 from kds_backend.realtime.protocol import Vsn
 from tests.conftest import JWT_SECRET
 

@@ -14,11 +14,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from api_client.backoff import Backoff
 from api_client.client import KdsApiClient
 from api_client.models import Intent, IntentResult, IntentStatus
 from api_client.token_provider import StaticTokenProvider
 from sync.engine.uploader import Uploader
-from sync.realtime.backoff import Backoff
 from sync.store import LocalStore
 
 

@@ -17,9 +17,9 @@ from api_client.errors import ApiError
 from sync.engine.engine import SyncEngine
 from sync.readpath.merge import Upsert, flatten
 from sync.store import LocalStore, read_rows, server_rows
+from tests.helpers.engine_live import TIMEOUT_S, config, pos_orders, running, shown, until
 from tests.kds_backend.realtime.support import delete_order
 from tests.live_server import LiveServer
-from tests.sync.engine.test_engine_live import TIMEOUT_S, config, pos_orders, running, shown, until
 
 pytestmark = pytest.mark.slow
 

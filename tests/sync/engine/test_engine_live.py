@@ -4,69 +4,20 @@ missed realtime events are repaired by the catch-up, and two screens converge af
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
-from uuid import UUID
 
 import httpx
 import pytest
 
-from api_client.models import DeviceRole, ItemStatus, OrderWithItems
-from api_client.token_provider import StaticTokenProvider
-from kds_backend.auth.tokens import issue_anon_key
-from sync.engine.engine import EngineConfig, SyncEngine
+from api_client.models import ItemStatus
+from sync.engine.engine import SyncEngine
 from sync.realtime.connection import ConnectionState
-from tests.conftest import JWT_SECRET, token_for
-from tests.kds_backend.realtime.support import create_order, start_order
+from tests.conftest import JWT_SECRET
+from tests.helpers.engine_live import TIMEOUT_S, pos_orders, running, shown, until
+from tests.kds_backend.realtime.support import start_order
 from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.slow
-
-TIMEOUT_S = 20.0
-APIKEY = issue_anon_key(JWT_SECRET)
-
-
-def config(url: str, data_dir: Path, device: str, station: str = "grill") -> EngineConfig:
-    return EngineConfig(
-        url=url,
-        anon_key=APIKEY,
-        restaurant_id="r1",
-        device_id=device,
-        role=DeviceRole.kds,
-        stations=(station,),
-        token_provider=StaticTokenProvider(token_for("kds", device=device, stations=[station])),
-        data_path=data_dir / f"{device}.db",
-    )
-
-
-@asynccontextmanager
-async def running(url: str, data_dir: Path, device: str) -> AsyncIterator[SyncEngine]:
-    engine = SyncEngine(config(url, data_dir, device))
-    await engine.start()
-    try:
-        yield engine
-    finally:
-        await engine.stop()
-
-
-async def until(engine: SyncEngine, ready: Callable[[], bool], timeout_s: float = TIMEOUT_S) -> None:
-    """Wait for change notifications until `ready()` holds; checked after each one, never by sleeping."""
-    async with engine.changes() as changes:
-        async with asyncio.timeout(timeout_s):
-            while not ready():
-                await changes.get()
-
-
-async def pos_orders(url: str, numbers: list[str]) -> list[UUID]:
-    async with httpx.AsyncClient(base_url=url) as http:
-        return [UUID((await create_order(http, "r1", n))["id"]) for n in numbers]
-
-
-def shown(engine: SyncEngine, order_id: UUID, station: str | None = "grill") -> OrderWithItems | None:
-    """The order as the station displays it: on the rail, or (all its items bumped) in the recall drawer."""
-    drawer = [o for o, _ in engine.recently_bumped(station)]
-    return next((o for o in [*engine.open_tickets(station), *drawer] if o.id == order_id), None)
 
 
 async def test_pos_orders_appear_on_the_screen(live_server: LiveServer, tmp_path: Path) -> None:

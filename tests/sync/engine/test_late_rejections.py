@@ -15,8 +15,9 @@ from api_client.models import DeviceRole, Intent, IntentKind
 from sync.engine.late_rejections import LateRejections
 from sync.engine.outbox import Outbox
 from sync.store import LocalStore
+from tests.helpers.timeouts import scaled
 
-TIMEOUT_S = 10.0
+TIMEOUT_S = scaled(10.0)
 
 
 def bump(seq: int) -> Intent:

@@ -19,6 +19,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from api_client.backoff import Backoff
 from api_client.client import KdsApiClient
 from api_client.models import DeviceRole, ItemStatus, OrderWithItems
 from api_client.token_provider import StaticTokenProvider
@@ -27,15 +28,15 @@ from kds_backend.db.engine import make_engine
 from kds_backend.db.tables import intent_ledger
 from sync.engine.outbox import Outbox
 from sync.engine.uploader import Uploader
-from sync.realtime.backoff import Backoff
 from sync.store import LocalStore, outbox_rows, read_rows, server_rows
 from tests.conftest import JWT_SECRET, auth_headers, token_for
+from tests.helpers.timeouts import scaled
 from tests.kds_backend.realtime.support import create_order
 from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.slow
 
-TIMEOUT_S = 30.0
+TIMEOUT_S = scaled(30.0)
 DEVICE = "r1-kds-grill-1"
 TOKEN = token_for("kds", device=DEVICE, stations=["grill"])
 APIKEY = issue_anon_key(JWT_SECRET)
@@ -113,7 +114,7 @@ async def test_offline_taps_drain_exactly_once_when_the_server_returns(
     restarted: LiveServer | None = None
     try:
         await uploader.start()
-        started = time.monotonic()
+        started, first_tap_not_before = time.monotonic(), store.clock()
         tap_bump_unbump(outbox, orders, 10)  # 100 bumps and unbumps, with the server down
         assert time.monotonic() - started < 5.0, "taps never wait on the network"
         for order in orders:
@@ -121,7 +122,11 @@ async def test_offline_taps_drain_exactly_once_when_the_server_returns(
             assert shown is not None and len(shown.applied) == 10 and shown.skipped == []
         assert uploader.queue_depth.value == 100
         await asyncio.wait_for(uploader.last_error.wait_for(lambda e: e is not None), TIMEOUT_S)
-        assert uploader.queue_depth.value == 100 and (uploader.oldest_pending_age_s() or 0) >= 0
+        oldest = uploader.oldest_pending_at.value
+        assert uploader.queue_depth.value == 100 and oldest is not None
+        assert first_tap_not_before <= oldest <= store.clock(), "the oldest waiting tap is the first one"
+        age = uploader.oldest_pending_age_s()
+        assert age is not None and 0 <= age <= store.clock() - first_tap_not_before
 
         restarted = live_server.restarted()
         await asyncio.to_thread(restarted.wait_ready)

@@ -18,9 +18,9 @@ from sync.engine.outbox import Outbox
 from sync.engine.tickets import station_has_work, station_on_hold
 from sync.realtime.connection import ConnectionState
 from sync.store import LocalStore, read_rows
+from tests.helpers.engine_live import TIMEOUT_S, running
+from tests.helpers.tickets import BURGER, Clock, ids, make_order, minutes, save, shown
 from tests.live_server import LiveServer
-from tests.sync.engine.test_engine_live import TIMEOUT_S, running
-from tests.sync.engine.test_tickets import BURGER, Clock, ids, make_order, minutes, save, shown
 from tests.sync.store.support import NOW
 
 
@@ -176,7 +176,7 @@ async def test_an_86_made_offline_shows_at_once_and_syncs_after_the_server_retur
 
 
 def test_eighty_six_refuses_a_blank_name(tmp_path: Path) -> None:
-    from tests.sync.engine.test_engine_live import config
+    from tests.helpers.engine_live import config
 
     engine = SyncEngine(config("http://127.0.0.1:9", tmp_path, "r1-kds-grill-1"))
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,21 +16,9 @@ from api_client.token_provider import StaticTokenProvider
 from sync.engine.engine import EngineConfig, SyncEngine
 from sync.engine.outbox import Outbox
 from sync.engine.tickets import known_stations, open_tickets, recently_bumped
-from sync.store import LocalStore, read_rows
-from tests.sync.store.support import NOW, item, order_with
-
-
-class Clock:
-    """Wall-clock seconds that move only when a test says so (the outbox stamps intents with it)."""
-
-    def __init__(self, at: datetime) -> None:
-        self.now = at.timestamp()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def set(self, at: datetime) -> None:
-        self.now = at.timestamp()
+from sync.store import LocalStore
+from tests.helpers.tickets import BURGER, FRIES, Clock, ids, make_order, minutes, save, shown
+from tests.sync.store.support import NOW
 
 
 @pytest.fixture
@@ -45,31 +33,6 @@ def store(tmp_path: Path, clock: Clock) -> Iterator[LocalStore]:
     s.close()
 
 
-def minutes(n: float) -> datetime:
-    return NOW + timedelta(minutes=n)
-
-
-def make_order(lines: list[dict[str, Any]], status: str = "new", number: str = "A1", **fields: Any) -> OrderWithItems:
-    """An order with the given items: each line is `item()` keyword fields (station, name, status, ...)."""
-    order_id = uuid.uuid4()
-    items = [
-        item(order_id, **{"created_at": (NOW + timedelta(seconds=n)).isoformat(), **line})
-        for n, line in enumerate(lines)
-    ]
-    return order_with(order_id, items, status=status, number=number, **fields)
-
-
-def save(store: LocalStore, *orders: OrderWithItems) -> None:
-    with store.transaction() as conn:
-        for order in orders:
-            read_rows.save_order(conn, order)
-
-
-def shown(store: LocalStore, station: str | None, role: DeviceRole = DeviceRole.kds) -> list[OrderWithItems]:
-    with store.snapshot() as conn:
-        return open_tickets(conn, role, station)
-
-
 def bumped(
     store: LocalStore, station: str | None, since: datetime, role: DeviceRole = DeviceRole.kds
 ) -> list[tuple[OrderWithItems, datetime]]:
@@ -77,16 +40,8 @@ def bumped(
         return recently_bumped(conn, role, station, since)
 
 
-def ids(tickets: list[OrderWithItems]) -> list[uuid.UUID]:
-    return [t.id for t in tickets]
-
-
 def names(ticket: OrderWithItems) -> list[str]:
     return [i.name for i in ticket.order_items]
-
-
-BURGER = {"name": "Burger", "station": "grill"}
-FRIES = {"name": "Fries", "station": "fry"}
 
 
 # ---------------------------------------------------------------- the station rule
@@ -207,6 +162,28 @@ def test_a_pending_bump_hides_the_ticket_at_once_and_a_pending_recall_brings_it_
     (back,) = shown(store, "grill")
     assert back.id == order.id and back.order_items[0].status is ItemStatus.cooking
     assert bumped(store, "grill", since=NOW) == []
+
+
+@pytest.mark.parametrize("strike", ["server", "pending"])
+def test_a_pending_recall_keeps_the_struck_items_struck(store: LocalStore, clock: Clock, strike: str) -> None:
+    """The cook struck the steak, bumped, and recalls: the screen shows the steak still struck at once, whether
+    the server has the strike (with its done time) or it is still queued with the bump and the recall."""
+    steak = {"name": "Steak", "station": "grill"}
+    if strike == "server":
+        steak |= {"status": "done", "done_at": minutes(5).isoformat()}
+    order = make_order([BURGER, steak, FRIES], status="in_progress" if strike == "server" else "new")
+    save(store, order)
+    outbox = Outbox(store, DeviceRole.kds)
+    clock.set(minutes(8))
+    if strike == "pending":
+        outbox.submit("bump_item", order.id, item_id=order.order_items[1].id)
+    clock.set(minutes(9))
+    outbox.submit("bump_ticket", order.id, station="grill")
+    assert shown(store, "grill") == []
+    clock.set(minutes(10))
+    outbox.submit("recall", order.id, station="grill")
+    (back,) = shown(store, "grill")
+    assert {i.name: i.status for i in back.order_items} == {"Burger": ItemStatus.cooking, "Steak": ItemStatus.done}
 
 
 def test_a_later_server_bump_wins_over_an_older_pending_tap(store: LocalStore, clock: Clock) -> None:

@@ -19,8 +19,8 @@ import pytest
 from sync.engine.engine import SyncEngine
 from tests.conftest import JWT_SECRET
 from tests.faults.chaos_proxy import ChaosProxy
+from tests.helpers.engine_live import config, pos_orders, shown, until
 from tests.live_server import LiveServer
-from tests.sync.engine.test_engine_live import config, pos_orders, shown, until
 
 pytestmark = pytest.mark.slow
 

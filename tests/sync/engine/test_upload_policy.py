@@ -7,10 +7,10 @@ import random
 import httpx
 import pytest
 
+from api_client.backoff import Backoff
 from api_client.errors import ApiError, AuthError, InvalidResponse, RateLimited, ServerError, TransportFailure
 from api_client.models import IntentResult, IntentStatus
 from sync.engine.upload_policy import MAX_RETRY_AFTER_S, Confirm, Reject, decide
-from sync.realtime.backoff import Backoff
 from tests.sync.store.support import intent, order
 
 

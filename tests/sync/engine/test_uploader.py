@@ -11,14 +11,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from api_client.backoff import Backoff
 from api_client.errors import AuthError, TransportFailure
 from api_client.models import DeviceRole, Intent, IntentResult, IntentStatus
 from sync.engine.outbox import Outbox
 from sync.engine.uploader import Uploader
-from sync.realtime.backoff import Backoff
 from sync.store import LocalStore, outbox_rows
+from tests.helpers.timeouts import scaled
 
-TIMEOUT_S = 10.0
+TIMEOUT_S = scaled(10.0)
 
 
 class FakeServer:
@@ -70,6 +71,15 @@ def submit(outbox: Outbox, n: int) -> list[Intent]:
 def unsettled(store: LocalStore) -> list[outbox_rows.OutboxEntry]:
     with store.transaction() as conn:
         return outbox_rows.unsettled(conn)
+
+
+async def loop_turns(n: int = 100) -> None:
+    """Let every ready task run `n` turns of the loop. The pump and the fake server here do no I/O and wait on no
+    timer, so whatever the pump does on an event it does within these turns, however loaded the machine: a check
+    that nothing happened after them can fail, and each use shows its own turns suffice by waking the pump with
+    an event it does answer."""
+    for _ in range(n):
+        await asyncio.sleep(0)
 
 
 async def test_drains_in_device_order_in_batches(store: LocalStore) -> None:
@@ -153,11 +163,14 @@ async def test_stop_lets_the_batch_in_flight_finish_and_records_it(store: LocalS
     await asyncio.wait_for(server.holding.wait(), TIMEOUT_S)
     assert {e.state for e in unsettled(store)} == {"inflight"}
     stopping = asyncio.create_task(up.stop())
-    await asyncio.sleep(0.01)
-    assert not stopping.done()
+    # What the outbox held the moment stop() returned: the batch answered and recorded, not left in flight.
+    at_stop: list[tuple[list[outbox_rows.OutboxEntry], int]] = []
+    stopping.add_done_callback(lambda _task: at_stop.append((unsettled(store), len(server.batches))))
+    await loop_turns()
+    assert not stopping.done(), "stop() waits for the batch in flight"
     server.hold.set()
     await asyncio.wait_for(stopping, TIMEOUT_S)
-    assert unsettled(store) == [] and len(server.batches) == 1
+    assert at_stop == [([], 1)]
 
 
 async def test_stop_past_the_grace_period_leaves_the_batch_queued(store: LocalStore) -> None:
@@ -181,9 +194,11 @@ async def test_retry_now_cuts_a_long_backoff_short(store: LocalStore) -> None:
     async with Uploader(store, server, backoff=slow) as up:
         await asyncio.wait_for(up.last_error.wait_for(lambda e: e is not None), TIMEOUT_S)
         up.kick()  # a new tap alone does not bypass the backoff...
-        await asyncio.sleep(0.05)
+        await loop_turns()
         assert len(server.batches) == 1
-        up.retry_now()  # ...the server coming back does
+        up.retry_now()  # ...the server coming back does, within as many turns
+        await loop_turns()
+        assert len(server.batches) == 2
         await asyncio.wait_for(up.queue_depth.wait_for(0), TIMEOUT_S)
     assert len(server.ledger) == 2
 

@@ -20,8 +20,8 @@ from api_client.models import DeviceRole
 from sync.engine.engine import EngineConfig, SyncEngine
 from tests.conftest import auth_headers, token_for
 from tests.faults.chaos_proxy import ChaosProxy
+from tests.helpers.engine_live import TIMEOUT_S, config
 from tests.live_server import LiveServer
-from tests.sync.engine.test_engine_live import TIMEOUT_S, config
 
 pytestmark = pytest.mark.slow
 
@@ -48,11 +48,15 @@ def expo_config(url: str, data_dir: Path) -> EngineConfig:
     )
 
 
+# The store writer on a thread of its own too (`EngineConfig.store_thread`): notifications after its commits only.
+@pytest.mark.parametrize("store_thread", [False, True], ids=["loop", "thread"])
 async def test_every_notification_finds_whole_tickets_on_station_and_expo(
-    live_server: LiveServer, tmp_path: Path
+    live_server: LiveServer, tmp_path: Path, store_thread: bool
 ) -> None:
-    grill = SyncEngine(config(live_server.url, tmp_path, "r1-kds-grill-1"))
-    expo = SyncEngine(expo_config(live_server.url, tmp_path))
+    grill = SyncEngine(
+        dataclasses.replace(config(live_server.url, tmp_path, "r1-kds-grill-1"), store_thread=store_thread)
+    )
+    expo = SyncEngine(dataclasses.replace(expo_config(live_server.url, tmp_path), store_thread=store_thread))
     partial: list[str] = []
     made: set[UUID] = set()
 

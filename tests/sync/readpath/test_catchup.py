@@ -193,6 +193,19 @@ def test_failed_read_is_retried_at_tick_with_growing_delay() -> None:
     assert isinstance(finish_empty_tables(cu, fourth, 33.0)[-1], Live)
 
 
+def test_a_night_offline_keeps_retrying_at_the_cap() -> None:
+    # 1,100 failures in a row (nine hours at 30 s): 2**1100 seconds is no float, the cap must come first.
+    cu = CatchUp("r1", CURSOR, retry_delay_s=1.0, max_retry_delay_s=30.0)
+    request = only(cu.subscribed(0.0), FetchPage)
+    now = 0.0
+    for _ in range(1100):
+        cu.request_failed(request.request_id, now)
+        deadline = cu.next_deadline()
+        assert deadline is not None and deadline - now <= 30.0
+        now = deadline
+        request = only(cu.tick(now), FetchPage)
+
+
 def test_failed_snapshot_is_retried_as_a_snapshot() -> None:
     cu = CatchUp("r1", None)
     snap = only(cu.subscribed(0.0), FetchSnapshot)

@@ -26,6 +26,25 @@ def test_a_quiet_group_is_released_after_the_hold() -> None:
     assert groups.next_release_at() is None and groups.held == 0
 
 
+def test_a_pump_that_asks_late_holds_once_more_for_the_rest_of_the_commit() -> None:
+    """A busy process (painting, a long batch) asks for the release well after it was due: the commit's other frames
+    may be in the socket unread, so releasing now would paint the order without them (issue 15: 9 of 4,000)."""
+    groups: CommitGroups[str] = CommitGroups(hold_s=0.002, max_hold_s=0.05)
+    groups.push("order A", "t1", 0.0)
+    assert groups.due(0.012) == [], "asked 10 ms after it was due: the rest of the commit may not be read yet"
+    assert groups.next_release_at() == pytest.approx(0.014)
+    groups.push("item A1", "t1", 0.013)  # read at last
+    assert groups.due(0.015) == ["order A", "item A1"], "on time now: released whole"
+
+
+def test_a_late_pump_still_releases_at_the_bound() -> None:
+    groups: CommitGroups[str] = CommitGroups(hold_s=0.002, max_hold_s=0.02)
+    groups.push("order A", "t1", 0.0)
+    assert groups.due(0.015) == []
+    assert groups.next_release_at() == pytest.approx(0.017)
+    assert groups.due(0.02) == ["order A"], "late again, but the bound from the first frame is reached"
+
+
 def test_a_trickling_commit_is_never_held_longer_than_the_bound() -> None:
     groups: CommitGroups[int] = CommitGroups(hold_s=0.005, max_hold_s=0.02)
     for n in range(10):

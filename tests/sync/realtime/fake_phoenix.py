@@ -11,7 +11,9 @@ from typing import Any
 import websockets
 from websockets.asyncio.server import Server, ServerConnection, serve
 
-TIMEOUT_S = 10.0
+from tests.helpers.timeouts import scaled
+
+TIMEOUT_S = scaled(10.0)
 BINDING_IDS = (101, 202)
 SUBSCRIBED = {"extension": "postgres_changes", "status": "ok", "message": "Subscribed to PostgreSQL", "channel": "x"}
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from api_client.backoff import Backoff
 from api_client.models import OrderChange
-from sync.realtime.backoff import Backoff
 from sync.realtime.changes import RawChange
 from sync.realtime.connection import ChangeEvent, ConnectionState, Event, EventStream, LiveAgain, RealtimeConnection
 from sync.realtime.phoenix import Binding, ChannelSpec

@@ -10,20 +10,21 @@ from typing import Any
 import httpx
 import pytest
 
+from api_client.backoff import Backoff
 from api_client.models import OrderChange, OrderItemChange, OrderStatus
 from api_client.token_provider import StaticTokenProvider
 from kds_backend.auth.tokens import issue_anon_key
-from sync.realtime.backoff import Backoff
 from sync.realtime.connection import ChangeEvent, ConnectionState, EventStream, LiveAgain, RealtimeConnection
 from sync.realtime.frames import Vsn
 from sync.realtime.phoenix import Binding, ChannelSpec
 from tests.conftest import JWT_SECRET, token_for
+from tests.helpers.timeouts import scaled
 from tests.kds_backend.realtime.support import create_order, start_order
 from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.slow
 
-TIMEOUT_S = 15.0
+TIMEOUT_S = scaled(15.0)
 FILTER = "restaurant_id=eq.r1"
 SPEC = ChannelSpec("kitchen", (Binding("orders", "*", filter=FILTER), Binding("order_items", "*", filter=FILTER)))
 TOPIC = "realtime:kitchen"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import random
 from typing import Any
 
 import pytest
 
-from sync.realtime.backoff import Backoff
+from api_client.backoff import Backoff
 from sync.realtime.frames import Vsn
 from sync.realtime.phoenix import (
     MALFORMED_IN_A_ROW,
@@ -26,39 +25,12 @@ from sync.realtime.phoenix import (
     TokenNeeded,
     Unreadable,
 )
+from tests.helpers.phoenix_frames import TOPIC, sent, server
 
-TOPIC = "realtime:orders-feed"
 ORDERS = Binding("orders", "*", filter="restaurant_id=eq.r1")
 ITEMS = Binding("order_items", "INSERT", filter="restaurant_id=eq.r1")
 SPEC = ChannelSpec("orders-feed", (ORDERS, ITEMS))
 SUBSCRIBED = {"extension": "postgres_changes", "status": "ok", "message": "Subscribed to PostgreSQL", "channel": "x"}
-
-
-def server(
-    vsn: Vsn,
-    event: str,
-    payload: dict[str, Any],
-    ref: str | None = None,
-    join_ref: str | None = None,
-    topic: str = TOPIC,
-) -> str:
-    if vsn is Vsn.V1:
-        return json.dumps({"topic": topic, "event": event, "payload": payload, "ref": ref})
-    return json.dumps([join_ref, ref, topic, event, payload])
-
-
-def sent(outputs: list[Output], vsn: Vsn = Vsn.V1) -> list[dict[str, Any]]:
-    """The frames among outputs, normalised to V1's object shape."""
-    frames = []
-    for out in outputs:
-        if isinstance(out, Send):
-            raw = json.loads(out.text)
-            if vsn is Vsn.V2:
-                assert isinstance(raw, list)
-                join_ref, ref, topic, event, payload = raw
-                raw = {"topic": topic, "event": event, "payload": payload, "ref": ref, "join_ref": join_ref}
-            frames.append(raw)
-    return frames
 
 
 def others(outputs: list[Output]) -> list[Output]:

@@ -141,9 +141,9 @@ def test_pushed_items_of_an_order_not_held_are_reported_unless_the_order_was_del
         read_rows.apply_changes(conn, [Upsert(order(1, seq=1))])
         read_rows.apply_changes(conn, [Delete("orders", uid(3), 5)])
         pushes = [Upsert(item(10, 1, seq=6)), Upsert(item(20, 2, seq=7)), Upsert(item(30, 3, seq=8))]
-        read_rows.apply_changes(conn, pushes)
-        assert read_rows.orphaned_pushes(conn, pushes) == {uid(2)}
-        assert read_rows.orphaned_pushes(conn, [Upsert(item(20, 2, seq=7), read_at=4)]) == set()
+        assert read_rows.apply_batch(conn, pushes).orphaned == {uid(2)}
+        assert read_rows.apply_batch(conn, [Upsert(item(20, 2, seq=7), read_at=4)]).orphaned == set()
+        assert server_rows.load_order(conn, uid(2)) is None
 
 
 _seq = st.integers(1, 12)
