@@ -33,7 +33,7 @@ def fire_times(items: Iterable[OrderItemPublic]) -> dict[UUID, datetime]:
 
 def planned_fire_times(items: Iterable[OrderItemPublic]) -> dict[UUID, datetime]:
     """`fire_times` whatever the items' status: when each timed item was (or is) due to fire. Prep-time history
-    counts a finished item's time from this (kds_backend/prep_times.suggest)."""
+    counts a finished item's time from this (api_client/prep_time.work_started_at)."""
     out: dict[UUID, datetime] = {}
     for went, group in _groups(items):
         longest = max(i.prep_seconds or 0 for i in group)
@@ -75,11 +75,6 @@ def _groups(items: Iterable[OrderItemPublic]) -> list[tuple[datetime, list[Order
 def waiting(order: OrderWithItems, now: datetime) -> dict[UUID, float]:
     """Seconds until each waiting item of the order fires (only those still waiting at `now`)."""
     return {item_id: (at - now).total_seconds() for item_id, at in fire_times(order.order_items).items() if at > now}
-
-
-def started_at(item: OrderItemPublic, fires: dict[UUID, datetime]) -> datetime | None:
-    """When the item went to the kitchen as work to cook: its fire time if it waits, else its `fired_at`."""
-    return fires.get(item.id, item.fired_at)
 
 
 def format_countdown(seconds: float) -> str:

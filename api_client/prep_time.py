@@ -3,14 +3,18 @@
 One rule for the screen's figures (sync/engine/prep_times.py) and the companion's CSV export
 (kds_backend/prep_report.py): a station's ticket time runs from the order's `created_at` to the server's
 `done_at` of the station's last item; a station with an item still open (or voided only) has no time yet.
+When fire timing held every item of the station back (issue 19 item 1), the clock starts at the first of their
+fire times instead: minutes spent waiting for a longer dish elsewhere are not the station's work
+(`station_started_at`). Prep-time suggestions count an item from the same start (`work_started_at`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from uuid import UUID
 
 from .models import ItemStatus, OrderItemPublic
 
@@ -22,6 +26,34 @@ def station_done_at(items: Iterable[OrderItemPublic]) -> datetime | None:
     if not live or any(i.status is not ItemStatus.done or i.done_at is None for i in live):
         return None
     return max(i.done_at for i in live if i.done_at is not None)
+
+
+def work_started_at(item: OrderItemPublic, fires: Mapping[UUID, datetime]) -> datetime | None:
+    """When the item became work to cook, from server times only: its planned fire time when fire timing held it
+    back (`fires`: `fire_timing.planned_fire_times` of its whole order), else its `fired_at` (None: never fired).
+    An item done before its planned fire was fired early by a cook, at a time no row keeps: it counts from its
+    `fired_at`, on the safe side (longer, never a 0 s ticket)."""
+    at = fires.get(item.id)
+    if at is not None and (item.done_at is None or item.done_at >= at):
+        return at
+    return item.fired_at
+
+
+def station_started_at(
+    created_at: datetime, items: Iterable[OrderItemPublic], fires: Mapping[UUID, datetime]
+) -> datetime:
+    """When a station's ticket became work: the order's time, unless fire timing held every live item of it back
+    (`work_started_at` is a fire time for each): then the first of those fire times. An item not held back was
+    work from the order's time (or from its course's fire, which, as before, no row keeps for untimed items)."""
+    starts = []
+    for item in items:
+        if item.status is ItemStatus.voided:
+            continue
+        at = fires.get(item.id)
+        if at is None or work_started_at(item, fires) != at:
+            return created_at
+        starts.append(at)
+    return max(created_at, min(starts)) if starts else created_at
 
 
 def ticket_seconds(created_at: datetime, done_at: datetime) -> float:

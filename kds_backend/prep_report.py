@@ -2,7 +2,8 @@
 
 Read from the companion's database, which never deletes an order (the end-of-day clear only archives), so
 the history is as long as the database. A station that has not finished an order has empty done_at and
-seconds; `outcome` tells served, cancelled, still open and cleared (abandoned at day end) apart.
+seconds; `outcome` tells served, cancelled, still open and cleared (abandoned at day end) apart. `seconds` runs
+from `created_at`, or from the fire time when fire timing held all the station's items back (api_client/prep_time).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from datetime import date, datetime, tzinfo
 import sqlalchemy as sa
 
 from api_client.business_day import day_range, kitchen_date
+from api_client.fire_timing import planned_fire_times
 from api_client.models import OrderItemPublic
-from api_client.prep_time import station_done_at, ticket_seconds
+from api_client.prep_time import station_done_at, station_started_at, ticket_seconds
 
 from .db.tables import order_items, orders
 
@@ -92,9 +94,12 @@ def prep_rows(
         ).mappings():
             by_order[item["order_id"]][item["station"]].append(OrderItemPublic.model_validate(dict(item)))
         for order in page:
-            for station, items in sorted(by_order[order["id"]].items()):
+            stations = by_order[order["id"]]
+            fires = planned_fire_times(item for items in stations.values() for item in items)
+            for station, items in sorted(stations.items()):
                 done = station_done_at(items)
-                seconds = "" if done is None else f"{ticket_seconds(order['created_at'], done):.0f}"
+                start = station_started_at(order["created_at"], items, fires)
+                seconds = "" if done is None else f"{ticket_seconds(start, done):.0f}"
                 yield (
                     kitchen_date(order["created_at"], hour, tz).isoformat(),
                     order["number"],

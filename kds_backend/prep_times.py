@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from api_client.fire_timing import planned_fire_times, started_at
+from api_client.fire_timing import planned_fire_times
 from api_client.models import ItemStatus, OrderItemPublic
+from api_client.prep_time import work_started_at
 
 from .db.tables import order_items, prep_times
 from .db.writer import Writer
@@ -99,8 +100,9 @@ ROUND_S = 15
 
 def suggest(conn: sa.Connection, restaurant_id: str, *, since: datetime, until: datetime) -> list[Suggestion]:
     """Prep times learned from history: for each item name done between `since` and `until`, the median time
-    from when it went to the kitchen (its fire time if it waited on a longer item, else when its course was sent
-    or fired) to the server's `done_at` (the same clock, so a device's wrong clock never skews it)."""
+    from when it went to the kitchen (its fire time if it waited on a longer item, else its `fired_at`: when its
+    course was sent or fired) to the server's `done_at` (the same clock, so a device's wrong clock never skews it).
+    The start is `api_client.prep_time.work_started_at`, the rule the screens' TODAY figures use."""
     query = sa.select(order_items).where(
         order_items.c.restaurant_id == restaurant_id,
         order_items.c.done_at >= since,
@@ -113,7 +115,7 @@ def suggest(conn: sa.Connection, restaurant_id: str, *, since: datetime, until: 
     for item in done:
         if item.status is not ItemStatus.done or item.done_at is None:
             continue
-        start = started_at(item, planned_fire_times(siblings.get(item.order_id, [item])))
+        start = work_started_at(item, planned_fire_times(siblings.get(item.order_id, [item])))
         if start is None:
             continue
         key = item.name.strip().lower()

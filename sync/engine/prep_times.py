@@ -1,6 +1,7 @@
 """The day's prep-time figures per station, from this screen's local store.
 
-Only server rows count (never this screen's pending taps): a ticket time ends at the server's `done_at`, so
+Only server rows count (never this screen's pending taps): a ticket time ends at the server's `done_at` (and
+starts at the order's time, or at its items' fire time when fire timing held them back), so
 every screen shows the same figures whatever its clock says. Reads stay small however long the store's
 history is: the indexed `order_items.done_at` column picks today's finished items first.
 """
@@ -15,8 +16,9 @@ from typing import cast
 
 import sqlalchemy as sa
 
+from api_client.fire_timing import planned_fire_times
 from api_client.models import OrderItemPublic, OrderPublic, OrderStatus
-from api_client.prep_time import PrepSummary, station_done_at, summarize, ticket_seconds
+from api_client.prep_time import PrepSummary, station_done_at, station_started_at, summarize, ticket_seconds
 from sync.store.tables import order_items, orders
 
 
@@ -45,12 +47,16 @@ def prep_times(conn: sa.Connection, since: datetime, stations: Collection[str] |
             order_items.c.order_id.in_(list(created))
         )
     )
+    whole: dict[str, list[OrderItemPublic]] = defaultdict(list)  # every item: a fire time needs its course
     for order_id, station, data in cast("Iterable[tuple[str, str, str]]", item_rows):
+        item = OrderItemPublic.model_validate_json(data)
+        whole[order_id].append(item)
         if stations is None or station in stations:
-            by_ticket[(order_id, station)].append(OrderItemPublic.model_validate_json(data))
+            by_ticket[(order_id, station)].append(item)
     seconds: dict[str, list[float]] = defaultdict(list)
     for (order_id, station), items in by_ticket.items():
         done = station_done_at(items)
         if done is not None and done >= since:
-            seconds[station].append(ticket_seconds(created[order_id], done))
+            start = station_started_at(created[order_id], items, planned_fire_times(whole[order_id]))
+            seconds[station].append(ticket_seconds(start, done))
     return [s for station in sorted(seconds) if (s := summarize(station, seconds[station])) is not None]

@@ -20,6 +20,7 @@ from api_client.models import OrderWithItems
 from kds_backend.auth.tokens import issue_anon_key
 from kds_backend.db.tables import order_items
 from kds_backend.db.writer import Writer
+from kds_backend.prep_report import DayRange, prep_rows
 from kds_backend.prep_times import suggest
 from tests.conftest import JWT_SECRET, token_for
 from tests.live_server import LiveServer
@@ -167,3 +168,37 @@ async def test_kds_backend_prep_time_sets_lists_removes_and_suggests(live_server
     assert missing.returncode == 2 and "has no prep time" in missing.stderr
     quiet = _cli(live_server, "suggest", "--restaurant", "r1")
     assert quiet.returncode == 0 and quiet.stdout == "" and "no item was done 3 times" in quiet.stderr
+
+
+async def test_fire_timed_items_count_from_their_fire_in_suggestions_and_the_csv(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """Ribeye 10:00 (grill) and fries 3:00 (fry): the fries fire 7:00 after the order. Order 1's fries were done at
+    10:00 (3:00 of work); orders 2 and 3's were fired early by a cook and done at 4:00, before their planned fire:
+    they count from when they went to the kitchen (4:00), never as 0 s. The CSV's fry ticket takes the same start."""
+    admin = _headers("admin")
+    await client.put("/api/v1/prep-times/Ribeye", json={"seconds": 600}, headers=admin)
+    await client.put("/api/v1/prep-times/Fries", json={"seconds": 180}, headers=admin)
+    lines = [{"name": "Ribeye", "station": "grill"}, {"name": "Fries", "station": "fry"}]
+    orders = [await _order(client, str(n), lines) for n in (1, 2, 3)]
+    fries_done = [10, 4, 4]
+
+    def finish(w: Writer) -> None:
+        for order, fries_min in zip(orders, fries_done, strict=True):
+            for item in order.order_items:
+                assert item.fired_at is not None
+                took = timedelta(minutes=10 if item.name == "Ribeye" else fries_min)
+                w.conn.execute(
+                    sa.update(order_items)
+                    .where(order_items.c.id == item.id)
+                    .values(status="done", done_at=item.fired_at + took)
+                )
+
+    app.state.db.write(finish)
+    now = datetime.now(UTC) + timedelta(hours=1)
+    found = app.state.db.read(lambda c: suggest(c, "r1", since=now - timedelta(days=1), until=now))
+    assert [(s.item_name, s.seconds) for s in found] == [("Fries", 240), ("Ribeye", 600)]
+    day = now.date()
+    rows = app.state.db.read(lambda c: list(prep_rows(c, DayRange(day - timedelta(days=1), day), 0, UTC, "r1")))
+    fry = {(row[1], row[2]): row[5] for row in rows}
+    assert (fry[("1", "fry")], fry[("2", "fry")], fry[("1", "grill")]) == ("180", "240", "600"), rows

@@ -70,6 +70,28 @@ def test_prep_times_per_station_from_the_store(store: LocalStore) -> None:
     assert [f.station for f in grill_only] == ["grill"]
 
 
+def test_a_fire_timed_station_counts_from_its_fire_not_the_order(store: LocalStore) -> None:
+    """Issue 19 item 1: a ribeye (10:00, grill) and fries (3:00, fry) sent together; the fries fire 7 minutes in and
+    are done at 10:00, so the fry's ticket took 3 minutes of work, not 10 of waiting. Fries a cook fired early and
+    finished before their planned fire count from the order (their real start is on no row); untimed fries as
+    before."""
+    sent = NOW.isoformat()
+
+    def line(name: str, station: str, prep: int | None, done_min: float) -> dict[str, object]:
+        return {**done(name, station, done_min), "fired_at": sent, "prep_seconds": prep}
+
+    timed = make_order([line("Ribeye", "grill", 600, 10), line("Fries", "fry", 180, 10)], number="1")
+    early = make_order([line("Ribeye", "grill", 600, 10), line("Fries", "fry", 180, 4)], number="2")
+    untimed = make_order([line("Ribeye", "grill", None, 10), line("Fries", "fry", None, 5)], number="3")
+    save(store, timed, early, untimed)
+    with store.snapshot() as conn:
+        figures = {f.station: f for f in prep_times(conn, NOW - timedelta(hours=1))}
+    assert figures["grill"].p90_s == 600.0
+    fry = figures["fry"]
+    assert (fry.count, fry.p90_s) == (3, 300.0)
+    assert fry.avg_s == (180 + 240 + 300) / 3, "fired 7:00 in, done at 10:00: 3:00 of work (was 10:00)"
+
+
 def test_cleared_orders_leave_open_tickets_and_the_recall_drawer(store: LocalStore) -> None:
     open_order = make_order([BURGER, FRIES], number="O1")
     finished_here = make_order([done("Burger", "grill", 1), FRIES], status="in_progress", number="O2")
@@ -80,8 +102,9 @@ def test_cleared_orders_leave_open_tickets_and_the_recall_drawer(store: LocalSto
         touched = read_rows.apply_changes(
             conn,
             [
-                read_rows.Upsert(o.model_copy(update={"cleared_at": cleared_at, "version": 2, "change_seq": 50 + n}),
-                                 read_at=0)
+                read_rows.Upsert(
+                    o.model_copy(update={"cleared_at": cleared_at, "version": 2, "change_seq": 50 + n}), read_at=0
+                )
                 for n, o in enumerate((open_order, finished_here))
             ],
         )
@@ -132,4 +155,3 @@ def test_bad_day_end_input_is_refused() -> None:
         zone("Mars/Olympus")
     with pytest.raises(ValueError, match="timezone-aware"):
         day_start(datetime(2026, 11, 22, 10), 4, UTC)
-
