@@ -394,14 +394,26 @@ def _transfer(order: OrderWithItems, intent: Intent, _role: DeviceRole) -> _Draf
             return Rejection(f"{item.name} is already done")
         if item.station == to:
             return Rejection(f"{item.name} is already at {to}")
-        return _with_items(order, lambda i: i.model_copy(update={"station": to}) if i.id == item.id else None)
+        return _with_items(order, lambda i: _moved(i, to) if i.id == item.id else None)
     if intent.station == to:
         return Rejection(f"Order {order.number} is already at {to}")
     todo = _targets(order, intent, lambda i: _is_open(i) and i.station != to)
     if not todo:
         return Rejection(f"Nothing to transfer{_where(intent.station)} on order {order.number}")
     targets = {i.id for i in todo}
-    return _with_items(order, lambda i: i.model_copy(update={"station": to}) if i.id in targets else None)
+    return _with_items(order, lambda i: _moved(i, to) if i.id in targets else None)
+
+
+def moved_from(item: OrderItemPublic, to: str) -> str | None:
+    """Where an item moved to `to` came from, as its card marks it ("← GRILL"): the station it was sent to, kept
+    through further moves (it is still the grill's burger at the fry and then at the flat-top), and none once it
+    is back there. The SQL twin is kds.mark_moved_from (supabase/migrations/20261207007000_moved_from.sql)."""
+    origin = item.moved_from or item.station
+    return None if origin == to else origin
+
+
+def _moved(item: OrderItemPublic, to: str) -> OrderItemPublic:
+    return item.model_copy(update={"station": to, "moved_from": moved_from(item, to)})
 
 
 _STATION = re.compile(r"[a-z0-9_-]{1,40}")

@@ -123,6 +123,8 @@ class ItemState:
     an auto-fire after that), "no" (none: held). None: not checked (the fire-timing scenarios check it)."""
     prep: int = 0
     """The item's prep_seconds, copied from the scenario's prep_times at intake (0: none)."""
+    moved_from: str | None = None
+    """The station a transfer moved the item away from (its "← GRILL" mark), checked where `station` is."""
 
 
 @dataclass(frozen=True)
@@ -812,6 +814,25 @@ SCENARIOS: list[Scenario] = [
         ),
     ),
     scenario(
+        "transfer_keeps_its_origin",
+        "a moved item is marked with the station it was sent to, kept through a second move; a ticket move marks each",
+        [
+            s("transfer", ok("new"), item="Burger", args={"to": "fry"}),
+            s("transfer", ok("new"), by=FRY, item="Burger", args={"to": "cold"}),
+            s("transfer", ok("new"), by=FRY, station="fry", args={"to": "grill"}),
+        ],
+        Final(
+            "new",
+            0,
+            {
+                "Burger": ItemState("new", bumps=2, station="cold", moved_from="grill"),
+                "Fries": ItemState("new", bumps=1, station="grill", moved_from="fry"),
+                "Salad": ItemState("new", station="cold"),
+            },
+        ),
+        items=[BURGER, FRIES, Item("Salad", "cold")],
+    ),
+    scenario(
         "transfer_station_ticket",
         "a station's ticket moves its open items only (a done item stays where it was made); then nothing is left",
         [
@@ -824,7 +845,7 @@ SCENARIOS: list[Scenario] = [
             "in_progress",
             1,
             {
-                "Burger": ItemState("new", bumps=1, station="fry"),
+                "Burger": ItemState("new", bumps=1, station="fry", moved_from="grill"),
                 "Steak": ItemState("done", bumps=1, station="grill"),
                 "Fries": ItemState("new", station="fry"),
             },
@@ -843,8 +864,8 @@ SCENARIOS: list[Scenario] = [
             "new",
             0,
             {
-                "Burger": ItemState("new", bumps=1, station="fry"),
-                "Cake": ItemState("new", held=True, bumps=1, station="fry"),
+                "Burger": ItemState("new", bumps=1, station="fry", moved_from="grill"),
+                "Cake": ItemState("new", held=True, bumps=1, station="fry", moved_from="grill"),
                 "Fries": ItemState("new", station="fry"),
             },
         ),

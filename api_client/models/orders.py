@@ -76,6 +76,9 @@ class OrderItemPublic(_Published):
     fired_at: datetime | None = None
     """When the item's course went to the kitchen (the server's clock): when it was sent, or when its held course
     fired; None while held (and on servers without the column). Fire timing counts from it (api_client/fire_timing)."""
+    moved_from: Station | None = None
+    """The station the item was sent to, while a transfer has it at another one (its card says "← GRILL"); None:
+    at the station it was sent to (never moved, or moved back), and on servers without the column."""
 
 
 class OrderPublic(_Published):

@@ -72,6 +72,7 @@ class LineStyle(Enum):
     MODIFIER = "modifier"
     NOTE = "note"
     ALLERGEN = "allergen"
+    MOVED = "moved"  # "← GRILL": the item came here by a transfer (issue 19 item 2)
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,7 @@ class CardFonts:
             LineStyle.MODIFIER: self.modifier,
             LineStyle.NOTE: self.note,
             LineStyle.ALLERGEN: self.allergen,
+            LineStyle.MOVED: self.tag,
         }[style]
 
     def compact_width(self) -> int:
@@ -233,6 +235,11 @@ def _text_height(fm: QFontMetrics, width: int, text: str) -> int:
     return fm.boundingRect(QRect(0, 0, width, 100_000), WRAP, text).height()
 
 
+def moved_text(station: str) -> str:
+    """The mark of an item a transfer brought here: "← GRILL", the station it was sent to (issue 19 item 2)."""
+    return translate("Card", "← {station}").format(station=station.upper())
+
+
 def countdown_text(seconds: float) -> str:
     """A waiting item's pill (fire timing, issue 19 item 1): "FIRES IN 4:10"."""
     return translate("Card", "FIRES IN {time}").format(time=format_countdown(seconds))
@@ -253,6 +260,8 @@ def _item_block(
     y = top + 4  # tight: the line's own leading is air enough, and 3 px a line is a card more a page
     title = f"{item.quantity}{TIMES} {item.name}"
     entries: list[tuple[str, LineStyle, int, int]] = [(title, LineStyle.ITEM, 0, tag_width)]
+    if item.moved_from:
+        entries.append((moved_text(item.moved_from), LineStyle.MOVED, 24, 0))
     entries += [(f"• {m}", LineStyle.MODIFIER, 24, 0) for m in item.modifiers]
     if item.notes:
         entries.append((f"“{item.notes}”", LineStyle.NOTE, 24, 0))

@@ -440,6 +440,8 @@ class TicketDelegate:
             colour = theme.DONE_TEXT if finished else theme.HELD if item.held or waiting else theme.TEXT
             if line.style is LineStyle.NOTE and not finished:
                 colour = theme.CHANGED
+            if line.style is LineStyle.MOVED and not finished:
+                colour = theme.MOVED
             painter.setPen(colour)
             painter.drawText(line.rect, WRAP, line.text)
         if block.tag:

@@ -36,6 +36,7 @@ HELD = QColor("#546e7a")
 EIGHTY_SIX = QColor("#c62828")  # an 86'd item: the strip in the top bar and the tag on a ticket
 RUSH = QColor("#ff6d00")
 NEW_HIGHLIGHT = QColor("#4fc3f7")
+MOVED = QColor("#90caf9")  # an item's "← GRILL": it came by a transfer (the MOVE button's light blue)
 SELECTED = QColor("#ffffff")  # the bump bar's selected ticket
 
 BUMP = QColor("#1565c0")

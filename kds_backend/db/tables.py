@@ -101,6 +101,9 @@ order_items = sa.Table(
     # went to the kitchen (sent, or its held course fired; None while held). Screens derive when it fires.
     sa.Column("prep_seconds", sa.Integer),
     sa.Column("fired_at", UtcDateTime),
+    # Transfer (issue 19 item 2): the station the item was sent to while a move has it at another; set by the
+    # order machine's transfer (api_client/order_machine.moved_from), cleared when it moves back.
+    sa.Column("moved_from", sa.String(40)),
     sa.Index("ix_order_items_order", "order_id"),
     sa.Index("ix_order_items_restaurant_change_seq", "restaurant_id", "change_seq"),
 )

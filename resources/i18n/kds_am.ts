@@ -110,6 +110,10 @@
         <translation>{n} ሰው</translation>
     </message>
     <message>
+        <source>← {station}</source>
+        <translation>← ከ {station}</translation>
+    </message>
+    <message>
         <source>FIRES IN {time}</source>
         <translation>በ{time} ይጀምራል</translation>
     </message>

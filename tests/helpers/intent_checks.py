@@ -80,6 +80,7 @@ def check_final(sc: Scenario, start: OrderWithItems, end: OrderWithItems, menu: 
             "station": i.station if (want := final.items.get(i.name)) is not None and want.station else None,
             "fired": _fired(i) if want is not None and want.fired else None,
             "prep": i.prep_seconds or 0,
+            "moved_from": i.moved_from if want is not None and want.station else None,
         }
         for i in end.order_items
     }

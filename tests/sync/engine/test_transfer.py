@@ -43,6 +43,11 @@ def test_a_pending_transfer_moves_the_ticket_between_rails_at_once(store: LocalS
     outbox.submit(IntentKind.transfer, order.id, station="grill", args={"to": "fry"})  # nothing sent yet
     assert shown(store, "grill") == []
     assert sorted(names_at(store, "fry")) == ["Burger", "Fries", "Steak"]
+    assert {i.name: i.moved_from for t in shown(store, "fry") for i in t.order_items} == {
+        "Burger": "grill",
+        "Steak": "grill",
+        "Fries": None,
+    }
     # Moved back from the fry screen: the recall of a transfer is the same intent the other way.
     burger = next(i for i in order.order_items if i.name == "Burger")
     outbox.submit(IntentKind.transfer, order.id, item_id=burger.id, station="fry", args={"to": "grill"})
@@ -56,6 +61,11 @@ def test_a_pending_transfer_moves_the_ticket_between_rails_at_once(store: LocalS
 def at(engine: SyncEngine, order_id: UUID, station: str) -> list[str]:
     """The names of the order's items on `station`'s rail as `engine` shows it (empty: not there)."""
     return sorted(i.name for t in engine.open_tickets(station) if t.id == order_id for i in t.order_items)
+
+
+def marks(engine: SyncEngine, order_id: UUID, station: str) -> dict[str, str | None]:
+    """name -> the "moved from" mark of the order's items on `station`'s rail as `engine` shows it."""
+    return {i.name: i.moved_from for t in engine.open_tickets(station) if t.id == order_id for i in t.order_items}
 
 
 async def server_items(url: str, order_id: UUID) -> dict[str, tuple[str, int]]:
@@ -80,6 +90,8 @@ async def test_a_transfer_shows_on_both_screens_and_back(live_server: LiveServer
         grill.submit(IntentKind.transfer, order_id, station="grill", args={"to": "fry"})
         assert at(grill, order_id, "grill") == []  # gone from the grill before any network
         await until(fry, lambda: at(fry, order_id, "fry") == ["Burger", "Fries"])
+        # The fry screen never applied the move itself: the mark is the server's (the burger came from the grill).
+        assert marks(fry, order_id, "fry") == {"Burger": "grill", "Fries": None}
         async with asyncio.timeout(TIMEOUT_S):
             await grill.queue_depth.wait_for(0)
         assert grill.rejected() == [] and at(grill, order_id, "grill") == []
@@ -90,6 +102,7 @@ async def test_a_transfer_shows_on_both_screens_and_back(live_server: LiveServer
         fry.submit(IntentKind.transfer, order_id, item_id=burger.id, station="fry", args={"to": "grill"})
         assert at(fry, order_id, "fry") == ["Fries"]
         await until(grill, lambda: at(grill, order_id, "grill") == ["Burger"])
+        assert marks(grill, order_id, "grill") == {"Burger": None}  # back where it was sent: no mark
         async with asyncio.timeout(TIMEOUT_S):
             await fry.queue_depth.wait_for(0)
         assert fry.rejected() == []
