@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from uuid import UUID
 
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPixmap
@@ -75,12 +76,15 @@ class TicketDelegate:
         self.thresholds = thresholds
         self.compact = False  # expo: one row an order (`set_compact`)
         self.card_width = self.fonts.card_width()
-        self._cache: dict[str, tuple[Ticket, CardLayout]] = {}
-        self._sizes: dict[str, tuple[Ticket, int]] = {}  # key -> (ticket, its card's height): the grid's pages
+        self._cache: dict[str, tuple[Ticket, frozenset[UUID], CardLayout]] = {}
+        # key -> (ticket, its countdown rows, its card's height): the grid's pages
+        self._sizes: dict[str, tuple[Ticket, frozenset[UUID], int]] = {}
         self._pixmaps: OrderedDict[str, tuple[Ticket, CardLayout, tuple[object, ...], QPixmap]] = OrderedDict()
         self.allow_rush = False  # a station card shows RUSH only where the kitchen allows it (expo always does)
         self.eighty_sixed: frozenset[str] = frozenset()  # lower-case names of the items 86'd now
         self.show_station = False  # a screen showing several stations names each card's station in its header
+        # The items given a countdown row (fire timing): the grid binds its model's, which drops a fired item.
+        self.countdown_items: Callable[[Ticket], frozenset[UUID]] = lambda ticket: frozenset(ticket.fires)
 
     def set_show_station(self, shown: bool) -> bool:
         """Name the station in every card's header (True) or not; every card is laid out again. True if it
@@ -135,8 +139,9 @@ class TicketDelegate:
 
     def layout_for(self, ticket: Ticket) -> CardLayout:
         cached = self._cache.get(ticket.key)
-        if cached is not None and cached[0] is ticket:
-            return cached[1]
+        timed = self.countdown_items(ticket)
+        if cached is not None and cached[0] is ticket and cached[1] == timed:
+            return cached[2]
         mode = CardMode.EXPO if ticket.station is None else CardMode.STATION
         if mode is CardMode.EXPO and self.compact:
             layout = layout_compact(ticket.order, self.fonts, self.card_width)
@@ -144,24 +149,24 @@ class TicketDelegate:
             layout = compute_layout(
                 ticket.order, self.fonts, mode, self.card_width, rush_control=self.allow_rush,
                 eighty_sixed=self.eighty_sixed, station=ticket.station if self.show_station else None,
-                timed=frozenset(ticket.fires),
+                timed=timed,
             )
         if len(self._cache) > 2000:  # tickets come and go all service; forget the ones long gone
             self._cache.clear()
-        self._cache[ticket.key] = (ticket, layout)
+        self._cache[ticket.key] = (ticket, timed, layout)
         return layout
 
     def card_height(self, ticket: Ticket) -> int:
         """The card's height at the current width. Asked of every ticket whenever the pages are worked out again
         (a bump, a new ticket): the common case is one dict lookup."""
         cached = self._sizes.get(ticket.key)
-        if cached is not None and cached[0] is ticket:
-            return cached[1]
-        height = self.layout_for(ticket).height
+        if cached is not None and cached[0] is ticket and cached[1] == self.countdown_items(ticket):
+            return cached[2]
+        layout = self.layout_for(ticket)
         if len(self._sizes) > 2000:
             self._sizes.clear()
-        self._sizes[ticket.key] = (ticket, height)
-        return height
+        self._sizes[ticket.key] = (ticket, self.countdown_items(ticket), layout.height)
+        return layout.height
 
     # ------------------------------------------------------------ painting
 

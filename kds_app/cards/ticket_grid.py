@@ -235,6 +235,7 @@ class TicketGrid(QWidget):
         self.setObjectName("TicketGrid")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.delegate = delegate
+        delegate.countdown_items = model.countdown_items  # a fired item's countdown row goes on the tick
         self.empty_text = translate("PageBar", "No open tickets")
         self._model = model
         self._canvas = _Canvas(self)

@@ -20,7 +20,7 @@ from uuid import UUID
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
-from api_client.models import ItemStatus, OrderWithItems
+from api_client.models import ItemStatus, OrderItemPublic, OrderWithItems
 from sync import STATION_OPEN_ITEMS as _OPEN_ITEMS
 from sync import station_on_hold
 
@@ -115,9 +115,13 @@ class Ticket:
         return self.station is not None and station_on_hold(list(self.order.order_items))
 
 
-def _timed_start(ticket: Ticket) -> float | None:
+def _timed_start(ticket: Ticket, seen_started: Mapping[UUID, float]) -> float | None:
     """When a station ticket's work went on fire timing's clock (issue 19 item 1), if every open item of it is
-    timed: the first fire time (an item fired early by a cook counts from its start). None: the usual clock."""
+    timed: the first fire time (an item fired early by a cook counts from its start). None: the usual clock.
+
+    An item this screen saw fired early counts from when it saw that (`seen_started`): offline, the tap's row
+    still has the server's old `updated_at` (the order's time: the age would jump up), and once the server is
+    back it has the upload's time (the age would jump down)."""
     if ticket.station is None or not ticket.fires:
         return None
     starts = []
@@ -127,8 +131,12 @@ def _timed_start(ticket: Ticket) -> float | None:
         at = ticket.fires.get(item.id)
         if at is None:
             return None
-        starts.append(at if item.status is ItemStatus.new else min(at, item.updated_at))
-    return min(starts).timestamp() if starts else None
+        if item.status is ItemStatus.new:
+            starts.append(at.timestamp())
+        else:
+            started = seen_started.get(item.id)
+            starts.append(min(at.timestamp(), item.updated_at.timestamp() if started is None else started))
+    return min(starts) if starts else None
 
 
 def ticket_key(order_id: object, station: str | None) -> str:
@@ -149,6 +157,11 @@ class TicketModel(QAbstractListModel):
         # key -> wall time its held course was seen fired, when that made all its work (see `clock_start`).
         # Kept when the ticket leaves, so a recalled ticket keeps its clock; trimmed when it grows large.
         self._fired: dict[str, float] = {}
+        # item id -> wall time this screen saw it fired early (started while waiting on fire timing).
+        self._started: dict[UUID, float] = {}
+        # key -> (ticket, its items with a countdown row): decided when the card is first laid out and again on
+        # each tick, so a card's height and its painting agree between ticks (`countdown_items`).
+        self._counting: dict[str, tuple[Ticket, frozenset[UUID]]] = {}
 
     def set_clock(self, clock: Callable[[], float]) -> None:
         """The wall clock ages and fire-timing countdowns are read from (tests and screenshots move time)."""
@@ -204,6 +217,21 @@ class TicketModel(QAbstractListModel):
         """Seconds until each of the ticket's waiting items fires, on this model's clock (what its card shows)."""
         return ticket.waits(datetime.fromtimestamp(self._clock(), UTC))
 
+    def countdown_items(self, ticket: Ticket) -> frozenset[UUID]:
+        """The ticket's items whose card has a "FIRES IN" row: those waiting at the last tick (or when the card was
+        first laid out). The tick that fires an item drops it (`tick`), so its row goes at once, not at the ticket's
+        next change."""
+        if not ticket.fires:
+            return frozenset()
+        known = self._counting.get(ticket.key)
+        if known is not None and known[0] is ticket:
+            return known[1]
+        if len(self._counting) > 2000:  # tickets come and go all service; forget the ones long gone
+            self._counting = {t.key: self._counting[t.key] for t in self._rows if t.key in self._counting}
+        waiting = frozenset(self.waits(ticket))
+        self._counting[ticket.key] = (ticket, waiting)
+        return waiting
+
     def clock_start(self, ticket: Ticket) -> float:
         """When the ticket's age clock started (wall time): when the order came in, or for a station ticket whose
         work is a held course, when this screen saw that course fired. A held ticket's clock does not run: its
@@ -213,7 +241,7 @@ class TicketModel(QAbstractListModel):
         a course was fired counts that course from the order's time, on the safe side (older, not younger)."""
         fired = self._fired.get(ticket.key)
         created = ticket.order.created_at.timestamp()
-        timed = _timed_start(ticket)
+        timed = _timed_start(ticket, self._started)
         if timed is not None:
             return max(created, timed)
         return created if fired is None else max(created, fired)
@@ -224,6 +252,8 @@ class TicketModel(QAbstractListModel):
         if new.station is None:
             return  # expo: the whole order, on the order's clock
         before = {i.id: i for i in old.order.order_items}
+        if new.fires:
+            self._note_fired_early(before, new)
         fired = still_live = False
         for item in new.order.order_items:
             if item.held or item.status not in _OPEN_ITEMS:
@@ -238,6 +268,20 @@ class TicketModel(QAbstractListModel):
                 for key in list(self._fired)[:2500]:
                     del self._fired[key]
             self._fired[new.key] = self._clock()
+
+    def _note_fired_early(self, before: Mapping[UUID, OrderItemPublic], new: Ticket) -> None:
+        """Items that were waiting on fire timing and are now started: fired early, now (see `_timed_start`)."""
+        now = self._clock()
+        for item in new.order.order_items:
+            was = before.get(item.id)
+            at = new.fires.get(item.id)
+            if was is None or at is None or item.status is ItemStatus.new or was.status is not ItemStatus.new:
+                continue
+            if at.timestamp() > now and item.id not in self._started:
+                if len(self._started) > 5000:  # a whole day's items: forget the oldest half
+                    for item_id in list(self._started)[:2500]:
+                        del self._started[item_id]
+                self._started[item.id] = now
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():
@@ -394,6 +438,20 @@ class TicketModel(QAbstractListModel):
                 self.index(len(self._rows) - 1),
                 [Role.AGE_S, Role.HIGHLIGHT, Role.ARMED, Role.ARMED_CONTROL],
             )
+        self._drop_fired_countdowns()
+
+    def _drop_fired_countdowns(self) -> None:
+        """A card whose item fired since the last tick loses that item's countdown row now: a TICKET change, so
+        the grid lays the card out again at its new height (the cards after it move up)."""
+        at = datetime.fromtimestamp(self._clock(), UTC)
+        for row, ticket in enumerate(self._rows):
+            known = self._counting.get(ticket.key) if ticket.fires else None
+            if known is None or known[0] is not ticket:
+                continue  # not laid out yet (or changed since): its next layout asks `countdown_items`
+            waiting = frozenset(ticket.waits(at))
+            if waiting != known[1]:
+                self._counting[ticket.key] = (ticket, waiting)
+                self.dataChanged.emit(self.index(row), self.index(row), [Role.TICKET])
 
     # ------------------------------------------------------------ the two-tap bump
 

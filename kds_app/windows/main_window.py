@@ -506,6 +506,7 @@ class MainWindow(QMainWindow):
             self.prep_strip.refresh()
         for pane in self.panes:
             pane.screen.model.tick()
+        self._update_count()
         self._update_clock()
         self.update_status()
 
@@ -551,19 +552,25 @@ class MainWindow(QMainWindow):
     def _after_refresh(self) -> None:
         self._prep_dirty = True
         self._name_stations()
-        tickets = list({t.key: t for pane in self.panes for t in pane.screen.model.tickets()}.values())
-        # A held-only ticket is on the rail (greyed) but is not work until its course is fired.
-        held = sum(1 for t in tickets if t.on_hold)
-        count = translate("MainWindow", "{n} open").format(n=len(tickets) - held)
-        if held:
-            count += translate("MainWindow", " · {n} on hold").format(n=held)
-        self.top.count.setText(count)
+        self._update_count()
         if self.eighty_six_panel.isVisible():
             self._fill_eighty_six_panel()
         if self.drawer.isVisible():
             self.drawer.set_tickets(self.recently_bumped())
         if self.top.all_day.isChecked():  # hidden, it is recounted when opened: no work for a panel nobody sees
             self._count_all_day()
+
+    def _update_count(self) -> None:
+        """The top bar's "12 open · 2 on hold": after each change, and on the tick (a ticket waiting on fire timing
+        becomes open work when its first item fires, with nothing changing on the server)."""
+        shown = {t.key: (t, pane.screen.model) for pane in self.panes for t in pane.screen.model.tickets()}
+        # A held-only ticket is on the rail (greyed) but is not work until its course is fired; nor is a ticket
+        # whose every item waits on fire timing (HELD, FIRE NOW) until its first item fires.
+        held = sum(1 for t, m in shown.values() if t.on_hold or (t.fires and t.fires_in(m.waits(t)) is not None))
+        count = translate("MainWindow", "{n} open").format(n=len(shown) - held)
+        if held:
+            count += translate("MainWindow", " · {n} on hold").format(n=held)
+        self.top.count.setText(count)
 
     def _name_stations(self) -> None:
         """A screen listing several stations (an all-stations screen, or a list of them) shows one card per

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from kds_app.viewmodel.ticket_model import CardState, Ticket, TicketModel
 from kds_app.windows.app import Session
 from tests.helpers.grid_cards import finger_tap, typical_tickets
 from tests.kds_app.conftest import engine_config
-from tests.kds_app.factories import item, order
+from tests.kds_app.factories import NOW, item, order
 
 
 class RecordingDelegate(TicketDelegate):
@@ -82,14 +83,15 @@ def whole_cards_only(view: TicketGrid) -> None:
         height = view.delegate.layout_for(next(t for t in view.ticket_model().tickets() if t.key == key)).height
         assert rect.height() == height, "a card is shown whole"
     for n, (_key, a) in enumerate(cards):
-        for _other, b in cards[n + 1:]:
+        for _other, b in cards[n + 1 :]:
             assert not a.intersects(b), "cards never overlap"
 
 
 def changed(ticket: Ticket, **update: object) -> Ticket:
     first = ticket.order.order_items[0].model_copy(update={"version": 2, **update})
-    return Ticket(ticket.order.model_copy(update={"order_items": [first, *ticket.order.order_items[1:]]}),
-                  ticket.station)
+    return Ticket(
+        ticket.order.model_copy(update={"order_items": [first, *ticket.order.order_items[1:]]}), ticket.station
+    )
 
 
 def swipe(widget: QWidget, start: QPoint, end: QPoint) -> None:
@@ -112,7 +114,7 @@ def test_pages_show_whole_cards_and_count_what_is_hidden(grid: TicketGrid) -> No
     total = grid.ticket_model().rowCount()
     shown = grid.visible_keys()
     assert grid.page() == 0 and grid.page_count() > 1
-    assert shown == [t.key for t in grid.ticket_model().tickets()[:len(shown)]], "oldest first, none skipped"
+    assert shown == [t.key for t in grid.ticket_model().tickets()[: len(shown)]], "oldest first, none skipped"
     assert grid.hidden_count() == total - len(shown)
     assert grid.page_bar.label.text() == f"page 1/{grid.page_count()} · +{total - len(shown)} more"
     assert not grid.page_bar.previous.isEnabled() and grid.page_bar.next.isEnabled()
@@ -128,8 +130,9 @@ def test_pages_show_whole_cards_and_count_what_is_hidden(grid: TicketGrid) -> No
 
 
 def test_the_oldest_ticket_is_top_left_and_cards_pack_into_the_shortest_column(qtbot: QtBot) -> None:
-    mixed = [Ticket(order(str(n), *[("Burger", "grill")] * (1 + (n * 7) % 4), age_s=900 - n), "grill")
-             for n in range(12)]
+    mixed = [
+        Ticket(order(str(n), *[("Burger", "grill")] * (1 + (n * 7) % 4), age_s=900 - n), "grill") for n in range(12)
+    ]
     view = make_grid(qtbot, (1400, 1000), mixed)
     cards = dict(view.page_cards())
     first = cards[mixed[0].key]
@@ -219,8 +222,6 @@ def test_point_of_turns_to_the_ticket_s_page(grid: TicketGrid) -> None:
 # ---------------------------------------------------------------- density
 
 
-
-
 @pytest.mark.parametrize(("size", "goal"), [((1366, 768), 6), ((1920, 1080), 12)])
 def test_density_goal_in_the_cook_s_window_at_kitchen_resolutions(
     qtbot: QtBot, qapp: QApplication, tmp_path: Path, size: tuple[int, int], goal: int
@@ -283,8 +284,9 @@ def test_a_card_that_grows_pushes_the_card_below_it_down(grid: TicketGrid, qtbot
     assert grid.visual_rect(below.key).left() == grid.visual_rect(grown_ticket.key).left()
     before = grid.visual_rect(below.key).top()
     extra = [item(grown_ticket.order.id, f"Side {n}", "grill", changed=True) for n in range(3)]
-    grown = Ticket(grown_ticket.order.model_copy(update={"order_items": [*grown_ticket.order.order_items, *extra]}),
-                   "grill")
+    grown = Ticket(
+        grown_ticket.order.model_copy(update={"order_items": [*grown_ticket.order.order_items, *extra]}), "grill"
+    )
     model.set_tickets([grown, *tickets_now[1:]])
     qtbot.waitUntil(lambda: not grid.visual_rect(below.key).isEmpty() or not grid.layout_pending())
     assert grid.visual_rect(grown.key).height() == grid.delegate.layout_for(grown).height
@@ -446,9 +448,14 @@ def test_a_tap_acts_only_where_it_was_pressed_and_a_quick_second_tap_counts(grid
     QTest.mouseClick(grid.viewport(), left, Qt.KeyboardModifier.NoModifier, bump)
     # Qt makes the second of two quick taps a double-click: for a card it is a second tap (the bump's confirm).
     for kind in (QEvent.Type.MouseButtonDblClick, QEvent.Type.MouseButtonRelease):
-        event = QMouseEvent(kind, QPointF(bump), QPointF(grid.viewport().mapToGlobal(bump)), left,
-                            Qt.MouseButton.NoButton if kind is QEvent.Type.MouseButtonRelease else left,
-                            Qt.KeyboardModifier.NoModifier)
+        event = QMouseEvent(
+            kind,
+            QPointF(bump),
+            QPointF(grid.viewport().mapToGlobal(bump)),
+            left,
+            Qt.MouseButton.NoButton if kind is QEvent.Type.MouseButtonRelease else left,
+            Qt.KeyboardModifier.NoModifier,
+        )
         QApplication.sendEvent(grid.viewport(), event)
     assert actions == [ticket.key, ticket.key]
 
@@ -467,8 +474,6 @@ def test_a_ticket_taller_than_every_column_is_cut_with_more_below_never_silently
         view.point_of(long.key)  # its BUMP is below the cut (the bump bar still bumps it)
     view.page_by(1)
     assert view.visible_keys() == [t.key for t in view.ticket_model().tickets()[1:]]
-
-
 
 
 def test_an_item_tap_right_after_the_cards_moved_under_the_finger_strikes_nothing(qtbot: QtBot) -> None:
@@ -509,3 +514,38 @@ def test_an_item_tap_right_after_the_cards_moved_under_the_finger_strikes_nothin
     moved_up = model.tickets()[0].key
     finger_tap(view.viewport(), view.point_of(moved_up))
     assert bumps == [moved_up], "BUMP is not held back: it needs a second tap anyway"
+
+
+def test_a_fired_item_s_countdown_row_goes_on_the_tick_that_fires_it(qtbot: QtBot) -> None:
+    """Fire timing (issue 19 item 1): the fries fire 30 s in. Until then their card has a FIRES IN row; the tick
+    that fires them takes it out and the card under it moves up, with no other change to the ticket."""
+    now = [NOW.timestamp()]
+    model = TicketModel(clock=lambda: now[0])
+    first = order("1", ("Ribeye", "grill"), ("Fries", "grill"), age_s=0)
+    fries = first.order_items[1]
+    timed = Ticket(first, "grill", {fries.id: NOW + timedelta(seconds=30)})
+    below = Ticket(order("2", age_s=-1), "grill")
+    view = TicketGrid(model, RecordingDelegate())
+    qtbot.addWidget(view)
+    view.resize(420, 1000)  # one column: the second card sits under the first
+    model.set_tickets([timed, below], announce=False)
+    view.show()
+    qtbot.waitExposed(view)
+    view.relayout()
+
+    def countdown_row() -> QRect | None:
+        return next(b.countdown for b in view.delegate.layout_for(timed).items if b.item.id == fries.id)
+
+    row = countdown_row()
+    assert row is not None and model.card(0).waits
+    tall, under = view.visual_rect(timed.key), view.visual_rect(below.key)
+    assert under.top() > tall.bottom()
+    now[0] += 29
+    model.tick()
+    assert countdown_row() is not None, "still waiting: the row stays"
+    now[0] += 2
+    model.tick()  # the tick that fires the fries
+    assert countdown_row() is None
+    qtbot.waitUntil(lambda: view.visual_rect(timed.key).height() < tall.height())
+    assert view.visual_rect(below.key).top() < under.top(), "the card under it moved up at once"
+    assert tall.height() - view.visual_rect(timed.key).height() >= row.height()

@@ -14,6 +14,7 @@ from uuid import UUID
 import httpx
 import pytest
 
+from api_client.models import OrderItemPublic
 from kds_app.cards.card_layout import countdown_text
 from kds_app.viewmodel.ticket_model import CardState, ticket_key
 from kds_app.windows.app import Session
@@ -28,8 +29,11 @@ from tests.live_server import LiveServer
 pytestmark = pytest.mark.slow
 
 PREP = {"Ribeye": 600, "Fries": 180, "Salad": 60}
-LINES = [{"name": "Ribeye", "station": "grill"}, {"name": "Fries", "station": "fry"},
-         {"name": "Salad", "station": "fry"}]
+LINES = [
+    {"name": "Ribeye", "station": "grill"},
+    {"name": "Fries", "station": "fry"},
+    {"name": "Salad", "station": "fry"},
+]
 
 
 class Clock:
@@ -121,7 +125,9 @@ async def test_items_wait_with_a_countdown_fire_on_their_own_and_fire_now_by_tou
         await synced(fry)
         await until(expo.engine, lambda: waits(expo, order, None) == {})
         assert item_statuses(await server_order(companion.url, order)) == {
-            "Ribeye": "new", "Fries": "new", "Salad": "cooking"
+            "Ribeye": "new",
+            "Fries": "new",
+            "Salad": "cooking",
         }
 
         # The bump bar: the selected ticket, all waiting, fires with the bump key (Enter), which bumps once fired.
@@ -136,7 +142,9 @@ async def test_items_wait_with_a_countdown_fire_on_their_own_and_fire_now_by_tou
         assert waits(fry, again, "fry") == {} and on_screen(fry, again, "fry")  # fired, not bumped
         await synced(fry)
         assert item_statuses(await server_order(companion.url, again)) == {
-            "Ribeye": "new", "Fries": "cooking", "Salad": "cooking"
+            "Ribeye": "new",
+            "Fries": "cooking",
+            "Salad": "cooking",
         }
         assert fry.engine.rejected() == [] and expo.engine.rejected() == []
 
@@ -168,8 +176,69 @@ async def test_fire_now_made_offline_shows_at_once_and_is_applied_once_after_the
             restarted.wait_ready()
             await synced(fry)
             assert fry.engine.rejected() == []
-            items = {i["name"]: (i["status"], i["version"]) for i in (await server_order(restarted.url, order))[
-                "order_items"]}
+            items = {
+                i["name"]: (i["status"], i["version"])
+                for i in (await server_order(restarted.url, order))["order_items"]
+            }
             assert items == {"Ribeye": ("new", 1), "Fries": ("cooking", 2), "Salad": ("new", 1)}  # applied once
         finally:
             restarted.stop()
+
+
+def countdown_rows(session: Session, order_id: UUID, station: str | None) -> set[str]:
+    """The items whose card has a FIRES IN row laid out (drawn or empty)."""
+    state = card(session, order_id, station)
+    layout = session.window.grid.delegate.layout_for(state.ticket)
+    return {block.item.name for block in layout.items if block.countdown is not None}
+
+
+def salad(session: Session, order_id: UUID) -> OrderItemPublic:
+    return next(i for i in card(session, order_id, "fry").ticket.order.order_items if i.name == "Salad")
+
+
+async def test_a_ticket_waiting_to_fire_is_on_hold_in_the_count_and_ages_from_its_fire_offline(
+    companion: LiveServer, tmp_path: Path
+) -> None:
+    """The top bar counts a ticket whose every item waits as on hold, like a held course, until its first item
+    fires on the screen's clock; the fired item's countdown row goes on that tick. With the server away the ticket
+    ages from the fire, smoothly: nothing jumps when it fires, when a cook fires the rest now, or when the server
+    comes back and stamps its own times."""
+    await set_prep_times(companion.url)
+    clock = Clock()
+    async with screen(companion, tmp_path, "r1-kds-fry-1", stations=("fry",)) as fry:
+        fired_with(fry, clock)
+        order = await pos_order(companion.url, "413", LINES)
+        await until(fry.engine, lambda: on_screen(fry, order, "fry"))
+        clock.now = max(clock.now, time.time())
+        clock.advance(1, fry)
+        assert fry.window.top.count.text() == "0 open · 1 on hold"
+        assert countdown_rows(fry, order, "fry") == {"Fries", "Salad"}
+        companion.kill()
+        async with asyncio.timeout(TIMEOUT_S):
+            await fry.engine.connection_state.wait_for(ConnectionState.OFFLINE)
+
+        fries_in = waits(fry, order, "fry")["Fries"]
+        clock.advance(fries_in - 2, fry)
+        assert card(fry, order, "fry").age_s == 0 and fry.window.top.count.text() == "0 open · 1 on hold"
+        clock.advance(5, fry)  # the fries fire, offline, on this tick
+        assert fry.window.top.count.text() == "1 open"
+        assert countdown_rows(fry, order, "fry") == {"Salad"}, "the fired item's row went on the tick"
+        ages = [card(fry, order, "fry").age_s]
+        assert 2 < ages[0] < 4, "aged from the fire, not from the order"
+        clock.advance(30, fry)
+        ages.append(card(fry, order, "fry").age_s)
+        await tap_item(fry, order, "Salad", "fry")  # fired now, offline: the ticket's clock keeps running
+        clock.advance(1, fry)
+        ages.append(card(fry, order, "fry").age_s)
+        assert waits(fry, order, "fry") == {} and fry.engine.queue_depth.value == 1
+
+        restarted = companion.restarted()
+        try:
+            restarted.wait_ready()
+            await synced(fry)
+            await until(fry.engine, lambda: salad(fry, order).version == 2)  # the server's row, with its times
+            clock.advance(1, fry)
+            ages.append(card(fry, order, "fry").age_s)
+        finally:
+            restarted.stop()
+        assert ages == pytest.approx([ages[0], ages[0] + 30, ages[0] + 31, ages[0] + 32], abs=1.5), ages
