@@ -44,7 +44,7 @@ from ..viewmodel.screen import Screen
 from ..viewmodel.ticket_model import TicketModel
 from .main_window import MainWindow
 from .not_connected import NotConnectedWindow
-from .pane import pane_filters
+from .pane import SEPARATOR, pane_filters
 
 if TYPE_CHECKING:  # imported when first needed: the companion server costs ~400 ms of launch
     from ..startup.embedded import EmbeddedCompanion
@@ -131,7 +131,7 @@ class Session:
         stations = " · ".join(s.upper() for s in config.stations)
         title = translate("App", "EXPO") if config.view == "expo" else stations or translate("App", "ALL STATIONS")
         if config.split is not None and config.split != "status":
-            title = " | ".join(f.name() for f in filters)
+            title = SEPARATOR.join(f.name() for f in filters)
         window = MainWindow(screen, delegate, title=title, scroll=config.layout == "scroll",
                             compact=config.expo_compact, second=second,
                             names=(filters[0].name(), filters[-1].name()))

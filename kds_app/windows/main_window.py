@@ -35,7 +35,7 @@ from ..panels.recall_drawer import RecallDrawer
 from ..panels.station_picker import StationPicker
 from ..viewmodel.screen import Screen
 from ..viewmodel.ticket_model import Ticket
-from .pane import Pane
+from .pane import Pane, PanesTitle
 
 TITLE_MAX_MIN_PX = 140  # the most of the top bar the screen's title keeps however narrow the screen
 MOVE_TEXT = QT_TRANSLATE_NOOP("MainWindow", "MOVE")
@@ -135,7 +135,7 @@ class TopBar(QFrame):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 4, 12, 4)  # the buttons' own height is the finger's; the rest is the cards'
         layout.setSpacing(10)
-        self.title = FittedLabel(title)
+        self.title = PanesTitle(title)  # a split screen's "GRILL | EXPO" keeps both names readable
         self.title.setObjectName("ScreenTitle")
         self.title.setMinimumWidth(80)  # "GRILL · FRY · COLD" may be cut on a narrow screen; the status never is
         self.count = FittedLabel()

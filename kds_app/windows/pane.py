@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt
+from PySide6.QtGui import QFont, QFontMetrics
 
 from ..cards.ticket_grid import TicketGrid
 from ..media.language import translate
@@ -26,6 +27,10 @@ STATUS_NAMES: dict[StatusFilter, str] = {
 
 
 NAME_MAX_MIN_PX = 110
+SEPARATOR = " | "  # between the panes' names in the top bar's title: "GRILL | EXPO"
+TITLE_SMALLEST = 0.75  # a split title shrinks its font down to this much of its size before it cuts a name
+STACKED_LARGEST = 0.8  # the split title's two names one above the other: a font at most this much of its size
+STACKED_SMALLEST = 0.4  # ...and at least this much (then a name is cut with "…")
 
 
 @dataclass(frozen=True)
@@ -81,3 +86,49 @@ class Pane:
         # A dynamic property only restyles after the style is re-applied.
         self.label.style().unpolish(self.label)
         self.label.style().polish(self.label)
+
+
+class PanesTitle(FittedLabel):
+    """The top bar's title. On a split screen "GRILL | EXPO" on one line when it fits in a font down to
+    `TITLE_SMALLEST` of its size; else the two names one above the other in a smaller font, each cut on its own if
+    it must be, so both stay readable in the room a crowded 1366-pixel bar leaves (it read "GRILL | …"). One name
+    (no split) is drawn as any `FittedLabel`."""
+
+    def names(self) -> list[str]:
+        return self.text().split(SEPARATOR)
+
+    def shown_text(self) -> str:
+        names = self.names()
+        if len(names) < 2:
+            return super().shown_text()
+        room = self.contentsRect().width()
+        if QFontMetrics(self._scaled(TITLE_SMALLEST)).horizontalAdvance(self.text()) <= room:
+            return self.text()
+        fm = QFontMetrics(self._stacked())
+        return "\n".join(fm.elidedText(name, Qt.TextElideMode.ElideRight, room) for name in names)
+
+    def shown_font(self, text: str) -> QFont:
+        if len(self.names()) < 2:
+            return super().shown_font(text)
+        return self._stacked() if "\n" in text else self.shrunk_font(text, TITLE_SMALLEST)
+
+    def _stacked(self) -> QFont:
+        """The largest font, from `STACKED_LARGEST` down to `STACKED_SMALLEST` of the label's, in which the names
+        fit one above the other: in the label's height, and each in its width if it can."""
+        names, room = self.names(), self.contentsRect()
+        size = self.font().pointSizeF() * STACKED_LARGEST
+        smallest = self.font().pointSizeF() * STACKED_SMALLEST
+        font = self._scaled(STACKED_LARGEST)
+        while size - 1 >= smallest:
+            fm = QFontMetrics(font)
+            widest = max(fm.horizontalAdvance(name) for name in names)
+            if fm.height() * len(names) <= room.height() and widest <= room.width():
+                break
+            size -= 1
+            font.setPointSizeF(size)
+        return font
+
+    def _scaled(self, factor: float) -> QFont:
+        font = QFont(self.font())
+        font.setPointSizeF(max(1.0, self.font().pointSizeF() * factor))
+        return font

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QApplication, QPushButton
 
 from api_client.models import DeviceRole
@@ -180,3 +181,28 @@ def test_a_split_window_fits_a_1366_pixel_screen_with_both_page_bars_whole(split
             assert widget.width() >= widget.sizeHint().width(), "the page bar's words are never cut"
         # A pane's name may be cut with "…" past NAME_MAX_MIN_PX ("GRILL · SA…"), never below it.
         assert pane.label is not None and pane.label.width() >= min(pane.label.sizeHint().width(), NAME_MAX_MIN_PX)
+
+
+def test_at_1366_the_split_title_names_both_panes(split_session: Session) -> None:
+    """At 1366x768 with a busy top bar the title read "GRILL | …": now both panes' names are drawn whole (one above
+    the other when one line has no room), in a font no smaller than 0.4 of the title's, within the label."""
+    window = split_session.window
+    window.top.count.setText("48 open · 12 on hold")
+    window.top.queue.setText("123 to sync · oldest 12:34")
+    window.resize(NARROW_SCREEN_PX, 768)
+    window.show()
+    for layout in (window.layout(), window.centralWidget().layout(), window.top.layout()):
+        layout.activate()
+    assert window.width() <= NARROW_SCREEN_PX
+    title = window.top.title
+    if split_session.config.split == "status":
+        return  # one name (the panes say NEW and IN PROGRESS): the title is the screen's stations, as before
+    names = [pane.label.text() for pane in window.panes if pane.label is not None]
+    shown = title.shown_text()
+    assert shown.replace("\n", " | ") == " | ".join(names), "both names whole"
+    font = title.shown_font(shown)
+    assert font.pointSizeF() >= 0.4 * title.font().pointSizeF()
+    fm = QFontMetrics(font)
+    lines = shown.split("\n")
+    assert max(fm.horizontalAdvance(line) for line in lines) <= title.contentsRect().width()
+    assert fm.height() * len(lines) <= title.contentsRect().height(), "no line cut at the bar's edge"
