@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import secrets
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,8 +20,9 @@ from .auth.tokens import issue_anon_key, issue_token
 from .settings import Settings
 
 if TYPE_CHECKING:  # sqlalchemy is imported only by the commands that open the database
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
 
+    from .db.writer import Writer
     from .hub.settings import UpstreamSettings
 
 
@@ -142,10 +145,33 @@ def _device_engine(args: argparse.Namespace) -> Engine:
     return engine
 
 
+@contextlib.contextmanager
+def _writing(args: argparse.Namespace) -> Iterator[Writer]:
+    """One write transaction on the command's database (migrated first), the engine disposed after."""
+    from .db.writer import write_transaction
+
+    engine = _device_engine(args)
+    try:
+        with write_transaction(engine) as w:
+            yield w
+    finally:
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def _reading(args: argparse.Namespace) -> Iterator[Connection]:
+    """A connection for the command's reads (the database migrated first), the engine disposed after."""
+    engine = _device_engine(args)
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
 def _device_add(args: argparse.Namespace) -> int:
     from .auth.accounts import create_device
     from .auth.passwords import hash_password
-    from .db.writer import write_transaction
 
     generated = args.password is None
     password = secrets.token_urlsafe(18) if generated else args.password
@@ -159,12 +185,8 @@ def _device_add(args: argparse.Namespace) -> int:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'restaurant'}: {e['msg']}" for e in exc.errors())
         raise ValueError(problems) from None
     password_hash = hash_password(body.password)
-    engine = _device_engine(args)
-    try:
-        with write_transaction(engine) as w:
-            device = create_device(w.conn, restaurant, body, password_hash, w.now)
-    finally:
-        engine.dispose()
+    with _writing(args) as w:
+        device = create_device(w.conn, restaurant, body, password_hash, w.now)
     print(f"created {device.role.value} device {device.id} in {device.restaurant_id}: {device.name} <{device.email}>")
     if generated:
         # Shown once: only its hash is stored. The installer types it into the screen's sign-in.
@@ -175,12 +197,8 @@ def _device_add(args: argparse.Namespace) -> int:
 def _device_list(args: argparse.Namespace) -> int:
     from .auth.accounts import list_devices
 
-    engine = _device_engine(args)
-    try:
-        with engine.connect() as conn:
-            found = list_devices(conn, args.restaurant)
-    finally:
-        engine.dispose()
+    with _reading(args) as conn:
+        found = list_devices(conn, args.restaurant)
     if not found:
         print(f"no devices in restaurant {args.restaurant}", file=sys.stderr)
     for d in found:
@@ -192,7 +210,6 @@ def _pair(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
     from .auth.pairing import create_code, format_code
-    from .db.writer import write_transaction
 
     try:
         restaurant = TypeAdapter(RestaurantId).validate_python(args.restaurant)
@@ -203,25 +220,27 @@ def _pair(args: argparse.Namespace) -> int:
         raise ValueError(f"--minutes must be 1-60, not {args.minutes}")
     role = DeviceRole(args.role)
     name = args.name or f"{' + '.join(stations) or role.value} screen (paired)"
-    engine = _device_engine(args)
-    try:
-        with write_transaction(engine) as w:
-            code = create_code(
-                w.conn, restaurant, role=role.value, stations=stations, name=name, now=w.now,
-                valid_for=timedelta(minutes=args.minutes),
-            )
-    finally:
-        engine.dispose()
+    with _writing(args) as w:
+        code = create_code(
+            w.conn,
+            restaurant,
+            role=role.value,
+            stations=stations,
+            name=name,
+            now=w.now,
+            valid_for=timedelta(minutes=args.minutes),
+        )
     # The code is shown once (only its hash is kept); the screen asks for the hub's address and the code.
     print(f"pairing code: {format_code(code)}")
-    print(f"valid for {args.minutes} minutes, once: {role.value} screen for {', '.join(stations) or 'all stations'} "
-          f"in {restaurant}")
+    print(
+        f"valid for {args.minutes} minutes, once: {role.value} screen for {', '.join(stations) or 'all stations'} "
+        f"in {restaurant}"
+    )
     print("on the screen: SETTINGS > Pair with code: this hub's address (e.g. kitchen-hub.local:8000) and the code")
     return 0
 
 
 def _printer_set(args: argparse.Namespace) -> int:
-    from .db.writer import write_transaction
     from .printing.config import check_printer, parse_address, set_printer
     from .printing.jobs import Printer
 
@@ -229,12 +248,8 @@ def _printer_set(args: argparse.Namespace) -> int:
     problem = check_printer(args.station, host, port)
     if problem is not None:
         raise ValueError(problem)
-    engine = _device_engine(args)
-    try:
-        with write_transaction(engine) as w:
-            set_printer(w, Printer(args.restaurant, args.station, host, port))
-    finally:
-        engine.dispose()
+    with _writing(args) as w:
+        set_printer(w, Printer(args.restaurant, args.station, host, port))
     print(f"{args.restaurant}/{args.station} prints to {host}:{port} while none of its screens is online")
     return 0
 
@@ -242,12 +257,8 @@ def _printer_set(args: argparse.Namespace) -> int:
 def _printer_list(args: argparse.Namespace) -> int:
     from .printing.config import list_printers
 
-    engine = _device_engine(args)
-    try:
-        with engine.connect() as conn:
-            found = list_printers(conn, args.restaurant)
-    finally:
-        engine.dispose()
+    with _reading(args) as conn:
+        found = list_printers(conn, args.restaurant)
     if not found:
         print(f"no station printers in restaurant {args.restaurant}", file=sys.stderr)
     for printer, pending in found:
@@ -256,15 +267,10 @@ def _printer_list(args: argparse.Namespace) -> int:
 
 
 def _printer_remove(args: argparse.Namespace) -> int:
-    from .db.writer import write_transaction
     from .printing.config import remove_printer
 
-    engine = _device_engine(args)
-    try:
-        with write_transaction(engine) as w:
-            removed = remove_printer(w, args.restaurant, args.station)
-    finally:
-        engine.dispose()
+    with _writing(args) as w:
+        removed = remove_printer(w, args.restaurant, args.station)
     if not removed:
         raise ValueError(f"station {args.station!r} of {args.restaurant} has no printer")
     print(f"{args.restaurant}/{args.station} no longer prints")
@@ -274,7 +280,6 @@ def _printer_remove(args: argparse.Namespace) -> int:
 def _recipe_set(args: argparse.Namespace) -> int:
     from api_client.models import RecipeSet
 
-    from .db.writer import write_transaction
     from .recipes import parse_lines, set_recipe
 
     if not args.item.strip():
@@ -283,12 +288,8 @@ def _recipe_set(args: argparse.Namespace) -> int:
         body = RecipeSet(ingredients=parse_lines(args.ingredients))
     except ValidationError as exc:
         raise ValueError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
-    engine = _device_engine(args)
-    try:
-        with write_transaction(engine) as w:
-            item = set_recipe(w, args.restaurant, args.item, body.ingredients)
-    finally:
-        engine.dispose()
+    with _writing(args) as w:
+        item = set_recipe(w, args.restaurant, args.item, body.ingredients)
     lines = ", ".join(f"{line.ingredient} {line.quantity}" for line in item.ingredients)
     print(f"{args.restaurant}: one {item.item_name} takes {lines}")
     return 0
@@ -297,12 +298,8 @@ def _recipe_set(args: argparse.Namespace) -> int:
 def _recipe_list(args: argparse.Namespace) -> int:
     from .recipes import list_recipes
 
-    engine = _device_engine(args)
-    try:
-        with engine.connect() as conn:
-            found = list_recipes(conn, args.restaurant)
-    finally:
-        engine.dispose()
+    with _reading(args) as conn:
+        found = list_recipes(conn, args.restaurant)
     if not found:
         print(f"no recipes in restaurant {args.restaurant}", file=sys.stderr)
     for item in found:
@@ -311,15 +308,10 @@ def _recipe_list(args: argparse.Namespace) -> int:
 
 
 def _recipe_remove(args: argparse.Namespace) -> int:
-    from .db.writer import write_transaction
     from .recipes import remove_recipe
 
-    engine = _device_engine(args)
-    try:
-        with write_transaction(engine) as w:
-            removed = remove_recipe(w, args.restaurant, args.item)
-    finally:
-        engine.dispose()
+    with _writing(args) as w:
+        removed = remove_recipe(w, args.restaurant, args.item)
     if not removed:
         raise ValueError(f"{args.item!r} of {args.restaurant} has no recipe")
     print(f"{args.restaurant}: {args.item.strip()} counts no ingredients any more")
@@ -327,7 +319,7 @@ def _recipe_remove(args: argparse.Namespace) -> int:
 
 
 def _prep_seconds(text: str) -> int:
-    """"90", "1:30" or "1:30:00" as seconds, or a ValueError a cook can act on."""
+    """ "90", "1:30" or "1:30:00" as seconds, or a ValueError a cook can act on."""
     parts = text.strip().split(":")
     if not 1 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
         raise ValueError(f"{text!r}: give seconds (90) or minutes:seconds (1:30)")
@@ -342,16 +334,11 @@ def _clock(seconds: int) -> str:
 
 
 def _prep_time_set(args: argparse.Namespace) -> int:
-    from .db.writer import write_transaction
     from .prep_times import set_prep_time
 
     seconds = _prep_seconds(args.time)
-    engine = _device_engine(args)
-    try:
-        with write_transaction(engine) as w:
-            saved = set_prep_time(w, args.restaurant, args.item, seconds)
-    finally:
-        engine.dispose()
+    with _writing(args) as w:
+        saved = set_prep_time(w, args.restaurant, args.item, seconds)
     print(f"{args.restaurant}: {saved.item_name} takes {_clock(saved.seconds)} (items sent from now on)")
     return 0
 
@@ -359,12 +346,8 @@ def _prep_time_set(args: argparse.Namespace) -> int:
 def _prep_time_list(args: argparse.Namespace) -> int:
     from .prep_times import list_prep_times
 
-    engine = _device_engine(args)
-    try:
-        with engine.connect() as conn:
-            found = list_prep_times(conn, args.restaurant)
-    finally:
-        engine.dispose()
+    with _reading(args) as conn:
+        found = list_prep_times(conn, args.restaurant)
     if not found:
         print(f"no prep times in restaurant {args.restaurant}", file=sys.stderr)
     for prep in found:
@@ -373,15 +356,10 @@ def _prep_time_list(args: argparse.Namespace) -> int:
 
 
 def _prep_time_remove(args: argparse.Namespace) -> int:
-    from .db.writer import write_transaction
     from .prep_times import remove_prep_time
 
-    engine = _device_engine(args)
-    try:
-        with write_transaction(engine) as w:
-            removed = remove_prep_time(w, args.restaurant, args.item)
-    finally:
-        engine.dispose()
+    with _writing(args) as w:
+        removed = remove_prep_time(w, args.restaurant, args.item)
     if not removed:
         raise ValueError(f"{args.item!r} of {args.restaurant} has no prep time")
     print(f"{args.restaurant}: {args.item.strip()} fires with its course from now on")
@@ -394,12 +372,8 @@ def _prep_time_suggest(args: argparse.Namespace) -> int:
     from .prep_times import MIN_SAMPLES, suggest, suggest_window
 
     since, until = suggest_window(datetime.now(UTC), args.days)
-    engine = _device_engine(args)
-    try:
-        with engine.connect() as conn:
-            found = suggest(conn, args.restaurant, since=since, until=until)
-    finally:
-        engine.dispose()
+    with _reading(args) as conn:
+        found = suggest(conn, args.restaurant, since=since, until=until)
     if not found:
         print(f"no item was done {MIN_SAMPLES} times in the last {args.days} days", file=sys.stderr)
     for tip in found:
@@ -412,17 +386,12 @@ def _clear_day(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from .day_end import clear_day, last_boundary
-    from .db.writer import write_transaction
 
     settings = Settings.from_env(database_url=args.database_url)
     # Default: what the scheduler does at the day end. --now: everything open, e.g. closing early.
     before = datetime.now(UTC) if args.now else last_boundary(settings)
-    engine = _device_engine(args)
-    try:
-        with write_transaction(engine) as w:
-            cleared = clear_day(w, before, args.restaurant)
-    finally:
-        engine.dispose()
+    with _writing(args) as w:
+        cleared = clear_day(w, before, args.restaurant)
     where = f" in {args.restaurant}" if args.restaurant else ""
     print(f"cleared {len(cleared)} open order(s){where} created before {before.isoformat()}")
     return 0
@@ -435,12 +404,8 @@ def _export_prep_times(args: argparse.Namespace) -> int:
 
     days = parse_range(args.since, args.until)
     settings = Settings.from_env(database_url=args.database_url)
-    engine = _device_engine(args)
-    try:
-        with engine.connect() as conn:
-            body = to_csv(prep_rows(conn, days, settings.day_end_hour, zone(settings.timezone), args.restaurant))
-    finally:
-        engine.dispose()
+    with _reading(args) as conn:
+        body = to_csv(prep_rows(conn, days, settings.day_end_hour, zone(settings.timezone), args.restaurant))
     if args.out is None:
         sys.stdout.write(body)
     else:
@@ -466,7 +431,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--database-url", help="SQLAlchemy URL, e.g. postgresql://user:pw@host/kds")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument(
-        "--log-json", action="store_true",
+        "--log-json",
+        action="store_true",
         help="log JSON lines on stderr (ts, level, logger, msg, version and the record's fields), as the screens do",
     )
     serve.add_argument(
@@ -581,6 +547,10 @@ def build_parser() -> argparse.ArgumentParser:
     tsuggest.add_argument("--days", type=int, default=14, help="days of history (default 14)")
     tsuggest.add_argument("--database-url")
     tsuggest.set_defaults(func=_prep_time_suggest)
+
+    from .cli_load_routing import add_commands as add_load_routing
+
+    add_load_routing(sub, reading=_reading, writing=_writing)
 
     clear = sub.add_parser(
         "clear-day",
