@@ -82,8 +82,12 @@ async def test_tickets_reach_both_windows_and_a_grill_bump_shows_on_the_expo(tmp
 async def test_closing_either_window_ends_the_demo(tmp_path: Path) -> None:
     demo = Demo(rate=1, burst=1, sound=False)  # no directory: a temporary one, removed at the end
     run = asyncio.ensure_future(demo.run())
-    async with asyncio.timeout(TIMEOUT_S):
-        await asyncio.wait({run, asyncio.ensure_future(demo.running.wait())}, return_when=asyncio.FIRST_COMPLETED)
+    running = asyncio.ensure_future(demo.running.wait())
+    try:
+        async with asyncio.timeout(TIMEOUT_S):
+            await asyncio.wait({run, running}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        running.cancel()  # never left pending: the demo may have ended (or the wait timed out) first
     assert demo.running.is_set(), run.result()
     data_dir = demo.data_dir
     assert demo.expo is not None and demo.companion is not None
