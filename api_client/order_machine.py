@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 from .models import (
     DeviceRole,
@@ -105,7 +106,7 @@ def course_due(order: OrderWithItems) -> bool:
 
 
 def _next_held(items: Iterable[OrderItemPublic]) -> int | None:
-    held = [i.course for i in items if i.held and _is_open(i)]
+    held = [i.course for i in items if i.held and is_open(i)]
     return min(held) if held else None
 
 
@@ -235,8 +236,32 @@ def _targets(order: OrderWithItems, intent: Intent, keep: Callable[[OrderItemPub
     return chosen
 
 
-def _is_open(item: OrderItemPublic) -> bool:
-    return item.status in (ItemStatus.new, ItemStatus.cooking)
+OPEN_STATUSES = frozenset({ItemStatus.new, ItemStatus.cooking})
+
+
+def is_open(item: OrderItemPublic) -> bool:
+    """Still to cook: neither done nor voided (held or not)."""
+    return item.status in OPEN_STATUSES
+
+
+def can_strike(item: OrderItemPublic) -> bool:
+    """A tap would finish it (`bump_item`): still to cook and not held for a later course."""
+    return is_open(item) and not item.held
+
+
+def bump_targets(order: OrderWithItems, station: str | None) -> set[UUID]:
+    """The items a bump of the station's ticket (None: the whole order's) finishes; empty: it would be refused."""
+    return {i.id for i in order.order_items if _at_station(i, station) and can_strike(i)}
+
+
+def stations_cooking(order: OrderWithItems) -> list[str]:
+    """The stations with an item still to cook, sorted: what an order that is not ready is waiting on."""
+    return sorted({i.station for i in order.order_items if is_open(i)})
+
+
+def can_serve(order: OrderWithItems) -> bool:
+    """Expo's serve would be taken: the order is ready."""
+    return order.status is OrderStatus.ready
 
 
 # ---------------------------------------------------------------- one handler per intent kind
@@ -275,7 +300,7 @@ def _bump_ticket(order: OrderWithItems, intent: Intent, _role: DeviceRole) -> _D
     """Finishes the station's open items and acknowledges every change on its ticket (added, voided, held or
     not): the cook bumped the card with those changes on it. A change left flagged would keep a bumped ticket
     on the rail with nothing to bump."""
-    todo = {i.id for i in order.order_items if _at_station(i, intent.station) and _is_open(i) and not i.held}
+    todo = bump_targets(order, intent.station)
     if not todo:
         return Rejection(f"Nothing left to bump{_where(intent.station)} on order {order.number}")
 
@@ -320,8 +345,8 @@ def _recall(order: OrderWithItems, intent: Intent, _role: DeviceRole) -> _Draft 
 def _serve(order: OrderWithItems, intent: Intent, role: DeviceRole) -> _Draft | Rejection:
     if role not in SERVE_ROLES:
         return Rejection("Only expo can serve an order")
-    if order.status is not OrderStatus.ready:
-        waiting = sorted({i.station for i in order.order_items if _is_open(i)})
+    if not can_serve(order):
+        waiting = stations_cooking(order)
         if waiting:
             return Rejection(f"Order {order.number} is not ready: waiting on {', '.join(waiting)}")
         return Rejection(f"Order {order.number} is not ready")
@@ -341,7 +366,7 @@ def _rush(order: OrderWithItems, intent: Intent, _role: DeviceRole) -> _Draft | 
 
 
 def _hold(order: OrderWithItems, intent: Intent, _role: DeviceRole) -> _Draft | Rejection:
-    todo = _targets(order, intent, lambda i: _is_open(i) and not i.held)
+    todo = _targets(order, intent, can_strike)
     if not todo:
         return Rejection(f"Nothing to hold{_where(intent.station)} on order {order.number}")
     targets = {i.id for i in todo}
@@ -397,7 +422,7 @@ def _transfer(order: OrderWithItems, intent: Intent, _role: DeviceRole) -> _Draf
         return _with_items(order, lambda i: _moved(i, to) if i.id == item.id else None)
     if intent.station == to:
         return Rejection(f"Order {order.number} is already at {to}")
-    todo = _targets(order, intent, lambda i: _is_open(i) and i.station != to)
+    todo = _targets(order, intent, lambda i: is_open(i) and i.station != to)
     if not todo:
         return Rejection(f"Nothing to transfer{_where(intent.station)} on order {order.number}")
     targets = {i.id for i in todo}

@@ -15,7 +15,7 @@ from PySide6.QtGui import QFont, QFontMetrics
 
 from api_client.fire_timing import format_countdown
 from api_client.models import ItemStatus, OrderItemPublic, OrderType, OrderWithItems
-from api_client.order_machine import next_held_course
+from api_client.order_machine import is_open, next_held_course
 from sync import station_on_hold
 
 from ..media.language import translate
@@ -218,7 +218,7 @@ def item_tag(item: OrderItemPublic, eighty_sixed: frozenset[str] = frozenset()) 
         return "VOID" if item.status is ItemStatus.voided else "ADDED"
     if item.status is ItemStatus.voided:
         return "VOID"
-    if item.status in (ItemStatus.new, ItemStatus.cooking) and item.name.strip().lower() in eighty_sixed:
+    if is_open(item) and item.name.strip().lower() in eighty_sixed:
         return "86"
     if item.held:
         return "HOLD"

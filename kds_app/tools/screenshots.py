@@ -31,6 +31,7 @@ from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QApplication
 
 from api_client.models import DeviceRole, ItemStatus, OrderIntake, OrderItemIntake, OrderItemsAddition
+from api_client.order_machine import can_strike
 from sync import ConnectionState
 
 from ..demo.demo_orders import service
@@ -355,7 +356,7 @@ async def _shoot_board(expo: Session, out: Path, suffix: str = "") -> None:
     """The customer board, after expo finished the last two orders (so READY has numbers too)."""
     for ticket in expo.screen.model.tickets()[-2:]:
         for item in ticket.order.order_items:
-            if item.status in (ItemStatus.new, ItemStatus.cooking) and not item.held:
+            if can_strike(item):
                 expo.screen.item(ticket.key, item.id)
     board = ReadyBoard(expo.engine)
     try:

@@ -19,11 +19,12 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from api_client.models import ItemStatus, OrderItemPublic
+from api_client.models import OrderItemPublic
+from api_client.order_machine import OPEN_STATUSES
 
 from .ticket_model import Ticket
 
-OUTSTANDING = frozenset({ItemStatus.new, ItemStatus.cooking})
+OUTSTANDING = OPEN_STATUSES
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from enum import Enum
 
-from api_client.models import ItemStatus, OrderStatus, OrderWithItems, Priority
+from api_client.models import OrderWithItems, Priority
+from api_client.order_machine import bump_targets, can_serve, stations_cooking
 
 
 class CardMode(Enum):
@@ -23,11 +24,10 @@ FIRE = "fire"  # expo's FIRE COURSE n button, while an order has a held course
 
 def action_state(order: OrderWithItems, mode: CardMode) -> tuple[bool, tuple[str, ...]]:
     """Whether the card's action (bump / serve) would do anything, and for expo the stations still cooking."""
+    # The order machine's own rules, so a card offers exactly what the server would take.
     if mode is CardMode.EXPO:
-        cooking = {i.station for i in order.order_items if i.status in (ItemStatus.new, ItemStatus.cooking)}
-        waiting = tuple(sorted(cooking))
-        return order.status is OrderStatus.ready, waiting
-    return any(i.status in (ItemStatus.new, ItemStatus.cooking) and not i.held for i in order.order_items), ()
+        return can_serve(order), tuple(stations_cooking(order))
+    return bool(bump_targets(order, None)), ()
 
 
 def has_changes(order: OrderWithItems) -> bool:

@@ -17,7 +17,7 @@ from uuid import UUID
 from PySide6.QtCore import QObject, Signal
 
 from api_client.models import IntentKind, ItemStatus, OrderStatus, OrderWithItems, Priority
-from api_client.order_machine import next_held_course
+from api_client.order_machine import can_strike, is_open, next_held_course
 from sync import OutboxEntry, SyncEngine
 from sync import trace as _trace
 
@@ -229,7 +229,7 @@ class Screen(QObject):
             self._submit(IntentKind.start, ticket.order, item_id=item.id, station=item.station)
         elif item.status is ItemStatus.done:
             self._submit(IntentKind.unbump_item, ticket.order, item_id=item.id, station=item.station)
-        elif item.status in (ItemStatus.new, ItemStatus.cooking) and not item.held:
+        elif can_strike(item):
             self._submit(IntentKind.bump_item, ticket.order, item_id=item.id, station=item.station)
 
     def control(self, key: str, control: str) -> None:
@@ -260,7 +260,7 @@ class Screen(QObject):
             i.name.strip(): None
             for t in self.model.tickets()
             for i in t.order.order_items
-            if i.status in (ItemStatus.new, ItemStatus.cooking)
+            if is_open(i)
         }
         return sorted(names, key=str.lower)
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from api_client.hub_link import UpstreamLink
-from api_client.models import ItemStatus
+from api_client.order_machine import is_open
 from sync import ConnectionState, OutboxEntry
 
 from ..cards.ticket_delegate import TicketDelegate, format_age
@@ -693,7 +693,7 @@ class MainWindow(QMainWindow):
             item = next((i for i in ticket.order.order_items if i.id == item_id), None)
             if item is None:
                 return
-            if item.status not in (ItemStatus.new, ItemStatus.cooking):
+            if not is_open(item):
                 status = translate("ItemStatus", ITEM_STATUS_NAMES.get(item.status.value, item.status.value))
                 text = translate("MainWindow", "{item} is {status}: only items still to cook can move")
                 self.show_notice(text.format(item=item.name, status=status))

@@ -20,13 +20,14 @@ import sqlalchemy as sa
 
 from api_client.fire_timing import planned_fire_times
 from api_client.models import DeviceRole, ItemStatus, OrderItemPublic, OrderStatus, OrderWithItems, Priority
+from api_client.order_machine import OPEN_STATUSES
 from sync.store import outbox_rows
 from sync.store.compiled import Compiled, ids_param, json_ids
 from sync.store.overlay import overlay
 from sync.store.tables import order_items, orders
 
 OPEN = frozenset({OrderStatus.new, OrderStatus.in_progress, OrderStatus.ready})
-STATION_OPEN_ITEMS = frozenset({ItemStatus.new, ItemStatus.cooking})
+STATION_OPEN_ITEMS = OPEN_STATUSES  # the order machine's "still to cook"
 # A done item makes an order at least in progress (see `derive_status`), so a new order has nothing bumped.
 _AFTER_WORK = frozenset({OrderStatus.in_progress, OrderStatus.ready, OrderStatus.served})
 
