@@ -128,6 +128,8 @@ def create_order(
             "status": OrderStatus.new.value,
             "created_at": intake.created_at or w.now,
             "due_at": intake.due_at,
+            # On the insert, so the commit carries no second version of the order just for its count.
+            "item_count": len(intake.items),
         },
         defer=defer,
     )
@@ -160,7 +162,10 @@ def add_items(
         OrderItemPublic.model_validate(w.insert(order_items, with_fire_timing(values, prep))) for values in new_items
     ]
     after = order.model_copy(update={"order_items": [*order.order_items, *inserted]})
-    after = after.model_copy(update={"status": derive_status(order.status, after.order_items)})
+    # The count goes with the status in the order's one new version (else the writer's settle adds another).
+    after = after.model_copy(
+        update={"status": derive_status(order.status, after.order_items), "item_count": len(after.order_items)}
+    )
     return save_order(w, order.model_copy(update={"order_items": after.order_items}), after)
 
 

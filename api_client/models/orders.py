@@ -104,6 +104,10 @@ class OrderPublic(_Published):
     cleared_at: datetime | None = None
     """When end of day archived the order while it was still open (it then leaves every screen, keeping its
     status so reports tell abandoned from served). Optional: older servers have no such column."""
+    item_count: int | None = None
+    """How many order_items rows the order has (every status: a voided line still counts), written in the same
+    transaction as the items: a screen holds a commit's frames until it has them all (sync/readpath/commit_groups).
+    None from servers without the column: the screen then holds by timing alone."""
 
 
 class OrderWithItems(OrderPublic):

@@ -68,6 +68,10 @@ orders = sa.Table(
     sa.Column("change_seq", sa.BigInteger, nullable=False),
     # Set by the end-of-day clear (day_end.py): archived, off every screen, kept for reports.
     sa.Column("cleared_at", UtcDateTime),
+    # How many order_items rows the order has (every status: a void is a status change, not a delete), kept by the
+    # write transaction that inserts or deletes them (db/writer.py settle_item_counts): a screen holds a commit's
+    # frames until it has that many items, so it never paints a ticket with lines missing (sync/readpath).
+    sa.Column("item_count", sa.Integer, nullable=False, default=0, server_default="0"),
     sa.Index("ix_orders_restaurant_change_seq", "restaurant_id", "change_seq"),
     sa.Index("ix_orders_restaurant_status", "restaurant_id", "status"),
     sa.Index("ix_orders_restaurant_created_at", "restaurant_id", "created_at"),

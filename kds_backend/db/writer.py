@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from .change_log import record_changes
 from .engine import WRITE
 from .row_change import ChangeType, RowChange
-from .tables import EXPOSED_TABLES, change_counter, deleted_rows
+from .tables import EXPOSED_TABLES, change_counter, deleted_rows, order_items, orders
 
 __all__ = ["ChangeType", "RowChange", "Writer", "WriterMark", "write_transaction"]  # RowChange lives in row_change
 
@@ -69,6 +69,9 @@ class Writer:
     # insert per table in the order given, and the last state of each updated row, keyed by (table, id).
     _inserts: dict[str, tuple[sa.Table, list[dict[str, Any]]]] = field(default_factory=dict)
     _updates: dict[tuple[str, Any], tuple[sa.Table, dict[str, Any]]] = field(default_factory=dict)
+    # Orders whose items this transaction inserted or deleted: `settle_item_counts` makes their item_count true
+    # before the commit, whichever path wrote the items (intake, REST, the hub's projection, a purge).
+    _item_orders: set[Any] = field(default_factory=set)
 
     def _lock(self) -> None:
         self._seq = self.conn.execute(_LOCK_COUNTER).scalar_one()
@@ -86,6 +89,10 @@ class Writer:
         row = {**_plain_keys(values), "version": 1, "change_seq": self.next_seq()}
         if "updated_at" in table.c:
             row["updated_at"] = self.now
+        if table.name == "orders":
+            row.setdefault("item_count", 0)  # published whole: the frame carries the count the row has
+        elif table.name == "order_items":
+            self._item_orders.add(row["order_id"])
         if defer:
             self._inserts.setdefault(table.name, (table, []))[1].append(row)
         else:
@@ -134,6 +141,26 @@ class Writer:
         for table, params_list in by_table.values():
             self.conn.execute(_update_by_id(table), params_list)
 
+    def settle_item_counts(self) -> None:
+        """Set `orders.item_count` to the real number of items of each order whose items were inserted or deleted,
+        where it differs, through `update` (a new version and change_seq, and a change in this same commit, so a
+        screen holding the commit's frames knows how many items to wait for). An order written with its count
+        already right (POS intake sets it on the insert) gets no extra change."""
+        if not self._item_orders:
+            return
+        ids, self._item_orders = list(self._item_orders), set()
+        self._flush_pending()
+        counted = (
+            sa.select(order_items.c.order_id, sa.func.count())
+            .where(order_items.c.order_id.in_(ids))
+            .group_by(order_items.c.order_id)
+        )
+        counts: dict[Any, int] = {order_id: n for order_id, n in self.conn.execute(counted)}
+        for row in self.conn.execute(sa.select(orders).where(orders.c.id.in_(ids))).mappings().all():
+            n = counts.get(row["id"], 0)
+            if row["item_count"] != n:
+                self.update(orders, dict(row), {"item_count": n})
+
     def _flush_pending(self) -> None:
         if self._inserts or self._updates:
             self.flush()
@@ -158,6 +185,8 @@ class Writer:
             raise ValueError(f"Writer.delete is for the exposed tables, not {table.name}")
         seq = self.next_seq()
         self._flush_pending()
+        if table.name == "order_items":
+            self._item_orders.add(before["order_id"])
         self.conn.execute(table.delete().where(table.c.id == sa.bindparam("row_id")), {"row_id": before["id"]})
         order_id = {"orders": before["id"], "order_items": before.get("order_id")}.get(table.name)
         self.conn.execute(
@@ -181,6 +210,7 @@ def write_transaction(engine: Engine) -> Iterator[Writer]:
         writer = Writer(conn, datetime.now(UTC))
         writer._lock()
         yield writer
+        writer.settle_item_counts()
         writer.flush()
         writer._flush_counter()
         if writer.changes and conn.dialect.name == "postgresql":

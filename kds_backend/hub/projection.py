@@ -68,8 +68,15 @@ def _copied(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k not in SERVER_OWNED}
 
 
+def _counted(order: OrderWithItems, kept: int = 0) -> dict[str, Any]:
+    """The order's row as the hub stores it: its item_count is the hub's own count of the lines it holds (upstream's
+    plus `kept`, lines only the hub has yet; upstream may be a server without the column), set with the row so the
+    commit carries one version of the order."""
+    return {**_copied(order_row(order)), "item_count": len(order.order_items) + kept}
+
+
 def _insert(w: Writer, order: OrderWithItems) -> None:
-    w.insert(orders, _copied(order_row(order)))
+    w.insert(orders, _counted(order))
     for item in order.order_items:
         values = _copied(item_row(item))
         values["done_at"] = _done_at(values, None, w.now)
@@ -96,7 +103,7 @@ def _update(w: Writer, current: OrderWithItems, order: OrderWithItems, lines_del
         w.delete(order_items, held[item_id])
         changed = True
     old_order = order_row(current)
-    diff = {k: v for k, v in _copied(order_row(order)).items() if old_order[k] != v}
+    diff = {k: v for k, v in _counted(order, len(held.keys() - gone)).items() if old_order[k] != v}
     if diff:
         w.update(orders, old_order, diff)
         changed = True

@@ -32,11 +32,13 @@ def all_seqs(conn: psycopg.Connection) -> list[int]:
 def test_inserts_start_at_version_1_with_fresh_change_seqs(sb: psycopg.Connection) -> None:
     order = read_order(sb, create_order(sb, ITEMS))
     rows = [order, *order["order_items"]]
-    assert [r["version"] for r in rows] == [1, 1, 1]
-    assert [r["change_seq"] for r in rows] == [1, 2, 3], "one transaction, numbered in write order"
+    # Each line's INSERT statement sets the order's item_count (a server write: version and change_seq), so the
+    # order is at version 3 and holds the last number; the lines start at 1.
+    assert [r["version"] for r in rows] == [3, 1, 1] and order["item_count"] == 2
+    assert [r["change_seq"] for r in rows] == [5, 2, 4], "one transaction, numbered in write order"
     stamped = {r["updated_at"] for r in rows}
     assert len(stamped) == 1, "updated_at is the transaction's time"
-    assert sb.execute("select value from public.change_counter").fetchone() == (3,)
+    assert sb.execute("select value from public.change_counter").fetchone() == (5,)
 
 
 def test_every_update_bumps_version_once_whatever_the_writer_sends(sb: psycopg.Connection) -> None:
@@ -59,7 +61,8 @@ def test_every_update_bumps_version_once_whatever_the_writer_sends(sb: psycopg.C
 
 def test_intents_number_their_rows_in_order(sb: psycopg.Connection) -> None:
     order_id = create_order(sb, ITEMS)
-    burger = next(i for i in read_order(sb, order_id)["order_items"] if i["name"] == "Burger")
+    before = read_order(sb, order_id)
+    burger = next(i for i in before["order_items"] if i["name"] == "Burger")
     batch = [
         {"id": str(uuid.uuid4()), "device_id": "grill-1", "device_seq": n, "kind": kind, "order_id": order_id, **extra}
         for n, (kind, extra) in enumerate(
@@ -80,7 +83,7 @@ def test_intents_number_their_rows_in_order(sb: psycopg.Connection) -> None:
     seqs = [b["change_seq"] for b in burgers]
     assert seqs == sorted(seqs) and len(set(seqs)) == 4 and seqs[0] > burger["change_seq"]
     assert [r["order"]["status"] for r in results] == ["in_progress"] * 4
-    assert [r["order"]["version"] for r in results] == [2, 2, 2, 2]
+    assert [r["order"]["version"] for r in results] == [before["version"] + 1] * 4
 
 
 def test_a_writer_waits_for_the_one_before_it_to_commit(sb: psycopg.Connection, sb_dsn: str) -> None:
@@ -129,4 +132,6 @@ def test_a_rolled_back_write_leaves_no_gap(sb: psycopg.Connection) -> None:
         c.execute("insert into public.orders (number) values ('C1')")
         c.execute("insert into public.orders (number, status) values ('C2', 'ready')")
     create_order(sb, ITEMS[:1], number="C3")
-    assert sorted(all_seqs(sb))[-2:] == [top + 1, top + 2]
+    # C3 took top+1 (its insert), top+2 (its line) and top+3 (its item_count), which it holds now.
+    assert sorted(all_seqs(sb))[-2:] == [top + 2, top + 3]
+    assert sb.execute("select value from public.change_counter").fetchone() == (top + 3,)

@@ -83,9 +83,11 @@ def test_a_line_upstream_does_not_have_leaves_the_hub_only_when_upstream_deleted
         return {fries.id} & set(ids)
 
     writes = project(engine, {order.id: order.model_copy(update={"order_items": [burger]})}, (), deleted_upstream)
-    assert [(c.table, c.type) for c in writes] == [("order_items", "DELETE")]  # the fries: deleted upstream
+    # The fries: deleted upstream; the order's item_count follows (3 lines, now 2).
+    assert [(c.table, c.type) for c in writes] == [("order_items", "DELETE"), ("orders", "UPDATE")]
     copy = held(engine, order)
     assert copy is not None and sorted(i.name for i in copy.order_items) == ["Burger", "Shake"]
+    assert copy.item_count == 2
     assert asked == [{fries.id, shake.id}]
 
 
@@ -99,3 +101,19 @@ def test_the_menu_is_matched_by_name_and_written_only_where_it_differs(engine: E
     with engine.connect() as conn:
         rows = {r.item_name: r.available for r in conn.execute(sa.select(menu_availability))}
     assert rows == {"Salmon": True, "Soup": True}
+
+
+def test_the_hubs_copy_counts_its_own_lines_in_the_same_version_whatever_upstream_says(engine: Engine) -> None:
+    """orders.item_count (what a LAN screen holds a commit for): the hub's own count of the lines it holds, set with
+    the row it writes anyway, so a LAN screen gets one version of the order per projection, even from an upstream
+    server without the column."""
+    order = upstream_order().model_copy(update={"item_count": None})  # an upstream without the column
+    first = project(engine, {order.id: order})
+    assert [(c.table, c.type) for c in first] == [("orders", "INSERT")] + [("order_items", "INSERT")] * 2
+    assert first[0].record is not None and first[0].record["item_count"] == 2
+    burger, _fries = order.order_items
+    fewer = order.model_copy(update={"order_items": [burger]})
+    writes = project(engine, {order.id: fewer})
+    assert sorted((c.table, c.type) for c in writes) == [("order_items", "DELETE"), ("orders", "UPDATE")]
+    copy = held(engine, order)
+    assert copy is not None and copy.item_count == 1 and copy.version == 2
