@@ -15,6 +15,7 @@ from uuid import UUID, uuid4
 
 import sqlalchemy as sa
 
+from api_client.menu_rules import eighty_six_refusal, menu_key, parse_eighty_six
 from api_client.models import (
     DeviceRole,
     Intent,
@@ -217,36 +218,31 @@ def _eighty_six(w: Writer, restaurant_id: str, role: DeviceRole, intent: Intent)
     """Mark a menu item unavailable (`available: false`, the default) or back on (`available: true`)."""
     if role not in INTENT_ROLES:
         return _rejected(intent, f"a {role.value} device cannot 86 items")
-    name = intent.args.get("item_name")
-    available = intent.args.get("available", False)
-    reason = intent.args.get("reason")
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        return _rejected(intent, "eighty_six needs args.item_name (the menu item's name)")
-    if not isinstance(available, bool):
-        return _rejected(intent, "args.available must be true or false")
-    if reason is not None and (not isinstance(reason, str) or len(reason) > 200):
-        return _rejected(intent, "args.reason must be a short text")
-    name = name.strip()
+    wanted = parse_eighty_six(intent.args)
+    if isinstance(wanted, str):
+        return _rejected(intent, wanted)
     row = (
         w.conn.execute(
             sa.select(menu_availability).where(
                 menu_availability.c.restaurant_id == restaurant_id,
-                sa.func.lower(menu_availability.c.item_name) == name.lower(),
+                sa.func.lower(menu_availability.c.item_name) == menu_key(wanted.item_name),
             )
         )
         .mappings()
         .first()
     )
-    values = {"available": available, "reason": reason, "updated_by": intent.device_id}
+    refusal = eighty_six_refusal(
+        wanted, None if row is None else row["item_name"], None if row is None else row["available"]
+    )
+    if refusal is not None:
+        return _rejected(intent, refusal)
+    values = {"available": wanted.available, "reason": wanted.reason, "updated_by": intent.device_id}
     if row is None:
-        if available:
-            return _rejected(intent, f"{name} is not 86'd")
         saved = w.insert(
-            menu_availability, {"id": uuid4(), "restaurant_id": restaurant_id, "item_name": name, **values}
+            menu_availability,
+            {"id": uuid4(), "restaurant_id": restaurant_id, "item_name": wanted.item_name, **values},
         )
     else:
-        if row["available"] == available:
-            return _rejected(intent, f"{row['item_name']} is {'already available' if available else 'already 86d'}")
         saved = w.update(menu_availability, dict(row), values)
     return IntentResult(
         id=intent.id, status=IntentStatus.applied, menu_item=MenuAvailabilityPublic.model_validate(saved)

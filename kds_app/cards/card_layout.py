@@ -14,6 +14,7 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QPoint, QRect, Qt
 from PySide6.QtGui import QFont, QFontMetrics
 
 from api_client.fire_timing import format_countdown
+from api_client.menu_rules import menu_key
 from api_client.models import ItemStatus, OrderItemPublic, OrderType, OrderWithItems
 from api_client.order_machine import is_open, next_held_course
 from sync import station_on_hold
@@ -218,7 +219,7 @@ def item_tag(item: OrderItemPublic, eighty_sixed: frozenset[str] = frozenset()) 
         return "VOID" if item.status is ItemStatus.voided else "ADDED"
     if item.status is ItemStatus.voided:
         return "VOID"
-    if is_open(item) and item.name.strip().lower() in eighty_sixed:
+    if is_open(item) and menu_key(item.name) in eighty_sixed:
         return "86"
     if item.held:
         return "HOLD"

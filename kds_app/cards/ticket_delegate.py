@@ -10,6 +10,7 @@ from uuid import UUID
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPixmap
 
+from api_client.menu_rules import menu_key
 from api_client.models import ItemStatus
 from sync import trace as _trace
 
@@ -98,7 +99,7 @@ class TicketDelegate:
 
     def set_eighty_sixed(self, names: tuple[str, ...]) -> bool:
         """The 86 list changed: every card is laid out again (tags change line widths). True if it changed."""
-        wanted = frozenset(n.strip().lower() for n in names)
+        wanted = frozenset(menu_key(n) for n in names)
         if wanted == self.eighty_sixed:
             return False
         self.eighty_sixed = wanted

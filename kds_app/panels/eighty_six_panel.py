@@ -12,6 +12,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from api_client.menu_rules import menu_key
+
 from ..cards.card_layout import TIMES
 from ..media.language import translate
 from .fitted_label import FittedLabel
@@ -122,8 +124,8 @@ class EightySixPanel(SidePanel):
             row.button.clicked.connect(lambda _=False, n=name: self.back_requested.emit(n))
             self._rows.addWidget(row)
             self.out_rows.append(row)
-        out = {n.lower() for n in eighty_sixed}
-        left = [n for n in on_tickets if n.lower() not in out]
+        out = {menu_key(n) for n in eighty_sixed}
+        left = [n for n in on_tickets if menu_key(n) not in out]
         if left:
             heading = translate("EightySix", "On the tickets here")
         else:

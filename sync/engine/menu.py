@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from api_client.menu_rules import menu_key, parse_eighty_six
 from api_client.models import Intent, IntentKind, MenuAvailabilityPublic
 from sync.readpath.merge import Change, Delete, table_of
 from sync.store.tables import UNSETTLED, menu_availability, outbox
@@ -31,7 +32,7 @@ def eighty_sixed(conn: sa.Connection) -> EightySixed:
     rows: list[str] = list(conn.execute(sa.select(menu_availability.c.data)).scalars())
     for data in rows:
         row = MenuAvailabilityPublic.model_validate_json(data)
-        state[row.item_name.strip().lower()] = (row.item_name, row.available)
+        state[menu_key(row.item_name)] = (row.item_name, row.available)
     query = (
         sa.select(outbox.c.payload)
         .where(outbox.c.state.in_(UNSETTLED), outbox.c.order_id.is_(None), outbox.c.kind == IntentKind.eighty_six)
@@ -40,12 +41,11 @@ def eighty_sixed(conn: sa.Connection) -> EightySixed:
     pending = False
     payloads: list[str] = list(conn.execute(query).scalars())
     for payload in payloads:
-        intent = Intent.model_validate_json(payload)
-        name, available = intent.args.get("item_name"), intent.args.get("available", False)
-        if not isinstance(name, str) or not name.strip() or not isinstance(available, bool):
+        wanted = parse_eighty_six(Intent.model_validate_json(payload).args)
+        if isinstance(wanted, str):
             continue  # the server will refuse it; it changes nothing meanwhile
         pending = True
-        state[name.strip().lower()] = (name.strip(), available)
+        state[menu_key(wanted.item_name)] = (wanted.item_name, wanted.available)
     names = sorted((shown for shown, available in state.values() if not available), key=str.lower)
     return EightySixed(tuple(names), pending)
 
@@ -66,7 +66,7 @@ def shown_menu(conn: sa.Connection) -> list[MenuLine]:
     rows: list[str] = list(conn.execute(sa.select(menu_availability.c.data)).scalars())
     for data in rows:
         row = MenuAvailabilityPublic.model_validate_json(data)
-        lines[row.item_name.strip().lower()] = MenuLine(row.item_name, row.available, row.reason, row.updated_by)
+        lines[menu_key(row.item_name)] = MenuLine(row.item_name, row.available, row.reason, row.updated_by)
     query = (
         sa.select(outbox.c.payload)
         .where(outbox.c.state.in_(UNSETTLED), outbox.c.order_id.is_(None), outbox.c.kind == IntentKind.eighty_six)
@@ -75,13 +75,11 @@ def shown_menu(conn: sa.Connection) -> list[MenuLine]:
     payloads: list[str] = list(conn.execute(query).scalars())
     for payload in payloads:
         intent = Intent.model_validate_json(payload)
-        name, available = intent.args.get("item_name"), intent.args.get("available", False)
-        reason = intent.args.get("reason")
-        if not isinstance(name, str) or not name.strip() or not isinstance(available, bool):
+        wanted = parse_eighty_six(intent.args)
+        if isinstance(wanted, str):
             continue
-        lines[name.strip().lower()] = MenuLine(
-            name.strip(), available, reason if isinstance(reason, str) else None, intent.device_id
-        )
+        line = MenuLine(wanted.item_name, wanted.available, wanted.reason, intent.device_id)
+        lines[menu_key(wanted.item_name)] = line
     return sorted(lines.values(), key=lambda line: line.item_name.lower())
 
 
