@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +37,7 @@ from sync.readpath.catchup import Action, Apply, CatchUp, FetchPage, FetchSnapsh
 from sync.readpath.coalesce import Coalescer
 from sync.readpath.commit_groups import CommitGroups, apply_order
 from sync.readpath.merge import DELETIONS
+from sync.readpath.whole_tickets import Stored, whole
 from sync.realtime.changes import RawChange
 from sync.realtime.channels import RealtimeMode, sync_channel
 from sync.realtime.connection import ChangeEvent, ConnectionState, Event, HintEvent, LiveAgain, RealtimeConnection
@@ -87,6 +88,9 @@ class EngineConfig:
     # A commit's frames usually arrive within 0.5 ms of each other on a LAN (bench/RESULTS.md, e2e).
     group_hold_s: float = 0.002
     group_max_hold_s: float = 0.05
+    # ...and, whatever the timing, until every order in the commit has the items its `item_count` says (a server
+    # preempted between two frame writes), at most this long: then applied as it is, and a catch-up repairs it.
+    group_wait_s: float = 2.0
     offline_after_s: float = 5.0
     # A server that vanishes without closing the socket (a pulled cable, a dead switch) is noticed when a
     # heartbeat goes unanswered for a whole interval: at most 2 * heartbeat_s. Supabase's clients use 25 s.
@@ -217,7 +221,9 @@ class SyncEngine:
         self.catchup = CatchUp(
             config.restaurant_id, cursor, safety_interval_s=config.safety_interval_s, clock_start=clock_start
         )
-        self.commit_groups: CommitGroups[ChangeEvent] = CommitGroups(config.group_hold_s, config.group_max_hold_s)
+        self.commit_groups: CommitGroups[ChangeEvent] = CommitGroups(
+            config.group_hold_s, config.group_max_hold_s, self._whole_tickets, config.group_wait_s
+        )
         self.coalescer = Coalescer(config.coalesce_s)
         self.caught_up: Observable[bool] = Observable(False)
         self.retention = Retention(
@@ -537,13 +543,29 @@ class SyncEngine:
             if isinstance(item, ChangeEvent) and not isinstance(item.change, RawChange):
                 actions.extend(self._commit(self.commit_groups.push(item, item.change.commit_timestamp, now), now))
                 continue
-            if item is not None:
-                # Nothing may overtake the frames held: they happened before this input.
+            if isinstance(item, _State):
+                # The connection changed: the frames still missing will not come this way (the catch-up brings them).
                 actions.extend(self._commit(self.commit_groups.release(), now))
+            elif item is not None:
+                # Nothing may overtake the whole commits held: they happened before this input. One still missing
+                # items stays (the rows it would overtake are merged by change_seq).
+                actions.extend(self._commit(self.commit_groups.release_whole(now), now))
             actions.extend(self._machine(item, now))
         now = self._clock()
+        gave_up = self.commit_groups.gave_up
         actions.extend(self._commit(self.commit_groups.due(now), now))
+        if self.commit_groups.gave_up != gave_up:
+            self.catchup.want()  # a ticket applied short of items: read it whole over REST now
         await self._carry_out(actions)
+
+    def _whole_tickets(self, group: Sequence[ChangeEvent]) -> bool:
+        """`CommitGroups`' data check: no order in `group` would be applied short of its items."""
+        return whole((e.change for e in group), self._stored_items)
+
+    def _stored_items(self, ids: set[UUID]) -> Stored:
+        with self.store.snapshot() as conn:
+            counts, items = server_rows.held_items(conn, ids)
+        return Stored(counts, items)
 
     def _commit(self, group: list[ChangeEvent], now: float) -> list[Action]:
         """One commit's frames through the machine, orders before their items (see `commit_groups`)."""

@@ -26,6 +26,23 @@ def load_order(conn: sa.Connection, order_id: UUID) -> OrderWithItems | None:
     return order.model_copy(update={"order_items": items})
 
 
+def held_items(conn: sa.Connection, ids: set[UUID]) -> tuple[dict[UUID, int | None], dict[UUID, frozenset[UUID]]]:
+    """For the orders `ids` the store holds: each one's `item_count` as the server last sent it (None: a server or
+    a row without the column) and its item ids. What a commit's held frames are checked against (sync/readpath/
+    whole_tickets.py). The count is read from the row's JSON: it needs no column, so no schema step either."""
+    keys = [str(i) for i in ids]
+    count = sa.func.json_extract(orders.c.data, "$.item_count")
+    counts: dict[UUID, int | None] = {
+        UUID(oid): (None if n is None else int(n))
+        for oid, n in conn.execute(sa.select(orders.c.id, count).where(orders.c.id.in_(keys)))
+    }
+    items: dict[UUID, set[UUID]] = {}
+    query = sa.select(order_items.c.order_id, order_items.c.id).where(order_items.c.order_id.in_(keys))
+    for oid, iid in conn.execute(query):
+        items.setdefault(UUID(oid), set()).add(UUID(iid))
+    return counts, {oid: frozenset(ids_) for oid, ids_ in items.items()}
+
+
 def order_ids(conn: sa.Connection) -> list[UUID]:
     ids: list[str] = list(conn.execute(sa.select(orders.c.id).order_by(orders.c.change_seq)).scalars())
     return [UUID(i) for i in ids]

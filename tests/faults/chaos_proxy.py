@@ -33,8 +33,12 @@ import struct
 from dataclasses import dataclass, field
 
 APPLY_INTENTS = b"POST /rest/v1/rpc/apply_intents"
-WRITES = (b"POST /rest/v1/orders", b"POST /rest/v1/order_items", b"PATCH /rest/v1/orders",
-          b"PATCH /rest/v1/order_items")
+WRITES = (
+    b"POST /rest/v1/orders",
+    b"POST /rest/v1/order_items",
+    b"PATCH /rest/v1/orders",
+    b"PATCH /rest/v1/order_items",
+)
 _EXTENSIONS = re.compile(rb"(?im)^sec-websocket-extensions:[^\r\n]*\r\n")
 
 
@@ -45,6 +49,7 @@ class Counters:
     ws_frames: int = 0
     ws_duplicated: int = 0
     ws_reordered: int = 0
+    ws_late: int = 0
     replies_lost: int = 0
     blackholed: int = 0
     data_dropped: int = 0
@@ -80,6 +85,10 @@ class ChaosProxy:
         self.reorder_p = 0.0
         self.replies_to_lose = 0
         self.dropping_data = False
+        self.late_table: bytes | None = None
+        self.late_s = 0.0
+        self.late_every = 1
+        self._late_seen = 0
         self.lose_requests: tuple[bytes, ...] = (APPLY_INTENTS,)
         self.counters = Counters()
         self._server: asyncio.Server | None = None
@@ -134,6 +143,11 @@ class ChaosProxy:
     def ws_reorder(self, p: float) -> None:
         self.reorder_p = p
 
+    def ws_late(self, table: str, seconds: float, every: int = 1) -> None:
+        """Every `every`-th data frame of `table` reaches the client `seconds` late while the others pass on time: a
+        server preempted between writing two frames of one commit (an order's and its items', or two items')."""
+        self.late_table, self.late_s, self.late_every, self._late_seen = table.encode(), seconds, every, 0
+
     def drop_data(self) -> None:
         self.dropping_data = True
 
@@ -149,6 +163,7 @@ class ChaosProxy:
         self.dup_p = self.reorder_p = 0.0
         self.replies_to_lose = 0
         self.dropping_data = False
+        self.late_table = None
 
     # ------------------------------------------------------------ plumbing
 
@@ -255,6 +270,10 @@ class ChaosProxy:
                     held = None
                 await self._send(conn, sink, frame)
                 continue
+            if self.late_table is not None and _of_table(frame, self.late_table) and self._late_turn():
+                self.counters.ws_late += 1
+                conn.tasks.append(asyncio.create_task(self._send_late(conn, sink, frame, self.late_s)))
+                continue
             if self.dropping_data and _carries_data(frame):
                 self.counters.data_dropped += 1
                 continue
@@ -272,8 +291,22 @@ class ChaosProxy:
                 self.counters.ws_duplicated += 1
                 await self._send(conn, sink, frame)
 
+    def _late_turn(self) -> bool:
+        self._late_seen += 1
+        return self._late_seen % self.late_every == 0
+
+    async def _send_late(self, conn: _Conn, sink: asyncio.StreamWriter, frame: bytes, seconds: float) -> None:
+        await asyncio.sleep(seconds)  # the fault itself (a late frame), not a wait for sync
+        with contextlib.suppress(ConnectionError, OSError):
+            await self._send(conn, sink, frame)
+
 
 DATA_EVENTS = ("postgres_changes", "broadcast")
+
+
+def _of_table(frame: bytes, table: bytes) -> bool:
+    """A server's text frame about a row of `table` (the change's `"table"` key; the proxy strips compression)."""
+    return frame[0] & 0x0F == 1 and re.search(rb'"table"\s*:\s*"' + re.escape(table) + rb'"', frame) is not None
 
 
 def _carries_data(frame: bytes) -> bool:

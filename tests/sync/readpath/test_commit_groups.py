@@ -83,3 +83,55 @@ def test_a_commit_applies_orders_before_their_items_and_deletes_last() -> None:
         ("order_items", "DELETE"),
         ("orders", "DELETE"),
     ]
+
+
+# ---------------------------------------------------------------- the data check (orders.item_count)
+
+
+def test_an_incomplete_commit_is_held_past_the_timing_bound_until_its_items_come() -> None:
+    """The server was preempted between two frames of one commit for longer than any hold (30 ms here)."""
+    groups: CommitGroups[str] = CommitGroups(
+        0.002, 0.05, lambda frames: "order A" not in frames or "item A2" in frames, wait_s=2.0
+    )
+    groups.push("order A", "t1", 0.0)
+    groups.push("item A1", "t1", 0.0)
+    assert groups.due(0.002) == [], "timing says go, the data says an item is missing"
+    assert groups.due(0.06) == [], "past the timing bound too"
+    assert groups.push("order B", "t2", 0.07) == [], "a later commit does not overtake it"
+    released = groups.push("item A2", "t1", 0.08)
+    assert released == ["order A", "item A1", "item A2"], "the late frame joins its own commit: whole, released"
+    assert groups.held == 1, "order B waited behind it"
+    assert groups.due(0.13) == ["order B"]
+
+
+def test_a_whole_commit_goes_as_soon_as_the_next_one_starts() -> None:
+    groups: CommitGroups[str] = CommitGroups(0.002, 0.05, lambda frames: True)
+    groups.push("order A", "t1", 0.0)
+    assert groups.push("order B", "t2", 0.0005) == ["order A"]
+
+
+def test_a_commit_still_missing_items_goes_after_the_wait_once() -> None:
+    groups: CommitGroups[str] = CommitGroups(0.002, 0.05, lambda frames: False, wait_s=2.0)
+    groups.push("order A", "t1", 0.0)
+    groups.push("order B", "t2", 0.001)
+    at = groups.next_release_at()
+    assert at is not None and at < 0.1, "looked at again now and then, not only at the wait's end"
+    assert groups.due(1.0) == []
+    assert groups.due(2.0) == ["order A"], "given up on: applied as it is (the pump asks for a catch-up)"
+    assert groups.gave_up == 1
+    assert groups.due(2.0005) == [], "order B has its own wait, from its own first frame"
+    assert groups.due(2.001) == ["order B"] and groups.gave_up == 2
+
+
+def test_another_input_takes_only_whole_commits_and_a_lost_connection_takes_all() -> None:
+    groups: CommitGroups[str] = CommitGroups(0.002, 0.05, lambda frames: "order A" not in frames or "item A1" in frames)
+    groups.push("order B", "t0", 0.0)
+    assert groups.release_whole(0.001) == ["order B"], "whole: a REST answer may not overtake it"
+    groups.push("order A", "t1", 0.002)
+    assert groups.release_whole(0.003) == [], "still missing an item: held, the answer goes first"
+    assert groups.release() == ["order A"], "the connection went: the catch-up brings the rest"
+
+
+def test_wait_must_cover_the_timing_bound() -> None:
+    with pytest.raises(ValueError):
+        CommitGroups(0.002, 0.05, wait_s=0.01)
