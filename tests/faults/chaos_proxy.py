@@ -89,6 +89,7 @@ class ChaosProxy:
         self.late_s = 0.0
         self.late_every = 1
         self._late_seen = 0
+        self.strip_key: bytes | None = None
         self.lose_requests: tuple[bytes, ...] = (APPLY_INTENTS,)
         self.counters = Counters()
         self._server: asyncio.Server | None = None
@@ -148,6 +149,10 @@ class ChaosProxy:
         server preempted between writing two frames of one commit (an order's and its items', or two items')."""
         self.late_table, self.late_s, self.late_every, self._late_seen = table.encode(), seconds, every, 0
 
+    def ws_strip(self, key: str) -> None:
+        """Take an integer-valued `key` out of every server text frame: a server without that column."""
+        self.strip_key = key.encode()
+
     def drop_data(self) -> None:
         self.dropping_data = True
 
@@ -164,6 +169,7 @@ class ChaosProxy:
         self.replies_to_lose = 0
         self.dropping_data = False
         self.late_table = None
+        self.strip_key = None
 
     # ------------------------------------------------------------ plumbing
 
@@ -262,6 +268,8 @@ class ChaosProxy:
                     await self._send(conn, sink, held)
                 return
             self.counters.ws_frames += 1
+            if self.strip_key is not None:
+                frame = _without_key(frame, self.strip_key)
             first = frame[0]
             whole_data = first & 0x80 and (first & 0x0F) in (1, 2)
             if not whole_data:
@@ -302,6 +310,24 @@ class ChaosProxy:
 
 
 DATA_EVENTS = ("postgres_changes", "broadcast")
+
+
+def _without_key(frame: bytes, key: bytes) -> bytes:
+    """A server's (unmasked) text frame with every `"key": <integer or null>` member taken out, re-framed."""
+    if frame[0] & 0x0F != 1 or frame[1] & 0x80:
+        return frame
+    length, start = frame[1] & 0x7F, 2
+    start += 2 if length == 126 else 8 if length == 127 else 0
+    payload = re.sub(rb',\s*"' + re.escape(key) + rb'"\s*:\s*(-?\d+|null)', b"", frame[start:])
+    n = len(payload)
+    size = (
+        bytes([n])
+        if n < 126
+        else bytes([126]) + struct.pack("!H", n)
+        if n < 65536
+        else bytes([127]) + struct.pack("!Q", n)
+    )
+    return bytes([frame[0]]) + size + payload
 
 
 def _of_table(frame: bytes, table: bytes) -> bool:

@@ -96,3 +96,36 @@ async def test_items_30_ms_behind_their_order_never_make_a_partial_ticket(
     assert proxy.counters.ws_late >= len(ITEMS) * 10 // 2, "half the items' frames were late, on both screens"
     assert partial == []
     assert grill.commit_groups.gave_up == expo.commit_groups.gave_up == 0, "whole within the wait"
+
+
+async def test_a_server_without_the_column_gets_the_timing_hold_alone(live_server: LiveServer, tmp_path: Path) -> None:
+    """item_count None (a server older than the column: the proxy takes it out of every frame): nothing is held past
+    the timing bound, so late lines show late, as before, and nothing waits the 2 s for a count it never gets."""
+    proxy = ChaosProxy(int(live_server.url.rsplit(":", 1)[1]), seed=12)
+    await proxy.start()
+    expo = SyncEngine(expo_config(proxy.url, tmp_path))
+    made: set[UUID] = set()
+    try:
+        await expo.start()
+        await asyncio.wait_for(expo.caught_up.wait_for(True), TIMEOUT_S)
+        proxy.ws_strip("item_count")
+        proxy.ws_late("order_items", LATE_S, every=2)
+        headers = auth_headers(token_for("pos"))
+        async with httpx.AsyncClient(base_url=live_server.url, headers=headers) as http:
+            for n in range(5):
+                body = {"number": f"O{n}", "items": ITEMS}
+                r = await http.post("/api/v1/orders", json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
+                assert r.status_code == 201, r.text
+                made.add(UUID(r.json()["id"]))
+
+        def shown() -> dict[UUID, tuple[int, int | None]]:
+            return {t.id: (len(t.order_items), t.item_count) for t in expo.open_tickets(None) if t.id in made}
+
+        async with expo.changes() as changes, asyncio.timeout(TIMEOUT_S):
+            while {n for n, _count in shown().values()} != {len(ITEMS)} or len(shown()) < len(made):
+                await changes.get()
+    finally:
+        await expo.stop()
+        await proxy.stop()
+    assert {count for _n, count in shown().values()} == {None}, "the frames carried no count"
+    assert expo.commit_groups.gave_up == 0
