@@ -25,7 +25,20 @@ from .printing.worker import backup_printing
 from .ratelimit import RateLimiter
 from .realtime.server import realtime_lifespan
 from .realtime.server import router as realtime_router
-from .routes import auth, devices, health, intake, prep_times, printers, recipes, reports, rest, rest_delete, rpc
+from .routes import (
+    auth,
+    devices,
+    health,
+    intake,
+    load_routing,
+    prep_times,
+    printers,
+    recipes,
+    reports,
+    rest,
+    rest_delete,
+    rpc,
+)
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -83,6 +96,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(health.router)
     app.include_router(intake.router)
+    app.include_router(load_routing.router)
     app.include_router(rpc.router)
     app.include_router(rest.router)
     app.include_router(auth.router)

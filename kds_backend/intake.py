@@ -17,6 +17,7 @@ from api_client.models import OrderIntake, OrderItemsAddition
 from .db.tables import idempotency_keys, orders
 from .db.writer import Writer
 from .errors import ApiError
+from .load_routing import Balancer, balancer
 from .orders import add_items, create_order, is_change_after_send, item_values, load_order
 from .prep_times import menu_prep
 from .routing import restaurant_routes
@@ -106,10 +107,11 @@ def intake_orders(w: Writer, requests: Sequence[OrderRequest]) -> list[StoredRes
     taken = set(conn.execute(_TAKEN_ORDER_IDS, {"ids": given}).scalars()) if given else set()
     routes: dict[str, dict[str, str]] = {}
     preps: dict[str, dict[str, int]] = {}
+    balances: dict[str, Balancer] = {}
     key_rows: list[dict[str, Any]] = []
     outcomes: list[StoredResponse | ApiError] = []
     for request in requests:
-        outcome = _intake_one(w, request, stored, taken, routes, preps)
+        outcome = _intake_one(w, request, stored, taken, routes, preps, balances)
         if isinstance(outcome, StoredResponse) and not outcome.replayed:
             key_rows.append(_key_row(w, request.restaurant_id, request.key, request.fingerprint, outcome))
             replay = StoredResponse(outcome.status_code, outcome.body, replayed=True)
@@ -128,6 +130,7 @@ def _intake_one(
     taken: set[Any],
     routes: dict[str, dict[str, str]],
     preps: dict[str, dict[str, int]],
+    balances: dict[str, Balancer],
 ) -> StoredResponse | ApiError:
     prior = stored.get((request.restaurant_id, request.key))
     if prior is not None:
@@ -147,9 +150,11 @@ def _intake_one(
     if request.restaurant_id not in routes:
         routes[request.restaurant_id] = restaurant_routes(w.conn, request.restaurant_id)
         preps[request.restaurant_id] = menu_prep(w.conn, request.restaurant_id)
+        balances[request.restaurant_id] = balancer(w.conn, request.restaurant_id)
     w.now = datetime.now(UTC)  # each order's own time, as if it had its own transaction
+    restaurant = request.restaurant_id
     order = create_order(
-        w, request.restaurant_id, intake, routes[request.restaurant_id], defer=True, prep=preps[request.restaurant_id]
+        w, restaurant, intake, routes[restaurant], defer=True, prep=preps[restaurant], balance=balances[restaurant]
     )
     taken.add(order.id)
     return StoredResponse(201, order.model_dump(mode="json"), replayed=False)

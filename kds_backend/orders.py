@@ -22,6 +22,7 @@ from api_client.order_machine import derive_status
 
 from .db.tables import order_items, orders
 from .db.writer import Writer
+from .load_routing import Balancer, balancer
 from .prep_times import menu_prep
 from .routing import route
 
@@ -105,9 +106,11 @@ def create_order(
     *,
     defer: bool = False,
     prep: Mapping[str, int] | None = None,
+    balance: Balancer | None = None,
 ) -> OrderWithItems:
     """Insert an order and its items. The caller has checked that the id is free. With `defer`, the rows
-    are written at the writer's next `flush()` (see `Writer.insert`)."""
+    are written at the writer's next `flush()` (see `Writer.insert`). `balance`: the restaurant's routing by load
+    (read here if not given; a batch passes one, which counts its earlier orders' items)."""
     order_id = intake.id or uuid4()
     if prep is None:
         prep = menu_prep(w.conn, restaurant_id)
@@ -133,16 +136,12 @@ def create_order(
         },
         defer=defer,
     )
-    items = [
-        w.insert(
-            order_items,
-            with_fire_timing(
-                item_values(restaurant_id, order_id, item, routes, changed_after_send=False, created_at=w.now), prep
-            ),
-            defer=defer,
-        )
+    rows = [
+        item_values(restaurant_id, order_id, item, routes, changed_after_send=False, created_at=w.now)
         for item in intake.items
     ]
+    (balance or balancer(w.conn, restaurant_id)).place(rows, set())
+    items = [w.insert(order_items, with_fire_timing(values, prep), defer=defer) for values in rows]
     return OrderWithItems.model_validate({**order_row, "order_items": items})
 
 
@@ -157,6 +156,8 @@ def add_items(
     new_items: list[dict[str, Any]],
 ) -> OrderWithItems:
     """Insert prepared item rows into `order` and move the order's status to match."""
+    at = {i.station for i in order.order_items if i.status is not ItemStatus.voided}
+    balancer(w.conn, order.restaurant_id).place(new_items, at)  # routing by load: may change their station
     prep = menu_prep(w.conn, order.restaurant_id)
     inserted = [
         OrderItemPublic.model_validate(w.insert(order_items, with_fire_timing(values, prep))) for values in new_items

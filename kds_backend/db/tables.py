@@ -166,6 +166,18 @@ prep_times = sa.Table(
 """How long a menu item takes to cook (kds_backend/prep_times.py): copied onto each item as it is sent, so the
 kitchen's screens time its fire (issue 19 item 1). Not an exposed table: screens read it from the items."""
 
+load_routing = sa.Table(
+    "load_routing",
+    metadata,
+    sa.Column("restaurant_id", sa.String(64), primary_key=True),
+    sa.Column("route_by_load", sa.Boolean, nullable=False),
+    # station -> the stations that can also make its items, in order of preference after it: {"grill": ["flat"]}.
+    sa.Column("alternates", Json, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+"""Routing new items by load (kds_backend/load_routing.py, issue 19 item 2): one row a restaurant, none = off. Not an
+exposed table: it decides an item's station as the item is written."""
+
 station_printers = sa.Table(
     "station_printers",
     metadata,

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.postgres
 EXPOSED = ("orders", "order_items", "menu_availability", "recipes")
 INTERNAL = ("intent_ledger", "device_cursors", "change_counter")
 READ_ONLY = ("deleted_rows",)  # the deletion log (tests/supabase/test_deleted_rows.py)
-CONFIG = ("station_printers", "prep_times")  # admin-written settings (test_station_printers.py, test_prep_times.py)
+CONFIG = ("station_printers", "prep_times", "load_routing")  # admin-written settings (test_station_printers.py,
+# test_prep_times.py, test_load_routing.py)
 
 
 def dump(dsn: str) -> str:
