@@ -6,6 +6,8 @@ They are written in one place only, `read_rows`, from server answers and never f
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from typing import cast
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -32,15 +34,13 @@ def held_items(conn: sa.Connection, ids: set[UUID]) -> tuple[dict[UUID, int | No
     whole_tickets.py). The count is read from the row's JSON: it needs no column, so no schema step either."""
     keys = [str(i) for i in ids]
     count = sa.func.json_extract(orders.c.data, "$.item_count")
-    found: list[tuple[str, int | None]] = [
-        (str(oid), None if n is None else int(n))
-        for oid, n in conn.execute(sa.select(orders.c.id, count).where(orders.c.id.in_(keys))).tuples()
-    ]
-    counts = {UUID(oid): n for oid, n in found}
+    counted = conn.execute(sa.select(orders.c.id, count).where(orders.c.id.in_(keys)))
+    found = cast("Iterable[tuple[str, int | None]]", counted)
+    counts = {UUID(oid): (None if n is None else int(n)) for oid, n in found}
     items: dict[UUID, set[UUID]] = {}
     query = sa.select(order_items.c.order_id, order_items.c.id).where(order_items.c.order_id.in_(keys))
-    for oid, iid in conn.execute(query).tuples():
-        items.setdefault(UUID(str(oid)), set()).add(UUID(str(iid)))
+    for oid, iid in cast("Iterable[tuple[str, str]]", conn.execute(query)):
+        items.setdefault(UUID(oid), set()).add(UUID(iid))
     return counts, {oid: frozenset(ids_) for oid, ids_ in items.items()}
 
 
