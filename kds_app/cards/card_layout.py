@@ -213,8 +213,11 @@ def header_lines(order: OrderWithItems) -> tuple[str, str]:
     return " · ".join(first), " · ".join(second)
 
 
-def item_tag(item: OrderItemPublic, eighty_sixed: frozenset[str] = frozenset()) -> str | None:
-    """`eighty_sixed`: lower-case names of the items 86'd now; an open item of that name is tagged 86."""
+def item_tag(
+    item: OrderItemPublic, eighty_sixed: frozenset[str] = frozenset(), printed_here: frozenset[UUID] = frozenset()
+) -> str | None:
+    """`eighty_sixed`: lower-case names of the items 86'd now; an open item of that name is tagged 86.
+    `printed_here`: the items this screen's own printer put on paper while it reached no server."""
     if item.changed_after_send:
         return "VOID" if item.status is ItemStatus.voided else "ADDED"
     if item.status is ItemStatus.voided:
@@ -225,9 +228,10 @@ def item_tag(item: OrderItemPublic, eighty_sixed: frozenset[str] = frozenset()) 
         return "HOLD"
     if item.status is ItemStatus.done:
         return "✓"
-    if item.printed_at is not None:
+    if item.printed_at is not None or item.id in printed_here:
         # The backup printer gave it to the cook on paper while no screen of the station was there (issue 19,
-        # item 3): back on the screen, the cook sees which items are already on the pass as slips.
+        # item 3), or this screen's own printer did while it reached no server: the cook sees which items are
+        # already on the pass as slips.
         return "PRINTED"
     return None
 
@@ -253,9 +257,10 @@ def _item_block(
     width: int,
     eighty_sixed: frozenset[str] = frozenset(),
     timed: frozenset[UUID] = frozenset(),
+    printed_here: frozenset[UUID] = frozenset(),
 ) -> ItemBlock:
     inner = width - 2 * PAD
-    tag = item_tag(item, eighty_sixed)
+    tag = item_tag(item, eighty_sixed, printed_here)
     tag_width = QFontMetrics(fonts.tag).horizontalAdvance(tag_label(tag)) + 24 if tag else 0
     lines: list[TextLine] = []
     y = top + 4  # tight: the line's own leading is air enough, and 3 px a line is a card more a page
@@ -342,10 +347,12 @@ def layout_card(
     eighty_sixed: frozenset[str] = frozenset(),
     station: str | None = None,
     timed: frozenset[UUID] = frozenset(),
+    printed_here: frozenset[UUID] = frozenset(),
 ) -> CardLayout:
     """`rush_control`: show the RUSH button (expo always does; a station only if the kitchen allows it).
     `eighty_sixed`: lower-case names of the items 86'd now, tagged on the card. `station`: named in the header
-    (a screen showing several stations), else None. `timed`: items on fire timing (room for their countdown)."""
+    (a screen showing several stations), else None. `timed`: items on fire timing (room for their countdown).
+    `printed_here`: items this screen's own printer printed (tagged PRINTED)."""
     width = width or fonts.card_width()
     band = QRect(0, 0, width, rush_band_height(fonts)) if is_rush(order) else None
     top = band.bottom() + 1 if band is not None else 0
@@ -375,12 +382,12 @@ def layout_card(
             stations.append(StationHeader(QRect(0, y, width, station_h), section, done, len(active)))
             y += station_h
             for item in items:
-                block = _item_block(item, fonts, y, width, eighty_sixed, timed)
+                block = _item_block(item, fonts, y, width, eighty_sixed, timed, printed_here)
                 blocks.append(block)
                 y = block.rect.bottom() + 1
     else:
         for item in order.order_items:
-            block = _item_block(item, fonts, y, width, eighty_sixed, timed)
+            block = _item_block(item, fonts, y, width, eighty_sixed, timed, printed_here)
             blocks.append(block)
             y = block.rect.bottom() + 1
     action_h = max(MIN_TOUCH_PX, round(QFontMetrics(fonts.action).height() * 1.8))

@@ -83,6 +83,7 @@ class TicketDelegate:
         self._pixmaps: OrderedDict[str, tuple[Ticket, CardLayout, tuple[object, ...], QPixmap]] = OrderedDict()
         self.allow_rush = False  # a station card shows RUSH only where the kitchen allows it (expo always does)
         self.eighty_sixed: frozenset[str] = frozenset()  # lower-case names of the items 86'd now
+        self.printed_here: frozenset[UUID] = frozenset()  # items this screen's own printer put on paper
         self.show_station = False  # a screen showing several stations names each card's station in its header
         # The items given a countdown row (fire timing): the grid binds its model's, which drops a fired item.
         self.countdown_items: Callable[[Ticket], frozenset[UUID]] = lambda ticket: frozenset(ticket.fires)
@@ -103,6 +104,16 @@ class TicketDelegate:
         if wanted == self.eighty_sixed:
             return False
         self.eighty_sixed = wanted
+        self._cache.clear()
+        self._sizes.clear()
+        return True
+
+    def set_printed_here(self, items: frozenset[UUID]) -> bool:
+        """The items this screen's own printer printed changed: every card is laid out again (a tag changes a
+        line's width). True if it changed."""
+        if items == self.printed_here:
+            return False
+        self.printed_here = items
         self._cache.clear()
         self._sizes.clear()
         return True
@@ -150,7 +161,7 @@ class TicketDelegate:
             layout = compute_layout(
                 ticket.order, self.fonts, mode, self.card_width, rush_control=self.allow_rush,
                 eighty_sixed=self.eighty_sixed, station=ticket.station if self.show_station else None,
-                timed=timed,
+                timed=timed, printed_here=self.printed_here,
             )
         if len(self._cache) > 2000:  # tickets come and go all service; forget the ones long gone
             self._cache.clear()

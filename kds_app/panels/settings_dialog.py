@@ -214,6 +214,12 @@ class SettingsDialog(QDialog):
         self.sound_check.setObjectName("sound")
         self.sound_check.setChecked(config.sound)
 
+        # The screen's own ESC/POS printer (issue 19 item 3): where its open tickets go on paper when it reaches no
+        # server; checked like the file's key when saved.
+        self.printer_edit = self._line(config.printer or "", translate("Settings", "none, or 192.168.1.50:9100"),
+                                       "printer")
+        self.printer_edit.setInputMethodHints(Qt.InputMethodHint.ImhUrlCharactersOnly)
+
         # The PIN that locks these settings: typed here, kept only as a hash in the config.
         locked = config.settings_pin is not None
         if locked:
@@ -279,6 +285,9 @@ class SettingsDialog(QDialog):
         form.addRow("", self.sound_check)
         form.addRow(translate("Settings", "Language"), language_row)
         form.addRow("", _hint(translate("Settings", "Save starts the screen again in the language chosen.")))
+        form.addRow(translate("Settings", "Own printer"), self.printer_edit)
+        form.addRow("", _hint(translate("Settings", "When no server answers for a while, this screen prints its "
+                                        "open tickets here.")))
         form.addRow(_section(translate("Settings", "Lock")))
         form.addRow(translate("Settings", "Settings PIN"), self.pin_edit)
         form.addRow("", self.remove_pin_check)
@@ -386,6 +395,7 @@ class SettingsDialog(QDialog):
             settings_pin=settings_pin,
             language=self.language(),
             split=self.split(),
+            printer=self.printer_edit.text().strip() or None,
         )
 
     def show_error(self, message: str) -> None:

@@ -29,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from api_client.escpos.address import check_address, parse_address
 from api_client.models import RestaurantId, Station
 
 __all__ = [
@@ -59,6 +60,8 @@ _SPLIT_ALLOWED = 'null, "expo", "status" or a list of other stations'
 LOCAL_RESTAURANT = "local"
 DEFAULT_THRESHOLDS: tuple[int, int] = (300, 480)
 FONT_SIZE_RANGE = (12, 40)
+OFFLINE_PRINT_AFTER_RANGE = (5, 3600)
+_PRINTER_ALLOWED = 'a network printer\'s "host" or "host:port" (port 9100 by default), or null'
 _MAX_THRESHOLD_S = 24 * 3600
 
 _STATION = TypeAdapter(Station)
@@ -114,6 +117,10 @@ class ConfigFile(BaseModel):
     settings_pin: str | None = Field(None, json_schema_extra=_allowed("a PIN hash set in SETTINGS, or null"))
     language: str = Field(json_schema_extra=_allowed("a language code this build has a translation for"))
     split: Any = Field(None, json_schema_extra=_allowed(_SPLIT_ALLOWED))
+    printer: str | None = Field(None, json_schema_extra=_allowed(_PRINTER_ALLOWED))
+    offline_print_after_s: int = Field(
+        ge=OFFLINE_PRINT_AFTER_RANGE[0], le=OFFLINE_PRINT_AFTER_RANGE[1], json_schema_extra=_allowed("5-3600")
+    )
 
     @field_validator("url", "anon_key", "email")
     @classmethod
@@ -153,6 +160,20 @@ class ConfigFile(BaseModel):
         if len(set(stations)) != len(stations):
             raise ValueError(f"stations lists a station twice: {', '.join(stations)}")
         return stations
+
+    @field_validator("printer")
+    @classmethod
+    def _printer(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            host, port = parse_address(value)
+        except ValueError:
+            host, port = "", 0
+        wrong = check_address(host, port) if host else "no host"
+        if wrong is not None:
+            raise ValueError(f"printer must be {_PRINTER_ALLOWED}, not {value!r} ({wrong})")
+        return value
 
     @field_validator("split")
     @classmethod
@@ -262,6 +283,10 @@ class AppConfig:
     settings_pin: str | None = None  # SETTINGS asks for this PIN first: its salted hash (kds_app.startup.pin)
     language: str = "en"  # the screen's words: "en" or a translation in resources/i18n (kds_app.media.language)
     split: SplitKind | tuple[str, ...] | None = None  # a second pane beside the first (None: one pane)
+    # The screen's own ESC/POS printer (issue 19 item 3): its open tickets go on paper once it has reached no server
+    # for `offline_print_after_s` (kds_app/printing). None: no printer.
+    printer: str | None = None
+    offline_print_after_s: int = 60
 
     def __post_init__(self) -> None:
         ConfigFile.check(_as_file(self))

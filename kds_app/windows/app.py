@@ -18,11 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 from PySide6.QtCore import QRect, QSize, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from api_client.errors import ClientError
+from api_client.escpos.address import parse_address
 from sync import SetAside, SyncEngine, claim
 
 from ..cards.ticket_delegate import TicketDelegate
@@ -35,6 +37,8 @@ from ..panels.first_run import FirstRunHint
 from ..panels.pin_prompt import PinPrompt
 from ..panels.ready_board import ReadyBoard, show_on_second_display
 from ..panels.settings_dialog import SettingsDialog
+from ..printing.own_printer import OwnPrinter
+from ..printing.printed import printed_path
 from ..startup.config import AppConfig, ConfigError, save_config
 from ..startup.connect import Connection, SignInNeeded, build_engine_config
 from ..startup.logging_setup import session_context
@@ -99,9 +103,11 @@ class Session:
     keys: BumpBarKeys | None = None
     board: ReadyBoard | None = None  # the customer order-ready board, when configured
     first_run: FirstRunHint | None = None  # what to do next, on the empty screen of a first start
+    printer: OwnPrinter | None = None  # the screen's own printer, when configured (issue 19 item 3)
     known_stations: tuple[str, ...] | None = None  # what the server says it knows, once asked
     _unwatch: Callable[[], None] | None = None
     _asking: asyncio.Task[tuple[str, ...] | None] | None = None
+    _unwatch_printed: Callable[[], None] | None = None
 
     @classmethod
     def create(
@@ -146,6 +152,13 @@ class Session:
         needed, account = connection.sign_in_needed, connection.account
         session._unwatch = needed.subscribe(lambda reason: window.set_sign_in_needed(reason is not None, account))
         window.set_sign_in_needed(needed.value is not None, account)
+        if config.printer is not None:
+            session.printer = OwnPrinter(
+                engine, session.printed_stations, parse_address(config.printer),
+                after_s=config.offline_print_after_s, path=printed_path(engine_config.data_path),
+            )
+            session._unwatch_printed = session.printer.printed_items.subscribe(session._printed_here)
+            session._printed_here(session.printer.printed_items.value)
         if set_aside is not None:
             log.warning(
                 "this screen's store belonged to device %s; kept as %s (%d unsent, %d refused taps)",
@@ -154,6 +167,19 @@ class Session:
             if set_aside.unsent:
                 window.show_notice(set_aside_text(set_aside))
         return session
+
+    def printed_stations(self) -> tuple[str | None, ...]:
+        """The tickets the own printer prints: what the panes list, each once; a station pane beside expo's
+        (split "expo") prints the stations' tickets, not the whole orders as well."""
+        listed = dict.fromkeys(s for pane in self.window.panes for s in pane.screen.station_list())
+        stations = tuple(s for s in listed if s is not None)
+        return stations or tuple(listed)
+
+    def _printed_here(self, items: frozenset[UUID]) -> None:
+        """The own printer printed: those items' cards carry the PRINTED tag, on this screen, until done."""
+        for pane in self.window.panes:
+            if pane.grid.delegate.set_printed_here(items):
+                pane.grid.cards_changed()
 
     def _alert(self, _new: list[object]) -> None:
         self.sound.play()
@@ -168,6 +194,8 @@ class Session:
             pane.screen.refresh()
         self.show(fullscreen=fullscreen)
         await self.engine.start()
+        if self.printer is not None:
+            self.printer.start()
         self._asking = asyncio.ensure_future(self.ask_stations())
 
     def show(self, *, fullscreen: bool) -> None:
@@ -220,6 +248,10 @@ class Session:
             self._asking.cancel()
         if self._unwatch is not None:
             self._unwatch()
+        if self.printer is not None:
+            if self._unwatch_printed is not None:
+                self._unwatch_printed()
+            await self.printer.stop()
         self.window.detach()
         if self.board is not None:
             self.board.detach()

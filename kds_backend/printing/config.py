@@ -3,51 +3,26 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 
 import sqlalchemy as sa
+
+from api_client.escpos.address import DEFAULT_PORT, check_address, parse_address
 
 from ..db.tables import change_counter, print_jobs, station_printers
 from ..db.writer import Writer
 from .jobs import Printer, cursor_of, set_cursor
 
-DEFAULT_PORT = 9100
-"""Raw printing ("JetDirect", AppSocket): what ESC/POS network printers listen on."""
+__all__ = ["DEFAULT_PORT", "check_printer", "list_printers", "parse_address", "remove_printer", "set_printer"]
 
 STATION = re.compile(r"[a-z0-9_-]{1,40}")
-_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
 
 def check_printer(station: str, host: str, port: int) -> str | None:
     """What is wrong with this printer's address, in words, or None."""
     if not STATION.fullmatch(station):
         return f"Invalid station {station!r}: stations are lower-case, like 'grill'"
-    if not 1 <= port <= 65535:
-        return f"Invalid port {port}: from 1 to 65535 (ESC/POS network printers use {DEFAULT_PORT})"
-    try:
-        ipaddress.ip_address(host)
-        return None
-    except ValueError:
-        pass
-    labels = host.rstrip(".").split(".")
-    if len(host) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
-        return f"Invalid printer host {host!r}: an IP address like 192.168.1.50 or a host name like grill-printer.lan"
-    return None
-
-
-def parse_address(address: str) -> tuple[str, int]:
-    """`host`, `host:port` or `[v6]:port` → (host, port); the port defaults to 9100."""
-    if address.startswith("["):
-        host, _, rest = address[1:].partition("]")
-        port = rest.removeprefix(":") or str(DEFAULT_PORT)
-    elif address.count(":") == 1:
-        host, port = address.split(":")
-    else:
-        host, port = address, str(DEFAULT_PORT)
-    if not port.isdigit():
-        raise ValueError(f"Invalid printer port in {address!r}")
-    return host, int(port)
+    return check_address(host, port)
 
 
 def set_printer(w: Writer, printer: Printer) -> None:

@@ -19,9 +19,10 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
+from api_client.escpos.slip import build_slip, content_hash, worth_printing
+
 from ..db.tables import change_counter, order_items, orders, print_cursors, print_jobs, station_printers
 from ..db.writer import Writer
-from .slip import build_slip, content_hash, worth_printing
 
 StationKey = tuple[str, str]
 """`(restaurant_id, station)`"""

@@ -26,11 +26,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api_client.backoff import doubling
+from api_client.escpos import transport
+from api_client.escpos.slip import render
 
 from ..db.database import Database
-from . import jobs, transport
+from . import jobs
 from .jobs import Job, Printer, StationKey
-from .slip import render
 
 log = logging.getLogger(__name__)
 

@@ -800,6 +800,10 @@
         <translation>ለአዲስ ቲኬት ድምፅ</translation>
     </message>
     <message>
+        <source>none, or 192.168.1.50:9100</source>
+        <translation>የለም፣ ወይም 192.168.1.50:9100</translation>
+    </message>
+    <message>
         <source>a new PIN, or empty to keep it</source>
         <translation>አዲስ ፒን፣ ወይም ያለውን ለማቆየት ባዶ ተው</translation>
     </message>
@@ -890,6 +894,14 @@
     <message>
         <source>Save starts the screen again in the language chosen.</source>
         <translation>አስቀምጥ ሲነካ ስክሪኑ በተመረጠው ቋንቋ እንደገና ይጀምራል።</translation>
+    </message>
+    <message>
+        <source>Own printer</source>
+        <translation>የስክሪኑ ማተሚያ</translation>
+    </message>
+    <message>
+        <source>When no server answers for a while, this screen prints its open tickets here.</source>
+        <translation>ምንም ሰርቨር ለተወሰነ ጊዜ ካልመለሰ፣ ይህ ስክሪን ክፍት ቲኬቶቹን እዚህ ያትማል።</translation>
     </message>
     <message>
         <source>Lock</source>

@@ -23,7 +23,7 @@ PACKAGE = "kds_app"
 ROOT = Path(kds_app.__file__).parent
 
 # Foundations first: a layer may import any layer before it, never one after it.
-LAYERS = ("media", "viewmodel", "input", "startup", "cards", "panels", "windows", "demo", "tools")
+LAYERS = ("media", "viewmodel", "input", "startup", "printing", "cards", "panels", "windows", "demo", "tools")
 TOP = {"__init__", "__main__"}  # the package's entry points: above every layer
 BACKEND_DOOR = "startup/embedded.py"
 # The modules that must not reach kds_backend through any chain of imports; True: imports made inside functions

@@ -84,3 +84,13 @@ def test_an_item_the_backup_printer_printed_says_so_until_it_is_done(qapp) -> No
     assert item_tag(done) == "✓"
     assert item_tag(burger, frozenset({"burger"})) == "86"
     assert tag_label("PRINTED") == "PRINTED"
+
+
+def test_an_item_the_screens_own_printer_printed_says_printed_until_it_is_done(qapp) -> None:
+    """Issue 19, item 3: the screen's own printer put the ticket on paper while no server answered; the card says
+    PRINTED for those items (a local source: the server never marked them), and ✓ once done."""
+    card = order("6", ("Burger", "grill"), ("Fries", "grill"))
+    burger, _fries = card.order_items
+    layout = layout_card(card, CardFonts(18), CardMode.STATION, printed_here=frozenset({burger.id}))
+    assert [block.tag for block in layout.items] == ["PRINTED", None]
+    assert item_tag(burger.model_copy(update={"status": ItemStatus.done}), printed_here=frozenset({burger.id})) == "✓"

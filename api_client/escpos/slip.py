@@ -1,5 +1,7 @@
-"""A ticket for one station as the backup printer prints it: a plain-JSON slip (stored with its print job, so a
-retry prints the same paper), its content hash (what makes a ticket "changed"), and its ESC/POS bytes."""
+"""A ticket for one station as a kitchen printer prints it: a plain-JSON slip (the companion stores it with its print
+job, so a retry prints the same paper), its content hash (what makes a ticket "changed"), and its ESC/POS bytes.
+The companion's backup printer builds it from its database rows (`build_slip`), a screen's own printer from the
+orders it displays (`slip_from_order`); both print the same layout, only the foot says which printed it."""
 
 from __future__ import annotations
 
@@ -7,7 +9,10 @@ import hashlib
 import json
 import textwrap
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from api_client.models import OrderWithItems
 
 ACTIVE = ("new", "cooking")
 """Item statuses a cook still has to make: on the slip as lines."""
@@ -54,6 +59,31 @@ def build_slip(station: str, order: dict[str, Any], items: list[dict[str, Any]])
     }
 
 
+def slip_from_order(station: str, order: OrderWithItems) -> dict[str, Any]:
+    """The slip for `station` (a name on the paper: "expo" for a whole order) from an order as a screen displays it,
+    its items already the ones the screen shows."""
+    row = order.model_dump(include=set(_ORDER_FIELDS))
+    row = {**row, "type": order.type.value, "status": order.status.value, "priority": order.priority.value}
+    items = [{**i.model_dump(include=set(_ITEM_FIELDS)), "status": i.status.value} for i in order.order_items]
+    return build_slip(station, row, items)
+
+
+_ORDER_FIELDS = (
+    "id",
+    "number",
+    "type",
+    "table_label",
+    "server_name",
+    "customer_name",
+    "guests",
+    "priority",
+    "notes",
+    "status",
+    "created_at",
+)
+_ITEM_FIELDS = ("id", "name", "quantity", "modifiers", "notes", "allergens", "course", "held", "status", "created_at")
+
+
 def content_hash(slip: dict[str, Any]) -> str:
     body = json.dumps({k: slip[k] for k in _HASHED}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(body.encode()).hexdigest()
@@ -69,9 +99,23 @@ def worth_printing(slip: dict[str, Any], printed_before: bool) -> bool:
 
 
 def render(slip: dict[str, Any], job_id: int, *, changed: bool, reprint: bool, at: datetime) -> bytes:
-    """ESC/POS bytes for a slip, made by python-escpos without a device (`Dummy`), ending with a cut."""
+    """ESC/POS bytes for the companion's backup print of a slip (its job number at the foot), ending with a cut."""
+    foot = [(f"Backup print, job {job_id}, {at.astimezone().strftime('%H:%M:%S')}", False)]
+    if reprint:
+        foot.append((f"REPRINT of job {job_id}: may be a duplicate", True))
+    return _render(slip, changed=changed, foot=foot)
+
+
+def render_offline_copy(slip: dict[str, Any], *, at: datetime) -> bytes:
+    """ESC/POS bytes for a screen's own copy of a ticket while it reaches no server, marked so at the foot."""
+    return _render(slip, changed=False, foot=[(f"OFFLINE COPY, {at.astimezone().strftime('%H:%M:%S')}", True)])
+
+
+def _render(slip: dict[str, Any], *, changed: bool, foot: list[tuple[str, bool]]) -> bytes:
+    """ESC/POS bytes for a slip, made by python-escpos without a device (`Dummy`), ending with a cut; `foot`: the
+    last lines, each (text, bold)."""
     # Imported on the first print, not at start-up: python-escpos loads its printer profiles (about a second).
-    from escpos.printer import Dummy
+    from escpos.printer import Dummy  # type: ignore[import-untyped]  # python-escpos ships no types
 
     p = Dummy()
     p.hw("INIT")
@@ -109,11 +153,12 @@ def render(slip: dict[str, Any], job_id: int, *, changed: bool, reprint: bool, a
     p.text("-" * WIDTH + "\n")
     if slip["notes"]:
         p.text(_wrap(f"Order note: {slip['notes']}"))
-    p.text(_wrap(f"Backup print, job {job_id}, {at.astimezone().strftime('%H:%M:%S')}"))
-    if reprint:
-        p.set(bold=True)
-        p.text(_wrap(f"REPRINT of job {job_id}: may be a duplicate"))
-        p.set(bold=False)
+    for text, bold in foot:
+        if bold:
+            p.set(bold=True)
+        p.text(_wrap(text))
+        if bold:
+            p.set(bold=False)
     p.cut()
     return bytes(p.output)
 
