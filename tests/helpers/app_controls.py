@@ -26,3 +26,16 @@ def layout(session: Session, order_id: UUID, station: str | None = "grill") -> A
 async def tap_control(session: Session, order_id: UUID, control: str, station: str | None = None) -> None:
     grid = session.window.grid
     await tap(grid.viewport(), grid.point_of(ticket_key(order_id, station), control=control))
+
+
+async def tap_move(session: Session) -> None:
+    """MOVE in the bar under the cards: arms the transfer (or leaves it)."""
+    button = session.window.move_button
+    await tap(button, button.rect().center())
+
+
+async def tap_station(session: Session, station: str) -> None:
+    """A station's button in MOVE's picker."""
+    button = session.window.picker.buttons[station]
+    assert button.isVisible()
+    await tap(button, button.rect().center())

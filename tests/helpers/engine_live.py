@@ -36,6 +36,29 @@ def config(url: str, data_dir: Path, device: str, station: str = "grill") -> Eng
     )
 
 
+# An order for every kind of station: two grill items, one each for the fryer, the cold and the pastry station.
+FIVE_STATION_ITEMS = [
+    {"name": "Burger", "category": "grill"},
+    {"name": "Steak", "category": "grill"},
+    {"name": "Fries", "category": "fryer"},
+    {"name": "Salad", "category": "cold"},
+    {"name": "Cake", "category": "pastry"},
+]
+
+
+def expo_config(url: str, data_dir: Path) -> EngineConfig:
+    """Expo's engine: every station's items of every order."""
+    base = config(url, data_dir, "r1-expo-1")
+    return EngineConfig(
+        **{
+            **base.__dict__,
+            "role": DeviceRole.expo,
+            "stations": (),
+            "token_provider": StaticTokenProvider(token_for("expo", device="r1-expo-1")),
+        }
+    )
+
+
 @asynccontextmanager
 async def running(url: str, data_dir: Path, device: str, station: str = "grill") -> AsyncIterator[SyncEngine]:
     engine = SyncEngine(config(url, data_dir, device, station))

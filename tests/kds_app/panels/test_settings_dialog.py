@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QLineEdit, QPushButton
 from pytestqt.qtbot import QtBot
 
-from kds_app.panels.settings_dialog import MIN_CONTROL_HEIGHT, SettingsDialog
+from kds_app.panels.settings_dialog import MIN_CONTROL_HEIGHT
 from kds_app.startup.config import AppConfig
+from tests.helpers.settings_form import click, open_dialog, type_into
 
 # The offscreen platform (headless tests) says this for every top-level window it shows; it is not the dialog's.
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints\(\)")
@@ -19,26 +19,6 @@ pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateS
 @pytest.fixture
 def emitted() -> list[Any]:
     return []
-
-
-def open_dialog(qtbot: QtBot, config: AppConfig, emitted: list[Any]) -> SettingsDialog:
-    dialog = SettingsDialog(config)
-    qtbot.addWidget(dialog)
-    dialog.saved.connect(emitted.append)
-    dialog.show()
-    qtbot.waitExposed(dialog)
-    return dialog
-
-
-def type_into(qtbot: QtBot, edit: QLineEdit, text: str) -> None:
-    edit.selectAll()
-    qtbot.keyClick(edit, Qt.Key.Key_Backspace)
-    qtbot.keyClicks(edit, text)
-
-
-def click(qtbot: QtBot, button: QWidget) -> None:
-    assert button.isVisible() and button.isEnabled()
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
 
 def test_the_form_starts_from_the_current_config(qtbot: QtBot, emitted: list[Any]) -> None:

@@ -8,7 +8,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from kds_app.startup.config import AppConfig
-from tests.kds_app.panels.test_settings_dialog import click, open_dialog, type_into
+from tests.helpers.settings_form import click, open_dialog, type_into
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints\(\)")
 

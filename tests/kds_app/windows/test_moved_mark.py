@@ -15,9 +15,9 @@ from kds_app.cards.card_layout import ItemBlock, LineStyle
 from kds_app.media import theme
 from kds_app.viewmodel.ticket_model import ticket_key
 from kds_app.windows.app import Session
+from tests.helpers.app_controls import tap_move, tap_station
 from tests.helpers.app_screens import on_screen, pos_order, screen, shown_item, synced, tap_action, tap_item
 from tests.kds_app.conftest import until
-from tests.kds_app.windows.test_transfer import tap_move, tap_station
 from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.slow

@@ -17,6 +17,7 @@ from kds_app.viewmodel.ticket_model import ticket_key
 from kds_app.windows.app import Session
 from kds_app.windows.main_window import MOVE_ARMED_TEXT, MOVE_TEXT
 from sync.realtime.connection import ConnectionState
+from tests.helpers.app_controls import tap_move, tap_station
 from tests.helpers.app_screens import (
     Chime,
     on_screen,
@@ -35,17 +36,6 @@ pytestmark = pytest.mark.slow
 
 LINES = [{"name": "Burger", "station": "grill"}, {"name": "Steak", "station": "grill"},
          {"name": "Fries", "station": "fry"}]
-
-
-async def tap_move(session: Session) -> None:
-    button = session.window.move_button
-    await tap(button, button.rect().center())
-
-
-async def tap_station(session: Session, station: str) -> None:
-    button = session.window.picker.buttons[station]
-    assert button.isVisible()
-    await tap(button, button.rect().center())
 
 
 def names(session: Session, order_id: UUID, station: str) -> list[str]:

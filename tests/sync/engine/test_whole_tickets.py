@@ -16,36 +16,16 @@ from uuid import UUID
 import httpx
 import pytest
 
-from api_client.models import DeviceRole
-from sync.engine.engine import EngineConfig, SyncEngine
+from sync.engine.engine import SyncEngine
 from tests.conftest import auth_headers, token_for
 from tests.faults.chaos_proxy import ChaosProxy
-from tests.helpers.engine_live import TIMEOUT_S, config
+from tests.helpers.engine_live import FIVE_STATION_ITEMS as ITEMS
+from tests.helpers.engine_live import TIMEOUT_S, config, expo_config
 from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.slow
 
-ITEMS = [
-    {"name": "Burger", "category": "grill"},
-    {"name": "Steak", "category": "grill"},
-    {"name": "Fries", "category": "fryer"},
-    {"name": "Salad", "category": "cold"},
-    {"name": "Cake", "category": "pastry"},
-]
 ORDERS = 30
-
-
-def expo_config(url: str, data_dir: Path) -> EngineConfig:
-    base = config(url, data_dir, "r1-expo-1")
-    token = token_for("expo", device="r1-expo-1")
-    return EngineConfig(
-        **{
-            **base.__dict__,
-            "role": DeviceRole.expo,
-            "stations": (),
-            "token_provider": type(base.token_provider)(token),
-        }
-    )
 
 
 # The store writer on a thread of its own too (`EngineConfig.store_thread`): notifications after its commits only.

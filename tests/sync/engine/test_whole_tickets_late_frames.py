@@ -21,9 +21,9 @@ import pytest
 from sync.engine.engine import SyncEngine
 from tests.conftest import auth_headers, token_for
 from tests.faults.chaos_proxy import ChaosProxy
-from tests.helpers.engine_live import TIMEOUT_S, config
+from tests.helpers.engine_live import FIVE_STATION_ITEMS as ITEMS
+from tests.helpers.engine_live import TIMEOUT_S, config, expo_config
 from tests.live_server import LiveServer
-from tests.sync.engine.test_whole_tickets import ITEMS, expo_config
 
 pytestmark = pytest.mark.slow
 
