@@ -288,9 +288,14 @@ class RealtimeConnection:
                     continue  # something changed the schedule: recompute it
                 except TimeoutError:
                     pass
-                await self._apply(ws, self._core.tick(self._clock()))
+                outputs = self._core.tick(self._clock())
+                await self._apply(ws, outputs)
+                if any(isinstance(out, Reconnect) for out in outputs):
+                    return  # the socket is closed: the session ends with the reader (even if this task's
+                    # cancellation was lost while it closed the socket, as asyncio.timeout can in 3.11)
                 if self.watchdog.tick(self._clock()):
                     await self._stale(ws)
+                    return
         except asyncio.CancelledError:
             raise
         except websockets.exceptions.ConnectionClosed:

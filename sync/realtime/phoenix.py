@@ -192,6 +192,9 @@ class PhoenixClient:
         self._refs = itertools.count(1)
         self._pending_heartbeat: str | None = None
         self._next_heartbeat = 0.0
+        # A Reconnect was asked for: the socket is being dropped, and nothing more is scheduled on it (asked again
+        # by a pump that outlived its socket, the core would otherwise answer Reconnect at every tick).
+        self._dropping = False
 
     # ------------------------------------------------------------ queries
 
@@ -205,7 +208,7 @@ class PhoenixClient:
     def next_deadline(self) -> float | None:
         """When `tick` next has something to do; None if nothing is scheduled."""
         times: list[float] = []
-        if self.connected:
+        if self.connected and not self._dropping:
             times.append(self._next_heartbeat)
             for ch in self.channels.values():
                 if ch.up and ch.deadline is not None:
@@ -219,6 +222,7 @@ class PhoenixClient:
     def on_open(self, now: float) -> list[Output]:
         """The socket is open: join every channel not held back by a backoff."""
         self.connected = True
+        self._dropping = False
         self._pending_heartbeat = None
         self._next_heartbeat = now + self.heartbeat_s
         out: list[Output] = []
@@ -230,6 +234,7 @@ class PhoenixClient:
     def on_close(self, now: float) -> list[Output]:
         """The socket is gone: every channel is down; the next `on_open` rejoins them."""
         self.connected = False
+        self._dropping = False
         self._pending_heartbeat = None
         out: list[Output] = []
         for ch in self.channels.values():
@@ -266,12 +271,13 @@ class PhoenixClient:
         return handler(ch, frame, now) if handler else []
 
     def tick(self, now: float) -> list[Output]:
-        if not self.connected:
+        if not self.connected or self._dropping:
             return []
         out: list[Output] = []
         if now >= self._next_heartbeat:
             if self._pending_heartbeat is not None:
                 # realtime-js's rule: the previous heartbeat is still unanswered a whole interval later.
+                self._dropping = True
                 return [Reconnect("heartbeat timeout")]
             ref = self._ref()
             self._pending_heartbeat = ref
@@ -403,7 +409,9 @@ class PhoenixClient:
         out: list[Output] = [Unreadable(reason)]
         if self._malformed_in_a_row >= MALFORMED_IN_A_ROW:
             self._malformed_in_a_row = 0
-            out.append(Reconnect(f"{MALFORMED_IN_A_ROW} unreadable frames in a row"))
+            if not self._dropping:
+                self._dropping = True
+                out.append(Reconnect(f"{MALFORMED_IN_A_ROW} unreadable frames in a row"))
         return out
 
     def _stale(self, ch: _Channel, frame: Frame) -> bool:

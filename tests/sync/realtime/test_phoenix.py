@@ -136,6 +136,29 @@ def test_heartbeat_every_interval_and_unanswered_one_means_reconnect() -> None:
     assert c.tick(75.0) == [Reconnect("heartbeat timeout")]
 
 
+def test_a_dead_connection_is_given_up_once_and_nothing_more_is_asked_of_it() -> None:
+    # Found by `kds --screenshots` under load: the timer pump outlived its socket (a cancellation lost while it was
+    # closing it) and asked the core again and again: four million "heartbeat timeout" reconnects in 15 minutes.
+    c = client()
+    go_live(c)
+    sent(c.tick(25.0))
+    assert c.tick(50.0) == [Reconnect("heartbeat timeout")]
+    assert c.next_deadline() is None  # nothing left to do on that socket
+    assert c.tick(75.0) == [] and c.tick(1000.0) == []
+    c.on_close(1001.0)
+    [join] = sent(c.on_open(1002.0))  # a new socket: joins, with its own deadlines again
+    deadline = c.next_deadline()
+    assert join["event"] == "phx_join" and deadline is not None and 1002.0 < deadline <= 1027.0
+
+
+def test_unreadable_frames_give_the_socket_up_once_too() -> None:
+    c = client()
+    go_live(c)
+    outs = [out for _ in range(MALFORMED_IN_A_ROW) for out in c.receive("not json", 1.0)]
+    assert outs.count(Reconnect(f"{MALFORMED_IN_A_ROW} unreadable frames in a row")) == 1
+    assert c.next_deadline() is None and c.tick(30.0) == []
+
+
 def test_a_reply_to_some_other_ref_does_not_count_as_the_heartbeat_answer() -> None:
     c = client()
     go_live(c)
