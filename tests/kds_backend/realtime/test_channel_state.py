@@ -44,6 +44,7 @@ def order_row(restaurant: str, status: str = "new") -> dict:
         "updated_at": at,
         "version": 1,
         "change_seq": 1,
+        "item_count": 0,
     }
 
 
