@@ -201,6 +201,9 @@ class Session:
     def show(self, *, fullscreen: bool) -> None:
         """The cook's window on the screen it opens on, and the customer board (if any) on another display."""
         if fullscreen:
+            # The whole screen first: a kiosk X session has no window manager to honour the full-screen request,
+            # and the window would open at its minimum size (found under Xvfb: a 1110x135 strip with no cards).
+            self.window.setGeometry(QWidget.screen(self.window).geometry())
             self.window.showFullScreen()
         else:
             # Never larger than the screen it opens on, and on it (a 1366x768 kitchen PC must see SETTINGS).
