@@ -170,6 +170,9 @@ class CardFonts:
         self.note = self._font(round(base_pt * 1.12), italic=True)
         self.allergen = self._font(round(base_pt * 1.12), bold=True)
         self.tag = self._font(round(base_pt * 0.8), bold=True)
+        # "← GRILL" under a moved dish: read from two metres like a modifier (found from outside: in the tag's
+        # 14 px it could not be read across the pass).
+        self.moved = self._font(round(base_pt * 1.12), bold=True)
         self.station = self._font(round(base_pt * 0.85), bold=True)
         self.action = self._font(round(base_pt * 1.1), bold=True)
 
@@ -187,7 +190,7 @@ class CardFonts:
             LineStyle.MODIFIER: self.modifier,
             LineStyle.NOTE: self.note,
             LineStyle.ALLERGEN: self.allergen,
-            LineStyle.MOVED: self.tag,
+            LineStyle.MOVED: self.moved,
         }[style]
 
     def compact_width(self) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPixmap
 from pytestqt.qtbot import QtBot
 
-from kds_app.cards.card_layout import TIMES, header_meta
+from kds_app.cards.card_layout import TIMES, header_meta, moved_text
 from kds_app.cards.ticket_delegate import TicketDelegate
 from kds_app.startup.config import DEFAULT_THRESHOLDS, AppConfig
 from kds_app.viewmodel.ticket_model import CardState, Ticket
@@ -59,3 +59,11 @@ def test_item_lines_modifiers_and_header_meta_are_read_from_two_metres(qtbot: Qt
     assert min(modifiers.values()) >= MODIFIER_CAP_PX, modifiers
     assert min(meta.values()) >= META_CAP_PX, meta
     assert drawn["#1042"] > min(items.values()), "the order number stays the largest line on the card"
+
+
+def test_a_moved_dish_s_origin_is_read_as_a_modifier_is(qtbot: QtBot) -> None:
+    made = order("1043", ("Chicken skewers", "fry"))
+    made = made.model_copy(update={"order_items": [made.order_items[0].model_copy(update={"moved_from": "grill"})]})
+    drawn = drawn_texts(Ticket(made, "fry"))
+    mark = moved_text("grill")
+    assert mark in drawn and drawn[mark] >= MODIFIER_CAP_PX, drawn
