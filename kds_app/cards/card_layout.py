@@ -268,6 +268,11 @@ def _item_block(
     lines: list[TextLine] = []
     y = top + 4  # tight: the line's own leading is air enough, and 3 px a line is a card more a page
     title = f"{item.quantity}{TIMES} {item.name}"
+    if tag and max(QFontMetrics(fonts.item).horizontalAdvance(word) for word in title.split()) > inner - tag_width:
+        # A word of the dish the tag would cut ("1x Cheeseburg" beside PRINTED on a 360 px card): the tag gets a
+        # row of its own above the dish, which keeps the card's whole width.
+        y += QFontMetrics(fonts.tag).height() + 12
+        tag_width = 0
     entries: list[tuple[str, LineStyle, int, int]] = [(title, LineStyle.ITEM, 0, tag_width)]
     if item.moved_from:
         entries.append((moved_text(item.moved_from), LineStyle.MOVED, 24, 0))

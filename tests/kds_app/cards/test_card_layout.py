@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint
+from PySide6.QtGui import QFontMetrics
 
 from api_client.models import ItemStatus, OrderStatus
 from kds_app.cards.card_layout import (
@@ -14,6 +15,7 @@ from kds_app.cards.card_layout import (
     layout_card,
     tag_label,
 )
+from kds_app.cards.ticket_delegate import TicketDelegate
 from kds_app.viewmodel.card_rules import CardMode
 from tests.kds_app.factories import order
 
@@ -94,3 +96,20 @@ def test_an_item_the_screens_own_printer_printed_says_printed_until_it_is_done(q
     layout = layout_card(card, CardFonts(18), CardMode.STATION, printed_here=frozenset({burger.id}))
     assert [block.tag for block in layout.items] == ["PRINTED", None]
     assert item_tag(burger.model_copy(update={"status": ItemStatus.done}), printed_here=frozenset({burger.id})) == "✓"
+
+
+def test_a_tag_never_cuts_a_word_of_the_dish(qapp) -> None:
+    """Seen on a 360 px card: "1x Cheeseburg" beside PRINTED, the rest of the word clipped. A dish whose longest
+    word does not fit beside its tag gets the tag on a row of its own, above the whole-width dish."""
+    fonts = CardFonts(18)
+    card = order("7", ("Cheeseburger", "grill"), ("Fries", "grill"))
+    burger, fries = card.order_items
+    layout = layout_card(card, fonts, CardMode.STATION, printed_here=frozenset({burger.id, fries.id}))
+    item_fm = QFontMetrics(fonts.item)
+    delegate = TicketDelegate(18, lambda _station: (300, 480))
+    for block in layout.items:
+        title = block.lines[0]
+        assert all(item_fm.horizontalAdvance(word) <= title.rect.width() for word in title.text.split()), title
+        assert not delegate.tag_rect(block, layout.width).intersects(title.rect), (block.item.name, title.rect)
+    burger_block, fries_block = layout.items
+    assert burger_block.lines[0].rect.width() > fries_block.lines[0].rect.width()  # the long name: a row of its own
