@@ -14,18 +14,18 @@ nothing. Redrawn from the store on every change the engine reports, like the coo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import QRect, Qt
+from PySide6.QtCore import QMetaObject, QObject, QRect, Qt
 from PySide6.QtGui import QCloseEvent, QColor, QFont, QFontMetrics, QGuiApplication, QPainter, QPaintEvent, QScreen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from api_client.models import ItemStatus, OrderStatus, OrderWithItems
-from sync import SyncEngine
 
 from ..media import theme
 from ..media.language import translate
+from ..viewmodel.engine_bridge import EngineBridge
 
 PREPARING = (OrderStatus.new, OrderStatus.in_progress)
 MAX_NUMBER_PX = 120  # a 5 cm tall digit on a 1080p 40" screen: legible at 10 m
@@ -118,11 +118,12 @@ class NumberColumn(QWidget):
 
 
 class ReadyBoard(QWidget):
-    def __init__(self, engine: SyncEngine, *, show_names: bool = False) -> None:
+    def __init__(self, bridge: EngineBridge, *, show_names: bool = False) -> None:
+        """`bridge`: the cook's session's hub for its engine (the board reads the same store)."""
         super().__init__()
         self.setObjectName("ReadyBoard")
         self.setWindowTitle(translate("ReadyBoard", "Order status"))
-        self.engine = engine
+        self.engine = bridge.engine
         self.show_names = show_names
         self.setStyleSheet(
             "#ReadyBoard { background: #000000; }"
@@ -154,8 +155,11 @@ class ReadyBoard(QWidget):
                 divider.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
                 row.addWidget(divider)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
-        self._unsubscribe: Callable[[], None] | None = engine.on_changes(lambda _changed: self.refresh())
+        self._listening: QMetaObject.Connection | None = bridge.changes.connect(self._changed)
         self.refresh()
+
+    def _changed(self, _order_ids: frozenset[object]) -> None:
+        self.refresh()  # the board is small: redrawn whole, whichever orders changed
 
     def refresh(self) -> None:
         state = board_state(self.engine.open_tickets(None), show_names=self.show_names)
@@ -169,9 +173,9 @@ class ReadyBoard(QWidget):
         return self.ready.labels
 
     def detach(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
+        if self._listening is not None:
+            QObject.disconnect(self._listening)
+            self._listening = None
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.detach()

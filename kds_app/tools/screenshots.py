@@ -358,7 +358,7 @@ async def _shoot_board(expo: Session, out: Path, suffix: str = "") -> None:
         for item in ticket.order.order_items:
             if can_strike(item):
                 expo.screen.item(ticket.key, item.id)
-    board = ReadyBoard(expo.engine)
+    board = ReadyBoard(expo.bridge)
     try:
         async with asyncio.timeout(TIMEOUT_S):
             await expo.engine.queue_depth.wait_for(0)

@@ -14,14 +14,15 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QMetaObject, QObject, Signal
 
 from api_client.models import IntentKind, ItemStatus, OrderStatus, OrderWithItems, Priority
 from api_client.order_machine import can_strike, is_open, next_held_course
-from sync import OutboxEntry, SyncEngine
+from sync import OutboxEntry
 from sync import trace as _trace
 
 from .card_rules import FIRE, RUSH, CardMode, action_state, has_changes
+from .engine_bridge import EngineBridge
 from .ticket_model import Ticket, TicketModel, ticket_key
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class Screen(QObject):
 
     def __init__(
         self,
-        engine: SyncEngine,
+        bridge: EngineBridge,
         model: TicketModel,
         *,
         expo: bool,
@@ -66,11 +67,13 @@ class Screen(QObject):
         allow_rush: bool = False,
         status: StatusFilter | None = None,
     ) -> None:
-        """`status`: only the tickets not started ("new") or started ("in_progress"), for one pane of a split
+        """`bridge`: the session's one hub for its engine's reports (the screen reads and writes `bridge.engine`).
+        `status`: only the tickets not started ("new") or started ("in_progress"), for one pane of a split
         screen; None: every open ticket."""
         super().__init__()
         self.status = status
-        self.engine = engine
+        self.bridge = bridge
+        self.engine = bridge.engine
         self.model = model
         self.expo = expo
         self.stations = tuple(stations)
@@ -82,11 +85,13 @@ class Screen(QObject):
         self._rejections_seen: int | None = None  # the engine's rejections_generation when last asked
         self._listed: tuple[str | None, ...] | None = None  # the stations of the last refresh
         # Until the first catch-up completes, arrivals are what was already there: no chime, no highlight.
-        self._announce = engine.caught_up.value
-        self._unsubscribe = engine.caught_up.subscribe(self._caught_up)
+        self._announce = bridge.caught_up
+        self._listening: QMetaObject.Connection | None = bridge.caught_up_changed.connect(self._caught_up)
 
     def detach(self) -> None:
-        self._unsubscribe()
+        if self._listening is not None:
+            QObject.disconnect(self._listening)
+            self._listening = None
 
     def _caught_up(self, live: bool) -> None:
         if live and not self._announce:

@@ -44,6 +44,7 @@ from ..startup.connect import Connection, SignInNeeded, build_engine_config
 from ..startup.logging_setup import session_context
 from ..startup.main_thread_gc import MainThreadGC
 from ..startup.probe import check_connection, fetch_known_stations
+from ..viewmodel.engine_bridge import EngineBridge
 from ..viewmodel.screen import Screen
 from ..viewmodel.ticket_model import TicketModel
 from .main_window import MainWindow
@@ -100,12 +101,12 @@ class Session:
     screen: Screen
     window: MainWindow
     sound: AlertSound
+    bridge: EngineBridge  # the one hub of the engine's reports: the window, screens and board listen to it
     keys: BumpBarKeys | None = None
     board: ReadyBoard | None = None  # the customer order-ready board, when configured
     first_run: FirstRunHint | None = None  # what to do next, on the empty screen of a first start
     printer: OwnPrinter | None = None  # the screen's own printer, when configured (issue 19 item 3)
     known_stations: tuple[str, ...] | None = None  # what the server says it knows, once asked
-    _unwatch: Callable[[], None] | None = None
     _asking: asyncio.Task[tuple[str, ...] | None] | None = None
     _unwatch_printed: Callable[[], None] | None = None
 
@@ -125,12 +126,14 @@ class Session:
             view=config.view,
         )
         engine = SyncEngine(engine_config)
+        # The only subscriber to the engine's (and the sign-in's) observables on the Qt side (issue 18).
+        bridge = EngineBridge(engine, connection.sign_in_needed)
         # One pane, or two side by side (`split`, issue 19, item 5): each its own screen and model, one engine.
         panes: list[tuple[Screen, TicketDelegate]] = []
         for pane in (filters := pane_filters(config)):
             delegate = TicketDelegate(config.font_size, config.thresholds_for)
             delegate.allow_rush = config.allow_rush  # expo cards always carry RUSH
-            screen = Screen(engine, TicketModel(), expo=pane.expo, stations=pane.stations,
+            screen = Screen(bridge, TicketModel(), expo=pane.expo, stations=pane.stations,
                             allow_rush=config.allow_rush, status=pane.status)
             panes.append((screen, delegate))
         (screen, delegate), second = panes[0], (panes[1] if len(panes) > 1 else None)
@@ -140,18 +143,17 @@ class Session:
             title = SEPARATOR.join(f.name() for f in filters)
         window = MainWindow(screen, delegate, title=title, scroll=config.layout == "scroll",
                             compact=config.expo_compact, second=second,
-                            names=(filters[0].name(), filters[-1].name()))
-        session = cls(config, connection, engine, screen, window, sound or AlertSound(config.sound))
+                            names=(filters[0].name(), filters[-1].name()), bridge=bridge)
+        session = cls(config, connection, engine, screen, window, sound or AlertSound(config.sound), bridge)
         session.keys = BumpBarKeys(window, resolve_keymap(config.keymap))  # the config was checked: it resolves
         if config.ready_board or ready_board:  # read-only, from the same store: no second device or token
-            session.board = ReadyBoard(engine, show_names=config.ready_board_names)
-        for pane in window.panes:
+            session.board = ReadyBoard(bridge, show_names=config.ready_board_names)
+        for pane in window.panes:  # after the board: on a change the board redraws first, as before the bridge
             pane.screen.new_tickets.connect(session._alert)
-            engine.on_changes(pane.screen.refresh)
+            bridge.changes.connect(pane.screen.refresh)
         # The server refused this screen and it could not sign itself in again: the window says so, in words.
-        needed, account = connection.sign_in_needed, connection.account
-        session._unwatch = needed.subscribe(lambda reason: window.set_sign_in_needed(reason is not None, account))
-        window.set_sign_in_needed(needed.value is not None, account)
+        bridge.sign_in_needed_changed.connect(session._sign_in_needed)
+        window.set_sign_in_needed(bridge.sign_in_needed is not None, connection.account)
         if config.printer is not None:
             session.printer = OwnPrinter(
                 engine, session.printed_stations, parse_address(config.printer),
@@ -180,6 +182,9 @@ class Session:
         for pane in self.window.panes:
             if pane.grid.delegate.set_printed_here(items):
                 pane.grid.cards_changed()
+
+    def _sign_in_needed(self, reason: str | None) -> None:
+        self.window.set_sign_in_needed(reason is not None, self.connection.account)
 
     def _alert(self, _new: list[object]) -> None:
         self.sound.play()
@@ -249,13 +254,12 @@ class Session:
     async def stop(self) -> None:
         if self._asking is not None:
             self._asking.cancel()
-        if self._unwatch is not None:
-            self._unwatch()
         if self.printer is not None:
             if self._unwatch_printed is not None:
                 self._unwatch_printed()
             await self.printer.stop()
         self.window.detach()
+        self.bridge.detach()  # nothing the engine reports from here on reaches the window, screens or board
         if self.board is not None:
             self.board.detach()
             self.board.close()

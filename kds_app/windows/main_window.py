@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QEvent, QObject, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QEvent, QMetaObject, QObject, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QMouseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -33,6 +33,7 @@ from ..panels.fitted_label import FittedLabel
 from ..panels.prep_strip import PrepStrip
 from ..panels.recall_drawer import RecallDrawer
 from ..panels.station_picker import StationPicker
+from ..viewmodel.engine_bridge import EngineBridge
 from ..viewmodel.screen import Screen
 from ..viewmodel.ticket_model import Ticket
 from .pane import Pane, PanesTitle
@@ -362,14 +363,17 @@ class MainWindow(QMainWindow):
         compact: bool = False,
         second: tuple[Screen, TicketDelegate] | None = None,
         names: tuple[str, str] = ("", ""),
+        bridge: EngineBridge | None = None,
     ) -> None:
         """`compact`: expo starts in compact rows (the top bar's COMPACT button switches). `second`: a split
         screen's second pane beside the first (issue 19, item 5), its screen and its cards' delegate; `names`:
-        the two panes' names, shown in their page bars."""
+        the two panes' names, shown in their page bars. `bridge`: the session's hub for its engine's reports,
+        which the window listens to (default: the one its screen was given)."""
         super().__init__()
         self.setWindowTitle(translate("MainWindow", "KDS · {title}").format(title=title))
         self.screen = screen
-        self.engine = screen.engine
+        self.bridge = bridge or screen.bridge
+        self.engine = self.bridge.engine
         self._wall_clock = wall_clock
         self._detached = False
         self.top = TopBar(title)
@@ -474,15 +478,17 @@ class MainWindow(QMainWindow):
         self.panes[0].set_active(True)
         self._name_stations()
 
-        self._unsubscribe = [
-            self.engine.connection_state.subscribe(lambda _s: self.update_status()),
-            self.engine.queue_depth.subscribe(lambda _d: self.update_status()),
-            self.engine.hub_upstream.subscribe(lambda _l: self.update_status()),
-            self.engine.stale_since.subscribe(lambda _s: self.update_status()),
-            self.engine.eighty_sixed.subscribe(self._menu_changed),
-            self.engine.recipes.subscribe(lambda _r: self._recipes_changed()),
+        # Bound methods of this window, not lambdas: Qt drops each connection when the window is deleted.
+        bridge = self.bridge
+        self._listening: list[QMetaObject.Connection] = [
+            bridge.connection_changed.connect(self._status_changed),
+            bridge.queue_depth_changed.connect(self._status_changed),
+            bridge.hub_upstream_changed.connect(self._status_changed),
+            bridge.stale_changed.connect(self._status_changed),
+            bridge.eighty_sixed_changed.connect(self._menu_changed),
+            bridge.recipes_changed.connect(self._recipes_changed),
         ]
-        self._menu_changed(self.engine.eighty_sixed.value)
+        self._menu_changed(bridge.eighty_sixed)
         self.timer = QTimer(self)
         self.timer.setInterval(1000)
         self.timer.timeout.connect(self.tick)
@@ -513,11 +519,15 @@ class MainWindow(QMainWindow):
     def _update_clock(self) -> None:
         self.top.clock.setText(datetime.fromtimestamp(self._wall_clock()).strftime("%H:%M"))
 
+    def _status_changed(self, _value: object) -> None:
+        self.update_status()
+
     def update_status(self) -> None:
-        state = self.engine.connection_state.value
-        depth = self.engine.queue_depth.value
+        # The bridge's last values: the ones its signals carried, so the bar shows what was announced.
+        state = self.bridge.connection_state
+        depth = self.bridge.queue_depth
         oldest = self.engine.oldest_pending_age()
-        link = self.engine.hub_upstream.value
+        link = self.bridge.hub_upstream
         lan_only = link is not None and not link.up and state is ConnectionState.LIVE
         self.top.set_connection(state, signed_out=self._sign_in_needed, lan_only=lan_only)
         if lan_only and depth == 0 and link is not None:
@@ -722,9 +732,9 @@ class MainWindow(QMainWindow):
         self.all_day.setVisible(shown)
 
     def _count_all_day(self) -> None:
-        self.all_day.update_counts(self.work_tickets(), self.engine.recipes.value)
+        self.all_day.update_counts(self.work_tickets(), self.bridge.recipes)
 
-    def _recipes_changed(self) -> None:
+    def _recipes_changed(self, _recipes: object) -> None:
         """A recipe changed (an admin, pushed live): the ingredient counts follow without waiting for a ticket."""
         if self.top.all_day.isChecked():
             self._count_all_day()
@@ -745,7 +755,7 @@ class MainWindow(QMainWindow):
             self._fill_eighty_six_panel()
 
     def _fill_eighty_six_panel(self) -> None:
-        self.eighty_six_panel.set_items(self.engine.eighty_sixed.value, self.menu_names())
+        self.eighty_six_panel.set_items(self.bridge.eighty_sixed, self.menu_names())
 
     def menu_names(self) -> list[str]:
         """The dishes still to cook on any pane, for the 86 panel."""
@@ -775,9 +785,9 @@ class MainWindow(QMainWindow):
         for pane in self.panes:
             pane.screen.detach()
         self.timer.stop()
-        for unsubscribe in self._unsubscribe:
-            unsubscribe()
-        self._unsubscribe = []
+        for connection in self._listening:
+            QObject.disconnect(connection)
+        self._listening = []
 
     def closeEvent(self, event: QCloseEvent) -> None:
         by_user = not self._detached  # a session closing its own window is not the cook closing the app

@@ -55,7 +55,7 @@ async def test_an_order_moves_from_preparing_to_ready_and_leaves_when_served(
         screen(companion, tmp_path, "r1-kds-grill-1") as grill,
         screen(companion, tmp_path, "r1-expo-1", expo=True, at=1) as expo,
     ):
-        board = ReadyBoard(expo.engine)  # the expo screen's own store: no second device
+        board = ReadyBoard(expo.bridge)  # the expo screen's own store: no second device
         qtbot.addWidget(board)
         board.resize(1280, 720)
         board.show()

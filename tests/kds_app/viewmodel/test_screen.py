@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from api_client.models import DeviceRole, ItemStatus, OrderStatus, OrderWithItems, Priority
+from kds_app.viewmodel.engine_bridge import EngineBridge
 from kds_app.viewmodel.screen import Screen
 from kds_app.viewmodel.ticket_model import TicketModel
 from sync.engine.engine import SyncEngine
@@ -64,7 +65,10 @@ def test_redrawing_only_the_touched_orders_shows_what_a_full_reload_shows(
     orders = [order(f"{n}", ("Burger", "grill"), ("Fries", "fry"), age_s=900 - n) for n in range(30)]
     save(engine, *orders)
     screen = Screen(
-        engine, TicketModel(), expo=role is DeviceRole.expo, stations=() if role is DeviceRole.expo else STATIONS
+        EngineBridge(engine),
+        TicketModel(),
+        expo=role is DeviceRole.expo,
+        stations=() if role is DeviceRole.expo else STATIONS,
     )
     screen.refresh()
     assert len(screen.model.tickets()) == (30 if role is DeviceRole.expo else 60)
@@ -107,7 +111,7 @@ def test_rejections_are_read_only_when_one_was_recorded_or_dismissed(
 
     first = order("1", ("Burger", "grill"), ("Fries", "fry"), age_s=60)
     save(engine, first)
-    screen = Screen(engine, TicketModel(), expo=role is DeviceRole.expo, stations=STATIONS)
+    screen = Screen(EngineBridge(engine), TicketModel(), expo=role is DeviceRole.expo, stations=STATIONS)
     shown: list[list[object]] = []
     screen.rejections_changed.connect(shown.append)
     asked = 0
