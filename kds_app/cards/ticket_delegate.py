@@ -88,14 +88,19 @@ class TicketDelegate:
         # The items given a countdown row (fire timing): the grid binds its model's, which drops a fired item.
         self.countdown_items: Callable[[Ticket], frozenset[UUID]] = lambda ticket: frozenset(ticket.fires)
 
+    def forget_layouts(self) -> None:
+        """Every card is laid out again when next asked for (its size too): a font, a tag rule or the language
+        its words are drawn in changed."""
+        self._cache.clear()
+        self._sizes.clear()
+
     def set_show_station(self, shown: bool) -> bool:
         """Name the station in every card's header (True) or not; every card is laid out again. True if it
         changed."""
         if shown == self.show_station:
             return False
         self.show_station = shown
-        self._cache.clear()
-        self._sizes.clear()
+        self.forget_layouts()
         return True
 
     def set_eighty_sixed(self, names: tuple[str, ...]) -> bool:
@@ -104,8 +109,7 @@ class TicketDelegate:
         if wanted == self.eighty_sixed:
             return False
         self.eighty_sixed = wanted
-        self._cache.clear()
-        self._sizes.clear()
+        self.forget_layouts()
         return True
 
     def set_printed_here(self, items: frozenset[UUID]) -> bool:
@@ -114,15 +118,13 @@ class TicketDelegate:
         if items == self.printed_here:
             return False
         self.printed_here = items
-        self._cache.clear()
-        self._sizes.clear()
+        self.forget_layouts()
         return True
 
     def set_font_size(self, font_pt: int) -> None:
         self.fonts = CardFonts(font_pt)
         self.card_width = self._base_width()
-        self._cache.clear()
-        self._sizes.clear()
+        self.forget_layouts()
 
     def set_compact(self, compact: bool) -> bool:
         """Expo's compact rows (True) or whole cards; every card is laid out again. True if it changed."""
@@ -130,8 +132,7 @@ class TicketDelegate:
             return False
         self.compact = compact
         self.card_width = self._base_width()
-        self._cache.clear()
-        self._sizes.clear()
+        self.forget_layouts()
         return True
 
     def _base_width(self) -> int:
@@ -145,8 +146,7 @@ class TicketDelegate:
         if width == self.card_width:
             return False
         self.card_width = width
-        self._cache.clear()
-        self._sizes.clear()
+        self.forget_layouts()
         return True
 
     def layout_for(self, ticket: Ticket) -> CardLayout:

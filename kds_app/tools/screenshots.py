@@ -215,8 +215,15 @@ async def _shoot(out: Path) -> None:
                     ticket = grill.screen.model.tickets()[0]
                     grill.screen.action(ticket.key)
                     grill.screen.action(ticket.key)  # bumped offline: saved here, waiting to sync
-                    _both(grill, out, "offline")
                     _both(grill_am, out, "offline-am")
+                    # The words drawn on the cards and the bars follow the language in force: English again for
+                    # the English screen's shot (it was laid out while Amharic was on).
+                    use_language("en")
+                    for pane in grill.window.panes:
+                        pane.grid.delegate.forget_layouts()
+                        pane.grid.relayout(remeasure=True)
+                    grill.window.update_status()
+                    _both(grill, out, "offline")
                 finally:
                     await grill_am.stop()
                     await expo_am.stop()
