@@ -6,14 +6,13 @@ They are written in one place only, `read_rows`, from server answers and never f
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from typing import cast
 from uuid import UUID
 
 import sqlalchemy as sa
 
 from api_client.models import OrderWithItems
 
+from . import compiled
 from .tables import order_items, orders, tombstones
 
 
@@ -31,17 +30,24 @@ def load_order(conn: sa.Connection, order_id: UUID) -> OrderWithItems | None:
 def held_items(conn: sa.Connection, ids: set[UUID]) -> tuple[dict[UUID, int | None], dict[UUID, frozenset[UUID]]]:
     """For the orders `ids` the store holds: each one's `item_count` as the server last sent it (None: a server or
     a row without the column) and its item ids. What a commit's held frames are checked against (sync/readpath/
-    whole_tickets.py). The count is read from the row's JSON: it needs no column, so no schema step either."""
-    keys = [str(i) for i in ids]
-    count = sa.func.json_extract(orders.c.data, "$.item_count")
-    counted = conn.execute(sa.select(orders.c.id, count).where(orders.c.id.in_(keys)))
-    found = cast("Iterable[tuple[str, int | None]]", counted)
-    counts = {UUID(oid): (None if n is None else int(n)) for oid, n in found}
+    whole_tickets.py), on the hot path of every order update: compiled once. The count is read from the row's JSON:
+    it needs no column, so no schema step either."""
+    param = {"ids": compiled.ids_param(ids)}
+    counts = {UUID(oid): (None if n is None else int(n)) for oid, n in _HELD_COUNTS.rows(conn, param)}
     items: dict[UUID, set[UUID]] = {}
-    query = sa.select(order_items.c.order_id, order_items.c.id).where(order_items.c.order_id.in_(keys))
-    for oid, iid in cast("Iterable[tuple[str, str]]", conn.execute(query)):
+    for oid, iid in _HELD_ITEMS.rows(conn, param):
         items.setdefault(UUID(oid), set()).add(UUID(iid))
     return counts, {oid: frozenset(ids_) for oid, ids_ in items.items()}
+
+
+_HELD_COUNTS = compiled.Compiled(
+    sa.select(orders.c.id, sa.func.json_extract(orders.c.data, "$.item_count").label("item_count")).where(
+        orders.c.id.in_(compiled.json_ids("ids"))
+    )
+)
+_HELD_ITEMS = compiled.Compiled(
+    sa.select(order_items.c.order_id, order_items.c.id).where(order_items.c.order_id.in_(compiled.json_ids("ids")))
+)
 
 
 def order_ids(conn: sa.Connection) -> list[UUID]:

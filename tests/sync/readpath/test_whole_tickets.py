@@ -36,10 +36,12 @@ def _store(counts: dict[UUID, int | None], items: dict[UUID, frozenset[UUID]]) -
     return lookup, asked
 
 
-def test_an_order_with_all_its_items_in_the_commit_is_whole() -> None:
-    lookup, _ = _store({}, {})
+def test_an_order_with_all_its_items_in_the_commit_is_whole_without_reading_the_store() -> None:
+    lookup, asked = _store({}, {})
     assert whole([_order(2), _item(uuid4()), _item(uuid4())], lookup)
+    assert asked == [], "a new ticket whole in its commit: the store can only add items, so it is not read"
     assert not whole([_order(2), _item(uuid4())], lookup), "one of two"
+    assert asked == [{ORDER}]
 
 
 def test_items_the_store_holds_count_and_deletes_subtract() -> None:
