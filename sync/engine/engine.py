@@ -37,7 +37,7 @@ from sync.readpath.catchup import Action, Apply, CatchUp, FetchPage, FetchSnapsh
 from sync.readpath.coalesce import Coalescer
 from sync.readpath.commit_groups import CommitGroups, apply_order
 from sync.readpath.merge import DELETIONS
-from sync.readpath.whole_tickets import Stored, whole
+from sync.readpath.whole_tickets import Stored, new_tickets_whole, whole
 from sync.realtime.changes import RawChange
 from sync.realtime.channels import RealtimeMode, sync_channel
 from sync.realtime.connection import ChangeEvent, ConnectionState, Event, HintEvent, LiveAgain, RealtimeConnection
@@ -78,11 +78,11 @@ class EngineConfig:
     data_path: Path
     stations: tuple[str, ...] = ()
     safety_interval_s: float = 60.0
-    # Change notifications at once after a quiet spell, then at most once per `coalesce_s` (a frame at 60 Hz).
-    # Listeners run synchronously (the app redraws in them), so the driver also coalesces whatever arrives while
-    # they run. 0 halves the engine's own latency (bench/RESULTS.md, consumer vs official) but costs a screen
-    # a relayout per frame batch: at 50 orders/s end to end it was slower (e2e: 18 vs 13 ms of CPU per order).
-    coalesce_s: float = 0.016
+    # Change notifications: at once (0), or at most once per `coalesce_s`. Listeners run synchronously (the app
+    # redraws in them), and the driver takes whatever arrived meanwhile as one batch, so a burst (a catch-up page,
+    # a POS batch) is one redraw anyway. A 16 ms window made a ticket wait up to 16 ms behind a change just shown
+    # and saved no CPU measurable at 50 orders/s end to end (bench/RESULTS.md, e2e 2026-12-07).
+    coalesce_s: float = 0.0
     # Frames of one commit (an order and its items) are held together this long after the last one, at most
     # `group_max_hold_s` from the first: tickets are applied and painted whole (sync/readpath/commit_groups.py).
     # A commit's frames usually arrive within 0.5 ms of each other on a LAN (bench/RESULTS.md, e2e).
@@ -222,7 +222,8 @@ class SyncEngine:
             config.restaurant_id, cursor, safety_interval_s=config.safety_interval_s, clock_start=clock_start
         )
         self.commit_groups: CommitGroups[ChangeEvent] = CommitGroups(
-            config.group_hold_s, config.group_max_hold_s, self._whole_tickets, config.group_wait_s
+            config.group_hold_s, config.group_max_hold_s, self._whole_tickets, config.group_wait_s,
+            done=lambda group: new_tickets_whole(e.change for e in group),
         )
         self.coalescer = Coalescer(config.coalesce_s)
         self.caught_up: Observable[bool] = Observable(False)

@@ -51,6 +51,7 @@ class CommitGroups(Generic[T]):
         max_hold_s: float = 0.05,
         complete: Callable[[Sequence[T]], bool] | None = None,
         wait_s: float = 2.0,
+        done: Callable[[Sequence[T]], bool] | None = None,
     ) -> None:
         if hold_s < 0 or max_hold_s < hold_s or wait_s < max_hold_s:
             raise ValueError("need 0 <= hold_s <= max_hold_s <= wait_s")
@@ -58,6 +59,7 @@ class CommitGroups(Generic[T]):
         self.max_hold_s = max_hold_s
         self.wait_s = wait_s
         self._complete = complete
+        self._done = done
         self._groups: list[_Group[T]] = []  # oldest commit first; only the head can be released
         self.gave_up = 0  # groups released incomplete after `wait_s` (the pump asks for a catch-up)
 
@@ -78,6 +80,11 @@ class CommitGroups(Generic[T]):
         group.frames.append(frame)
         # Within the timing bound: a hold after this frame. Past it (a group waiting for a late frame): look now.
         group.release_at = min(now + self.hold_s, max(group.deadline, now))
+        if group is self._groups[0] and self._done is not None and self._done(group.frames):
+            # The frames say themselves that the commit is all here (new tickets, each with all its items): no
+            # hold. Only for the head: nothing overtakes an older commit.
+            group.release_at = now
+            return self._ready(now, newest_too=True)
         return self._ready(now, newest_too=False)
 
     def release(self) -> list[T]:

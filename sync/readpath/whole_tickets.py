@@ -81,3 +81,23 @@ def _old_id(old: Mapping[str, object] | None) -> set[UUID]:
     if value is None:
         return set()
     return {value if isinstance(value, UUID) else UUID(str(value))}
+
+
+def new_tickets_whole(changes: Iterable[object]) -> bool:
+    """Whether `changes` (one commit's frames so far) are new tickets, each with every item its `item_count` says,
+    and nothing else: such a commit needs no timing hold (`CommitGroups`' `done`). POS intake writes exactly this,
+    and it is the path a cook waits on. Anything else (an update, a row without a count, an item of another order)
+    is not known to be whole by itself and keeps the hold."""
+    counts: dict[UUID, int] = {}
+    items: dict[UUID, int] = {}
+    for change in changes:
+        if isinstance(change, OrderChange) and change.type == "INSERT" and change.record is not None:
+            if change.record.item_count is None:
+                return False
+            counts[change.record.id] = change.record.item_count
+        elif isinstance(change, OrderItemChange) and change.type == "INSERT" and change.record is not None:
+            order = change.record.order_id
+            items[order] = items.get(order, 0) + 1
+        else:
+            return False
+    return bool(counts) and set(items) <= set(counts) and all(items.get(o, 0) == n for o, n in counts.items())

@@ -135,3 +135,20 @@ def test_another_input_takes_only_whole_commits_and_a_lost_connection_takes_all(
 def test_wait_must_cover_the_timing_bound() -> None:
     with pytest.raises(ValueError):
         CommitGroups(0.002, 0.05, wait_s=0.01)
+
+
+def test_a_commit_that_says_it_is_all_here_goes_without_the_hold() -> None:
+    """New tickets whose frames carry all their items (`done`) need no timing hold: a cook waits on them."""
+    groups: CommitGroups[str] = CommitGroups(hold_s=0.005, done=lambda frames: len(frames) == 3)
+    assert groups.push("order A", "t1", 0.0) == []
+    assert groups.push("item A1", "t1", 0.001) == [], "not all here yet: held"
+    assert groups.push("item A2", "t1", 0.002) == ["order A", "item A1", "item A2"], "all here: at once"
+    assert groups.held == 0
+
+
+def test_a_commit_all_here_still_waits_behind_an_older_one() -> None:
+    groups: CommitGroups[str] = CommitGroups(hold_s=0.005, done=lambda frames: frames[-1].startswith("done"))
+    groups.push("update X", "t0", 0.0)
+    assert groups.push("done B", "t1", 0.001) == ["update X"], "the older commit goes first, on the next one"
+    assert groups.held == 1, "the newer one is not the head when it arrives: it keeps its hold"
+    assert groups.due(0.006) == ["done B"]

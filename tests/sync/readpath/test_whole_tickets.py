@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from api_client.models import OrderChange, OrderItemChange
-from sync.readpath.whole_tickets import Stored, whole
+from sync.readpath.whole_tickets import Stored, new_tickets_whole, whole
 from tests.sync.readpath.rows import item, order, uid
 
 ORDER = uid(1)
@@ -66,3 +66,13 @@ def test_a_server_without_the_column_is_todays_timing_hold_and_a_bump_reads_noth
     assert whole([_item(uuid4(), "UPDATE")], lookup), "a status change of a stored item"
     assert asked == []
     assert whole([_item(uuid4())], lookup), "an order stored without a count: unknown, not waited for"
+
+
+def test_new_tickets_with_all_their_items_say_they_are_whole_by_themselves() -> None:
+    assert new_tickets_whole([_order(2), _item(uuid4()), _item(uuid4())])
+    assert not new_tickets_whole([_order(2), _item(uuid4())]), "one item still to come"
+    assert not new_tickets_whole([_item(uuid4()), _item(uuid4())]), "its order's row still to come"
+    assert not new_tickets_whole([_order(None), _item(uuid4())]), "a server without the column: the hold decides"
+    assert not new_tickets_whole([_order(2, type_="UPDATE"), _item(uuid4()), _item(uuid4())]), "an update"
+    gone = _frame("order_items", "DELETE", None, {"id": str(uuid4())})
+    assert not new_tickets_whole([_order(1), _item(uuid4()), gone]), "anything but inserts keeps the hold"
