@@ -88,16 +88,19 @@ def new_tickets_whole(changes: Iterable[object]) -> bool:
     and nothing else: such a commit needs no timing hold (`CommitGroups`' `done`). POS intake writes exactly this,
     and it is the path a cook waits on. Anything else (an update, a row without a count, an item of another order)
     is not known to be whole by itself and keeps the hold."""
-    counts: dict[UUID, int] = {}
-    items: dict[UUID, int] = {}
+    # On every frame pushed (the hot path): keyed by the ids' ints, whose hash is C's, not `UUID.__hash__`'s.
+    counts: dict[int, int] = {}
+    items: dict[int, int] = {}
     for change in changes:
-        if isinstance(change, OrderChange) and change.type == "INSERT" and change.record is not None:
-            if change.record.item_count is None:
+        if isinstance(change, OrderItemChange):
+            if change.type != "INSERT" or change.record is None:
                 return False
-            counts[change.record.id] = change.record.item_count
-        elif isinstance(change, OrderItemChange) and change.type == "INSERT" and change.record is not None:
-            order = change.record.order_id
+            order = change.record.order_id.int
             items[order] = items.get(order, 0) + 1
+        elif isinstance(change, OrderChange):
+            if change.type != "INSERT" or change.record is None or change.record.item_count is None:
+                return False
+            counts[change.record.id.int] = change.record.item_count
         else:
             return False
-    return bool(counts) and set(items) <= set(counts) and all(items.get(o, 0) == n for o, n in counts.items())
+    return bool(counts) and items.keys() <= counts.keys() and all(items.get(o, 0) == n for o, n in counts.items())

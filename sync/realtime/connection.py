@@ -374,7 +374,7 @@ class RealtimeConnection:
         for handler in list(self._handlers):
             try:
                 result = handler(event)
-                if inspect.isawaitable(result):
+                if result is not None and inspect.isawaitable(result):
                     self._spawn(result, f"realtime handler {handler!r}")
             except Exception:
                 log.exception("realtime handler %r failed on %r; carrying on", handler, type(event).__name__)
