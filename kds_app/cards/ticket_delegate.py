@@ -39,6 +39,7 @@ from .card_layout import layout_card as compute_layout
 
 Thresholds = Callable[[str | None], tuple[int, int]]
 MAX_CACHED_CARDS = 48  # two or three pages of cards: paging back and forth is blits
+MAX_CACHED_AGES = 256  # a few pages of cards, a few seconds each: a small picture apiece
 
 
 def format_age(seconds: float) -> str:
@@ -81,6 +82,10 @@ class TicketDelegate:
         # key -> (ticket, its countdown rows, its card's height): the grid's pages
         self._sizes: dict[str, tuple[Ticket, frozenset[UUID], int]] = {}
         self._pixmaps: OrderedDict[str, tuple[Ticket, CardLayout, tuple[object, ...], QPixmap]] = OrderedDict()
+        # (text, ink, width, height, pixel ratio) -> the age alone, drawn once: every repaint of a card (a rail that
+        # moves on each arrival repaints the page many times a second) blits its age instead of laying text out.
+        self._ages: OrderedDict[tuple[str, int, int, int, float], QPixmap] = OrderedDict()
+        self._number_h: tuple[CardFonts, int] | None = None
         self.allow_rush = False  # a station card shows RUSH only where the kitchen allows it (expo always does)
         self.eighty_sixed: frozenset[str] = frozenset()  # lower-case names of the items 86'd now
         self.printed_here: frozenset[UUID] = frozenset()  # items this screen's own printer put on paper
@@ -93,6 +98,7 @@ class TicketDelegate:
         its words are drawn in changed."""
         self._cache.clear()
         self._sizes.clear()
+        self._ages.clear()
 
     def set_show_station(self, shown: bool) -> bool:
         """Name the station in every card's header (True) or not; every card is laid out again. True if it
@@ -194,22 +200,48 @@ class TicketDelegate:
         fill, ink, age_text = self.age_look(ticket, layout, age_s, waiting=fire_now)
         state = (fill.rgba(), card.highlight, card.armed, card.armed_control, card.selected, waiting, fire_now)
         painter.drawPixmap(at, self._card_pixmap(ticket, layout, state, painter, age_s))
-        # The age ticks every second: drawn live over the cached card, the rest of the card is a blit.
+        # The age ticks every second: blitted over the cached card from its own small cached picture.
+        rect = self._number_rect(layout)
+        opacity = painter.opacity()
+        if layout.on_hold:
+            painter.setOpacity(0.5)
+        painter.drawPixmap(at + rect.topLeft(), self._age_pixmap(age_text, ink, rect, painter))
+        painter.setOpacity(opacity)
+        if not card.waits:
+            return
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.translate(at)
-        if layout.on_hold:
-            painter.setOpacity(0.5)
-        painter.setPen(ink)
-        painter.setFont(self.fonts.age)
-        painter.drawText(self._number_rect(layout), int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
-                         age_text)
-        for block in layout.items if card.waits else ():
+        for block in layout.items:
             seconds = card.waits.get(block.item.id)
             if seconds is not None and block.countdown is not None:  # every second, over the cached card
                 text = countdown_text(seconds)
                 self._pill(painter, self.countdown_rect(block, text), text, theme.HELD, theme.TEXT, self.fonts.tag)
         painter.restore()
+
+    def _age_pixmap(self, text: str, ink: QColor, rect: QRect, painter: QPainter) -> QPixmap:
+        """The age `text` right-aligned in a `rect`-sized picture, as `drawText` would put it in `rect`."""
+        ratio = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
+        key = (text, ink.rgba(), rect.width(), rect.height(), ratio)
+        cached = self._ages.get(key)
+        if cached is not None:
+            return cached
+        pixmap = QPixmap(int(rect.width() * ratio), int(rect.height() * ratio))
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        age = QPainter(pixmap)
+        try:
+            age.setRenderHint(QPainter.RenderHint.Antialiasing)
+            age.setPen(ink)
+            age.setFont(self.fonts.age)
+            age.drawText(QRect(0, 0, rect.width(), rect.height()),
+                         int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), text)
+        finally:
+            age.end()
+        self._ages[key] = pixmap
+        while len(self._ages) > MAX_CACHED_AGES:  # ages of the cards shown in the last few seconds
+            self._ages.popitem(last=False)
+        return pixmap
 
     def _card_pixmap(
         self, ticket: Ticket, layout: CardLayout, state: tuple[object, ...], painter: QPainter, age_s: float
@@ -286,7 +318,9 @@ class TicketDelegate:
         if layout.compact:  # the number on the left of its box, the age (drawn live) on the right
             return layout.header.adjusted(PAD, 0, -PAD, 0)
         head = layout.header.adjusted(4, 4, -4, 0)
-        return QRect(PAD, head.top() + 4, layout.width - 2 * PAD, QFontMetrics(self.fonts.number).height())
+        if self._number_h is None or self._number_h[0] is not self.fonts:
+            self._number_h = (self.fonts, QFontMetrics(self.fonts.number).height())
+        return QRect(PAD, head.top() + 4, layout.width - 2 * PAD, self._number_h[1])
 
     @staticmethod
     def _selection(painter: QPainter, layout: CardLayout) -> None:

@@ -317,3 +317,32 @@ def test_a_long_station_name_is_cut_short_before_the_age_and_the_number_never_is
     fonts = delegate.fonts
     used = QFontMetrics(fonts.number).horizontalAdvance(number) + QFontMetrics(fonts.meta).horizontalAdvance(station)
     assert used + QFontMetrics(fonts.age).horizontalAdvance("00:00") <= delegate.layout_for(long).width - 2 * 12
+
+
+def age_pixels(grid: TicketGrid, ticket: Ticket) -> QImage:
+    """The right half of the card's header band, where its age is drawn."""
+    grid.relayout()
+    head = grid.delegate.layout_for(ticket).header.translated(card_rect(grid, ticket).topLeft())
+    return painted(grid).copy(QRect(head.center().x(), head.top(), head.width() // 2, head.height() // 2))
+
+
+def test_the_age_is_painted_anew_on_each_tick_never_from_a_stale_picture(
+    grid: TicketGrid, clock: Clock, qtbot: QtBot
+) -> None:
+    """Ages are blitted from small cached pictures (a rail that moves on every arrival repaints each card many times
+    a second): a tick must still show the new age, exactly as a screen that never drew the old one shows it."""
+    made = order("41", age_s=30)
+    [ticket] = show(grid, made)
+    before = age_pixels(grid, ticket)
+    clock.t += 61
+    grid.ticket_model().tick()
+    after = age_pixels(grid, ticket)
+    assert after != before, "the age did not change on the tick"
+
+    fresh = TicketGrid(TicketModel(clock=clock), TicketDelegate(20, lambda _station: DEFAULT_THRESHOLDS))
+    qtbot.addWidget(fresh)
+    fresh.resize(grid.size())
+    fresh.show()
+    qtbot.waitExposed(fresh)
+    [again] = show(fresh, made)
+    assert age_pixels(fresh, again) == after, "the ticked age differs from one drawn afresh"
