@@ -6,6 +6,7 @@ import itertools
 import os
 import random
 import shutil
+import statistics
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,8 @@ WHOLE_MODULES = {
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """`--dist load` test by test, but each of WHOLE_MODULES as one unit, and the biggest units first.
+    """`--dist load` test by test, but each of WHOLE_MODULES as one unit, the biggest units first, then the rest
+    longest first by the durations the last run recorded (in pytest's cache, `kds/durations`).
 
     What `xdist_group` marks with `--dist loadgroup` are for; but pytest-xdist 3.8 groups by renaming the node
     ids, which pytest 9.2 no longer allows, so the marks would be silently ignored."""
@@ -44,10 +46,27 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         return None
     from xdist.scheduler import LoadScopeScheduling
 
+    known: dict[str, float] = config.cache.get(DURATIONS_KEY, {}) if hasattr(config, "cache") else {}
+
     class Scheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::", 1)[0]
             return module if module in WHOLE_MODULES else nodeid
+
+        def schedule(self) -> None:
+            first = self.collection is None
+            super().schedule()
+            if first and known:
+                # The longest tests of the last run start first, so the run does not end on one worker finishing
+                # a 30 s test while the others idle. A test the last run did not have counts as a typical one.
+                typical = statistics.median(known.values())
+
+                def last_time(item: tuple[str, dict[str, bool]]) -> float:
+                    return -sum(known.get(nodeid, typical) for nodeid in item[1])
+
+                pending = sorted(self.workqueue.items(), key=last_time)
+                self.workqueue.clear()
+                self.workqueue.update(pending)
 
         def remove_node(self, node: Any) -> str | None:
             # pytest-xdist 3.8 puts a crashed worker's finished units back in the queue too, handed out later as
@@ -66,6 +85,22 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             return crashed
 
     return Scheduling(config, log)
+
+
+DURATIONS_KEY = "kds/durations"
+_durations: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # Recorded where the run is controlled (the xdist controller, or the only process): setup, call and teardown.
+    _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    if hasattr(config, "workerinput") or not hasattr(config, "cache") or not _durations:
+        return
+    config.cache.set(DURATIONS_KEY, {**config.cache.get(DURATIONS_KEY, {}), **_durations})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
