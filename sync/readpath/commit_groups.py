@@ -20,6 +20,9 @@ An incomplete group is held past `max_hold_s`, up to `wait_s` from its first fra
 it (nothing overtakes); a frame of a held commit joins its group even after another commit started (frames
 reordered on the way). After `wait_s` the group goes as it is, logged once: the catch-up repairs the ticket.
 
+The data can also say a commit is all here (`done`, injected: new tickets, each with every item its count says),
+and then it goes at once, without the timing hold: the path a cook waits on pays no hold (bench/RESULTS.md, e2e).
+
 Sans-I/O: the pump passes the time in and asks `next_release_at()` when to call `due()`.
 """
 
