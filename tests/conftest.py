@@ -125,6 +125,15 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    yield
+    # A test's cyclic garbage is collected here, on the main thread, once its fixtures are gone: left for the
+    # automatic collector, a Qt app test's timers could be destroyed by the next test's server thread ("QObject::
+    # ~QObject: Timers cannot be stopped from another thread"). Cheap over the frozen heap.
+    gc.collect()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # The fault harness's random seed is part of a test id, and pytest-xdist workers must all collect the same
     # ids: pick it once here, in the process that starts the workers (they inherit the environment).
