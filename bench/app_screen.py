@@ -276,8 +276,10 @@ async def _tap(tickets: int, samples: int, gap_s: float) -> dict[str, Any]:
         submit = _Timer(session.engine, "submit")
         # Screen._submit calls self.refresh(): the instance attribute is what it finds. The engine's coalesced
         # callback was bound at Session.create, so wrap that one too (it shows up as "outside" refreshes).
+        original_refresh = screen.refresh
         refresh = _Timer(screen, "refresh")
-        session.engine._listeners.callbacks[:] = [screen.refresh]
+        session.bridge.changes.disconnect(original_refresh)
+        session.bridge.changes.connect(screen.refresh)
         try:
             await session.start(fullscreen=False)
             session.window.resize(*SIZE)

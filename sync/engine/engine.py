@@ -80,8 +80,9 @@ class EngineConfig:
     safety_interval_s: float = 60.0
     # Change notifications: at once (0), or at most once per `coalesce_s`. Listeners run synchronously (the app
     # redraws in them), and the driver takes whatever arrived meanwhile as one batch, so a burst (a catch-up page,
-    # a POS batch) is one redraw anyway. A 16 ms window made a ticket wait up to 16 ms behind a change just shown
-    # and saved no CPU measurable at 50 orders/s end to end (bench/RESULTS.md, e2e 2026-12-07).
+    # a POS batch) is one redraw anyway. A 16 ms window made a ticket wait up to 16 ms behind a change just shown:
+    # at 50 orders/s end to end, p50 13-15 ms with it, 7-8 ms without, for 0-15 % more CPU (bench/RESULTS.md, e2e
+    # 2026-12-07).
     coalesce_s: float = 0.0
     # Frames of one commit (an order and its items) are held together this long after the last one, at most
     # `group_max_hold_s` from the first: tickets are applied and painted whole (sync/readpath/commit_groups.py).
