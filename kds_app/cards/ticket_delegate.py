@@ -221,14 +221,12 @@ class TicketDelegate:
 
     def _age_pixmap(self, text: str, ink: QColor, rect: QRect, painter: QPainter) -> QPixmap:
         """The age `text` right-aligned in a `rect`-sized picture, as `drawText` would put it in `rect`."""
-        ratio = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
+        ratio = _pixel_ratio(painter)
         key = (text, ink.rgba(), rect.width(), rect.height(), ratio)
         cached = self._ages.get(key)
         if cached is not None:
             return cached
-        pixmap = QPixmap(int(rect.width() * ratio), int(rect.height() * ratio))
-        pixmap.setDevicePixelRatio(ratio)
-        pixmap.fill(Qt.GlobalColor.transparent)
+        pixmap = _clear_pixmap(rect.width(), rect.height(), ratio)
         age = QPainter(pixmap)
         try:
             age.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -252,10 +250,7 @@ class TicketDelegate:
         if cached is not None and cached[0] is ticket and cached[1] is layout and cached[2] == state:
             self._pixmaps.move_to_end(ticket.key)
             return cached[3]
-        ratio = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
-        pixmap = QPixmap(int(layout.width * ratio), int(layout.height * ratio))
-        pixmap.setDevicePixelRatio(ratio)
-        pixmap.fill(Qt.GlobalColor.transparent)
+        pixmap = _clear_pixmap(layout.width, layout.height, _pixel_ratio(painter))
         card = QPainter(pixmap)
         try:
             card.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -582,3 +577,15 @@ class TicketDelegate:
         painter.setPen(ink)
         painter.setFont(font)
         painter.drawText(pill, int(Qt.AlignmentFlag.AlignCenter), text)
+
+
+def _pixel_ratio(painter: QPainter) -> float:
+    return painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
+
+
+def _clear_pixmap(width: int, height: int, ratio: float) -> QPixmap:
+    """A transparent picture of `width` x `height` logical pixels at the screen's pixel ratio, to draw into once."""
+    pixmap = QPixmap(int(width * ratio), int(height * ratio))
+    pixmap.setDevicePixelRatio(ratio)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    return pixmap
