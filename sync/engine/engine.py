@@ -390,7 +390,8 @@ class SyncEngine:
         station: str | None = None,
         args: dict[str, Any] | None = None,
     ) -> Intent:
-        """Durable before it returns (one local transaction); the upload happens in the background."""
+        """Committed before it returns (one local transaction, fsynced on the store's own thread right after); the
+        upload happens in the background, once it is on disk."""
         intent = self.outbox.submit(kind, order_id, item_id, station, args)
         if intent.kind is IntentKind.eighty_six:
             self._refresh_menu()
@@ -398,7 +399,7 @@ class SyncEngine:
             self._pending_orders.add(order_id)
             self.coalescer.add([order_id])
             self._inputs.put_nowait(None)
-        self.uploader.kick()
+        self.uploader.queued(intent.created_at.timestamp())
         return intent
 
     def rejected(self) -> list[OutboxEntry]:

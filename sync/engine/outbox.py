@@ -38,8 +38,10 @@ class Outbox:
         station: str | None = None,
         args: dict[str, Any] | None = None,
     ) -> Intent:
-        """Queue an intent durably and return it. Never waits on the network; the uploader is only nudged."""
-        with self.store.transaction() as conn:
+        """Queue an intent and return it. Committed when it returns (a `kill -9` keeps it); its fsync runs on the
+        store's sync thread meanwhile, and the uploader sends it only after that (`LocalStore.durable`). Never waits
+        on the network or the disk; the uploader is only nudged."""
+        with self.store.deferred_sync() as conn:
             # The sequence number and the row commit together: a crash consumes neither or both.
             intent = Intent(
                 id=uuid.uuid4(),

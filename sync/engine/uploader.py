@@ -88,6 +88,7 @@ class Uploader:
         self._task: asyncio.Task[None] | None = None
         self._limit: int | None = None
         self._sending_since: float | None = None  # loop time the batch in flight was sent, if one is
+        self._publish_scheduled = False
         self.retries = RetryLog(log, "upload", "upload_retry")
 
     # ------------------------------------------------------------ control
@@ -103,8 +104,36 @@ class Uploader:
 
     def kick(self) -> None:
         """Something was queued, or the network is back: look at the outbox now (backoff waits still hold)."""
-        self.publish_metrics()
         self._kick.set()
+        self._publish_soon()
+
+    def queued(self, created_at: float) -> None:
+        """One tap was just committed: counted at once (no query on the tap's way to its redraw), counted again
+        from the outbox at the loop's next turn, and sent."""
+        self.queue_depth.set(self.queue_depth.value + 1)
+        if self.oldest_pending_at.value is None:
+            self.oldest_pending_at.set(created_at)
+        self.kick()
+
+    def _publish_soon(self) -> None:
+        """`publish_metrics` at the loop's next turn, once however many taps come first: a tap's card is redrawn
+        (Qt's posted paint events go before the loop's callbacks) without waiting for the outbox to be counted."""
+        if self._publish_scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a synchronous caller): count now
+            self.publish_metrics()
+            return
+        self._publish_scheduled = True
+        loop.call_soon(self._publish_scheduled_metrics)
+
+    def _publish_scheduled_metrics(self) -> None:
+        self._publish_scheduled = False
+        try:
+            self.publish_metrics()
+        except Exception:  # a closed store at shutdown, a disk error: the next round publishes again
+            log.exception("counting the outbox failed")
 
     def retry_now(self) -> None:
         """The server is reachable again (e.g. realtime is live): cut a backoff wait short and send now."""
@@ -139,8 +168,7 @@ class Uploader:
 
     def publish_metrics(self) -> None:
         with self.store.snapshot() as conn:
-            depth = outbox_rows.depth(conn)
-            oldest = outbox_rows.oldest_created_at(conn)
+            depth, oldest = outbox_rows.depth_and_oldest(conn)
         self.queue_depth.set(depth)
         self.oldest_pending_at.set(oldest)
 
@@ -164,6 +192,9 @@ class Uploader:
             self.publish_metrics()
             await self._sleep(self.watchdog_s, wake_on_kick=True)
             return
+        # Taps are committed without waiting for fsync: none leaves before it is on disk, or a power cut could
+        # roll back a tap the server applied and hand its sequence number to the next one.
+        await self.store.durable()
         intents = [e.intent for e in batch]
         self.batches_sent += 1
         outcome = await self._send(intents)
@@ -228,7 +259,8 @@ class Uploader:
         self._abandon.set()
 
     def _take_batch(self) -> list[OutboxEntry]:
-        with self.store.transaction() as conn:
+        # "In flight" marks need no fsync of their own: a restart resets them. The barrier after this covers it.
+        with self.store.deferred_sync() as conn:
             batch = outbox_rows.unsettled(conn, self._limit or self.batch_size)
             if batch:
                 outbox_rows.mark_inflight(conn, [e.intent.id for e in batch])

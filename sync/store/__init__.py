@@ -1,4 +1,4 @@
-"""The screen's local store: SQLite (WAL, synchronous=FULL) through SQLAlchemy 2 Core.
+"""The screen's local store: SQLite (WAL; taps fsynced off the UI thread, `wal_sync`) through SQLAlchemy 2 Core.
 
 Server rows (as the server last sent them) and the outbox of pending intents are kept apart; what a screen
 shows is the server rows with the pending intents folded over them (`overlay.overlay`).

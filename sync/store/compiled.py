@@ -20,6 +20,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.sql.selectable import ExecutableReturnsRows
 
 _DIALECT = sqlite.dialect()
 
@@ -34,16 +35,18 @@ def ids_param(ids: Collection[UUID | str]) -> str:
 
 
 class Compiled:
-    """`stmt` compiled once. Every bound parameter needs a value when compiling (a placeholder for those given per
-    call, e.g. `sa.bindparam("station", value="")`)."""
+    """`stmt` compiled once: a SELECT, or an INSERT/UPDATE (whose rows are its RETURNING clause's, if any). Every
+    bound parameter needs a value when compiling (a placeholder for those given per call, e.g.
+    `sa.bindparam("station", value="")`; an INSERT without values binds one parameter per column, named after it)."""
 
-    def __init__(self, stmt: sa.Select[Any]) -> None:
+    def __init__(self, stmt: ExecutableReturnsRows) -> None:
         compiled = stmt.compile(dialect=_DIALECT, compile_kwargs={"render_postcompile": True})
         self.sql = compiled.string
         self._names = tuple(compiled.positiontup or ())
         self._defaults: dict[str, Any] = dict(compiled.params)
         # Rows with attribute access by column name, like SQLAlchemy's, for code that reads `row.payload`.
-        self._row: Any = namedtuple("Row", list(stmt.selected_columns.keys()), rename=True)  # type: ignore[misc]
+        columns = list(map(str, stmt.exported_columns.keys())) or ["_"]
+        self._row: Any = namedtuple("Row", columns, rename=True)  # type: ignore[misc]
 
     def rows(self, conn: sa.Connection, params: Mapping[str, object] | None = None) -> list[Any]:
         given = params or {}

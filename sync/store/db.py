@@ -17,6 +17,9 @@ REFETCHABLE = "kds_local_refetchable"
 catch-up cursor, all in the same transaction), so its commit need not wait for fsync (`synchronous=NORMAL`).
 A kill -9 loses none of it (WAL); a power cut may roll back the last such commits, cursor included, and catch-up
 reads them again. Taps and the server's answers to them stay `FULL`: only the server has those after a loss."""
+DEFERRED_SYNC = "kds_local_deferred_sync"
+"""Execution option: commit at `synchronous=NORMAL` too, but for rows only this screen has (a cook's tap); the store
+fsyncs the WAL on a thread of its own right after (`wal_sync.WalSync`), and nothing is sent before that is done."""
 _SYNCHRONOUS = "kds_synchronous"  # the level last set on a DBAPI connection (its record's `info`)
 
 
@@ -41,7 +44,8 @@ def open_engine(path: Path) -> sa.Engine:
         assert driver is not None  # a checked-out connection
         if not read_only:
             # Set between transactions (SQLite refuses inside one), and only when it changes.
-            level = "NORMAL" if options.get(REFETCHABLE, False) else "FULL"
+            deferred = options.get(REFETCHABLE, False) or options.get(DEFERRED_SYNC, False)
+            level = "NORMAL" if deferred else "FULL"
             if record.info.get(_SYNCHRONOUS, "FULL") != level:
                 driver.execute(f"PRAGMA synchronous={level}")
                 record.info[_SYNCHRONOUS] = level

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from api_client.models import Intent
 
+from .compiled import Compiled
 from .tables import INFLIGHT, PENDING, REJECTED, UNSETTLED, outbox
 
 
@@ -57,8 +58,15 @@ def _row(intent: Intent, created_at: float, state: str = PENDING, reason: str | 
     }
 
 
+_ROW_KEYS = ("intent_id", "device_seq", "kind", "order_id", "payload", "state", "attempts", "created_at", "reason")
+_APPEND = Compiled(outbox.insert().values({k: sa.bindparam(k, value=None) for k in _ROW_KEYS}))
+_DEPTH_AND_OLDEST = Compiled(
+    sa.select(sa.func.count(), sa.func.min(outbox.c.created_at)).where(outbox.c.state.in_(UNSETTLED))
+)
+
+
 def append(conn: sa.Connection, intent: Intent, created_at: float) -> None:
-    conn.execute(outbox.insert(), _row(intent, created_at))
+    _APPEND.rows(conn, _row(intent, created_at))  # a tap's own row: compiled once (it is on the tap's path)
 
 
 def append_new(conn: sa.Connection, intents: Sequence[Intent], created_at: float) -> None:
@@ -92,11 +100,15 @@ def unsettled_for_order(conn: sa.Connection, order_id: UUID) -> list[Intent]:
     return [Intent.model_validate_json(p) for p in payloads]
 
 
+_PENDING_ORDER_IDS = Compiled(
+    sa.select(outbox.c.order_id).distinct().where(outbox.c.state.in_(UNSETTLED), outbox.c.order_id.is_not(None))
+)
+
+
 def pending_order_ids(conn: sa.Connection) -> set[UUID]:
-    """Orders with unanswered intents (read from the indexed column; no payload is parsed)."""
-    query = sa.select(outbox.c.order_id).distinct().where(outbox.c.state.in_(UNSETTLED), outbox.c.order_id.is_not(None))
-    ids: list[str] = list(conn.execute(query).scalars())
-    return {UUID(v) for v in ids}
+    """Orders with unanswered intents (read from the indexed column; no payload is parsed). Compiled once: it runs
+    after every tap, when the "to sync" count changes."""
+    return {UUID(row[0]) for row in _PENDING_ORDER_IDS.rows(conn)}
 
 
 def rejected(conn: sa.Connection) -> list[OutboxEntry]:
@@ -142,6 +154,12 @@ def dismiss(conn: sa.Connection, intent_id: UUID) -> bool:
     """The cook has seen a rejection: only then does a rejected entry leave the outbox."""
     result = conn.execute(outbox.delete().where(outbox.c.intent_id == str(intent_id), outbox.c.state == REJECTED))
     return result.rowcount == 1
+
+
+def depth_and_oldest(conn: sa.Connection) -> tuple[int, float | None]:
+    """`depth` and `oldest_created_at` in one compiled query (after every tap, for the "to sync" line)."""
+    count, oldest = _DEPTH_AND_OLDEST.rows(conn)[0]
+    return int(count), oldest
 
 
 def depth(conn: sa.Connection) -> int:

@@ -9,7 +9,7 @@ announces a batch's orders only once its commit has returned to the loop.
 
 One thread, one connection of its own, one job at a time: batches are committed in the order they were handed over,
 and the engine awaits each before it handles the next, so the catch-up cursor, tombstones and whole-commit groups
-keep the order they had on the loop. Taps (`LocalStore.transaction`, fsynced) stay on the loop; SQLite serialises
+keep the order they had on the loop. Taps (`LocalStore.deferred_sync`) stay on the loop; SQLite serialises
 them with this writer's transactions (`BEGIN IMMEDIATE`, busy timeout). `inline=True` runs the same transactions
 on the caller's thread instead (a comparison in `bench/consumer_vs_official.py`, and where no thread is wanted).
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -17,6 +17,7 @@ from api_client.models import DeviceRole, Intent, IntentResult, IntentStatus
 from sync.engine.outbox import Outbox
 from sync.engine.uploader import Uploader
 from sync.store import LocalStore, outbox_rows
+from tests.helpers.slow_disk import HeldDisk
 from tests.helpers.timeouts import scaled
 
 TIMEOUT_S = scaled(10.0)
@@ -73,11 +74,20 @@ def unsettled(store: LocalStore) -> list[outbox_rows.OutboxEntry]:
         return outbox_rows.unsettled(conn)
 
 
+async def until(condition: Callable[[], bool]) -> None:
+    """Until `condition()` holds (checked every loop turn), or fail after TIMEOUT_S. Polled: what it waits for
+    happens on the store's fsync thread, which sets no event this loop could await."""
+    async with asyncio.timeout(TIMEOUT_S):
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0)
+
+
 async def loop_turns(n: int = 100) -> None:
-    """Let every ready task run `n` turns of the loop. The pump and the fake server here do no I/O and wait on no
-    timer, so whatever the pump does on an event it does within these turns, however loaded the machine: a check
-    that nothing happened after them can fail, and each use shows its own turns suffice by waking the pump with
-    an event it does answer."""
+    """Let every ready task run `n` turns of the loop. Up to taking a batch (marking it in flight), the pump and the
+    fake server here do no I/O and wait on no timer, so whatever the pump does on an event up to there it does
+    within these turns, however loaded the machine: a check that nothing happened after them can fail, and each
+    use shows its own turns suffice by waking the pump with an event it does answer. (The send itself then waits
+    for the batch's fsync on the store's thread: await that with `until`.)"""
     for _ in range(n):
         await asyncio.sleep(0)
 
@@ -93,6 +103,45 @@ async def test_drains_in_device_order_in_batches(store: LocalStore) -> None:
     assert [len(b) for b in server.batches] == [200, 200, 50]
     assert [i for b in server.batches for i in b] == queued
     assert unsettled(store) == []
+
+
+async def test_no_tap_is_sent_before_its_fsync_has_returned(tmp_path: Path) -> None:
+    """A tap the server applied but a power cut rolled back here would hand its sequence number to the next tap."""
+    disk = HeldDisk()
+    held_store = LocalStore(tmp_path / "held.db", device_id="r1-kds-1", sync_file=disk.sync)
+    server = FakeServer()
+    try:
+        [tap] = submit(Outbox(held_store, DeviceRole.kds), 1)  # its fsync starts, and the disk holds it
+        assert disk.entered.wait(TIMEOUT_S)
+        async with Uploader(held_store, server) as up:
+            await until(lambda: any(e.state == "inflight" for e in unsettled(held_store)))  # the batch is taken...
+            await loop_turns()
+            assert server.batches == [], "...but not sent while its fsync is held"
+            disk.release.set()
+            await asyncio.wait_for(up.queue_depth.wait_for(0), TIMEOUT_S)
+        assert server.ledger == {tap.id: tap.device_seq}
+        assert disk.completed >= 1
+    finally:
+        disk.release.set()
+        held_store.close()
+
+
+async def test_a_failing_disk_holds_the_taps_back_until_an_fsync_succeeds(tmp_path: Path) -> None:
+    disk = HeldDisk()
+    disk.failures = [OSError(5, "Input/output error")] * 3
+    held_store = LocalStore(tmp_path / "held.db", device_id="r1-kds-1", sync_file=disk.sync)
+    server = FakeServer()
+    try:
+        queued = submit(Outbox(held_store, DeviceRole.kds), 2)
+        async with Uploader(held_store, server, backoff=fast_backoff()) as up:
+            await until(lambda: any(e.state == "inflight" for e in unsettled(held_store)))
+            disk.release.set()  # three fsyncs fail (the tap's own, then the uploader's), then the disk is back
+            await asyncio.wait_for(up.queue_depth.wait_for(0), TIMEOUT_S)
+        assert [i for b in server.batches for i in b] == queued, "sent once each, after the disk came back"
+        assert disk.completed >= 1 and not disk.failures
+    finally:
+        disk.release.set()
+        held_store.close()
 
 
 async def test_new_taps_kick_the_idle_uploader(store: LocalStore) -> None:
@@ -196,9 +245,9 @@ async def test_retry_now_cuts_a_long_backoff_short(store: LocalStore) -> None:
         up.kick()  # a new tap alone does not bypass the backoff...
         await loop_turns()
         assert len(server.batches) == 1
-        up.retry_now()  # ...the server coming back does, within as many turns
-        await loop_turns()
-        assert len(server.batches) == 2
+        assert all(e.state == "pending" for e in unsettled(store)), "no batch taken for the next attempt"
+        up.retry_now()  # ...the server coming back does (once the batch is on disk: its fsync is on another thread)
+        await until(lambda: len(server.batches) == 2)
         await asyncio.wait_for(up.queue_depth.wait_for(0), TIMEOUT_S)
     assert len(server.ledger) == 2
 

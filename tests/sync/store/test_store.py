@@ -223,7 +223,7 @@ def test_kill_9_while_tapping_loses_nothing_committed(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_kill_9_loses_neither_taps_nor_server_rows_committed_without_fsync(tmp_path: Path) -> None:
+def test_kill_9_loses_neither_taps_nor_server_rows_committed_before_their_fsync(tmp_path: Path) -> None:
     path = tmp_path / "killed.db"
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.sync.store.writer_proc", str(path), "100000", "mixed"],
@@ -258,15 +258,18 @@ def test_kill_9_loses_neither_taps_nor_server_rows_committed_without_fsync(tmp_p
     assert items >= 2 * len(pushed), "with their items"
 
 
-def test_server_rows_commit_without_fsync_and_taps_with_it(store: LocalStore) -> None:
-    """The read path's transactions run at synchronous=NORMAL, every other write at FULL, on the same pool."""
+def test_server_rows_and_taps_commit_without_waiting_for_fsync_and_the_rest_with_it(store: LocalStore) -> None:
+    """The read path's transactions and taps run at synchronous=NORMAL (a tap's fsync follows on the store's own
+    thread), every other write at FULL, on the same pool."""
     levels = []
     for _ in range(2):
         with store.refetchable() as conn:
             levels.append(conn.exec_driver_sql("PRAGMA synchronous").scalar())
         with store.transaction() as conn:
             levels.append(conn.exec_driver_sql("PRAGMA synchronous").scalar())
-    assert levels == [1, 2, 1, 2]  # NORMAL, FULL
+        with store.deferred_sync() as conn:
+            levels.append(conn.exec_driver_sql("PRAGMA synchronous").scalar())
+    assert levels == [1, 2, 1, 1, 2, 1]  # NORMAL, FULL, NORMAL
 
 
 def test_a_snapshot_reads_while_another_connection_holds_the_write_lock(store: LocalStore) -> None:
