@@ -7,13 +7,14 @@ import os
 import random
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 
+from tests.helpers.server_zygote import ServerProcess
 from tests.helpers.timeouts import scaled
 
 _PORTS_FROM = 10_000
@@ -57,7 +58,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_healthy(proc: subprocess.Popen[bytes], url: str, log: Callable[[], str], timeout_s: float) -> None:
+class _Process(Protocol):
+    @property
+    def returncode(self) -> int | None: ...
+
+    def poll(self) -> int | None: ...
+
+
+def wait_healthy(proc: _Process, url: str, log: Callable[[], str], timeout_s: float) -> None:
     """Until `url/health` answers 200; an error naming the log if the process exits or the time runs out."""
     deadline = time.monotonic() + scaled(timeout_s)
     while time.monotonic() < deadline:
@@ -93,13 +101,10 @@ class LiveServer:
             "KDS_JWT_SECRET": jwt_secret,
             **self.extra_env,
         }
-        self._log = self.log_path.open("ab")  # appended: a restarted server keeps the first log
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kds_backend.cli", "serve", "--port", str(self.port), "--log-level", "warning"],
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
+        self.log_path.touch()  # here, so a missing data_dir fails in the test, not in the server
+        # `kds-backend serve` in a process of its own, forked from a zygote that has the server's modules imported
+        # (a fresh interpreter spends over a second of CPU on them); its log appended: a restart keeps the first.
+        self.proc = ServerProcess(["serve", "--port", str(self.port), "--log-level", "warning"], env, self.log_path)
 
     def wait_ready(self, timeout_s: float = 30) -> None:
         wait_healthy(self.proc, self.url, lambda: self.log_path.read_text(), timeout_s)
@@ -112,14 +117,12 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self._log.close()
 
     def kill(self) -> None:
         """`kill -9`: no shutdown, no close frames; clients see their sockets die."""
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-        self._log.close()
 
     def restarted(self) -> LiveServer:
         """A new process on the same port and database (call `stop()` or `kill()` on this one first)."""
