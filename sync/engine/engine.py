@@ -46,6 +46,7 @@ from sync.store import LocalStore, outbox_rows, read_rows, server_rows
 from sync.store.outbox_rows import OutboxEntry
 from sync.store.writer import StoreWriter
 
+from .display_cache import DisplayCache
 from .hub_link import HubLinkWatch
 from .inbox import Inbox
 from .late_rejections import LateRejections
@@ -214,6 +215,8 @@ class SyncEngine:
             watchdog_s=config.watchdog_s,
         )
         self.outbox = Outbox(self.store, config.role)
+        # Orders as last displayed, with the rows they came from: a redraw parses and folds only what changed.
+        self._displayed = DisplayCache(config.role)
         self.writer = StoreWriter(self.store, inline=not config.store_thread)
         self.uploader = Uploader(self.store, self.api, reauthenticate=config.token_provider.refresh)
         with self.store.snapshot() as conn:
@@ -346,7 +349,7 @@ class SyncEngine:
         """Open orders as displayed (server rows + pending intents), oldest first; for a station, only orders
         with items there, showing only those items. `among`: only these orders (what a change touched)."""
         with self.store.snapshot() as conn:
-            return open_tickets(conn, self.config.role, station, among)
+            return open_tickets(conn, self.config.role, station, among, self._displayed)
 
     def open_tickets_timed(
         self, station: str | None = None, among: Collection[UUID] | None = None
@@ -354,7 +357,7 @@ class SyncEngine:
         """`open_tickets`, each with its timed items' fire times (issue 19 item 1), found on the whole order: a
         station's fries wait on the grill's ribeye. Every screen derives the same times from the same rows."""
         with self.store.snapshot() as conn:
-            return open_tickets_timed(conn, self.config.role, station, among)
+            return open_tickets_timed(conn, self.config.role, station, among, self._displayed)
 
     def stations(self) -> list[str]:
         """The stations this screen's store has items for (what an all-stations screen lists)."""
@@ -369,7 +372,7 @@ class SyncEngine:
         # The store's wall clock, not the engine's monotonic one: bump times are server and outbox timestamps.
         since = datetime.fromtimestamp(self.store.clock() - within_s, UTC)
         with self.store.snapshot() as conn:
-            return recently_bumped(conn, self.config.role, station, since)
+            return recently_bumped(conn, self.config.role, station, since, self._displayed)
 
     def prep_times(
         self, stations: Collection[str] | None = None, *, since: datetime | None = None
@@ -399,7 +402,7 @@ class SyncEngine:
             self._pending_orders.add(order_id)
             self.coalescer.add([order_id])
             self._inputs.put_nowait(None)
-        self.uploader.queued(intent.created_at.timestamp())
+        self.uploader.queued(intent.created_at.timestamp() if intent.created_at else self.store.clock())
         return intent
 
     def rejected(self) -> list[OutboxEntry]:

@@ -9,11 +9,10 @@ pending intents"; the displayed state decides in the end.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -23,8 +22,9 @@ from api_client.models import DeviceRole, ItemStatus, OrderItemPublic, OrderStat
 from api_client.order_machine import OPEN_STATUSES
 from sync.store import outbox_rows
 from sync.store.compiled import Compiled, ids_param, json_ids
-from sync.store.overlay import overlay
 from sync.store.tables import order_items, orders
+
+from .display_cache import DisplayCache
 
 OPEN = frozenset({OrderStatus.new, OrderStatus.in_progress, OrderStatus.ready})
 STATION_OPEN_ITEMS = OPEN_STATUSES  # the order machine's "still to cook"
@@ -47,24 +47,32 @@ def ticket_sort_key(order: OrderWithItems) -> tuple[bool, datetime, str]:
 
 
 def open_tickets(
-    conn: sa.Connection, role: DeviceRole, station: str | None, among: Collection[UUID] | None = None
+    conn: sa.Connection,
+    role: DeviceRole,
+    station: str | None,
+    among: Collection[UUID] | None = None,
+    cache: DisplayCache | None = None,
 ) -> list[OrderWithItems]:
     """Open orders as displayed. Expo: whole orders that are new, in progress or ready. A station: orders where
     it still has work or an unacknowledged change, with only its items (voided ones included).
 
     `among`: only these orders (a screen redrawing what a change touched); keep it to a few hundred ids."""
-    return [ticket for ticket, _fires in open_tickets_timed(conn, role, station, among)]
+    return [ticket for ticket, _fires in open_tickets_timed(conn, role, station, among, cache)]
 
 
 def open_tickets_timed(
-    conn: sa.Connection, role: DeviceRole, station: str | None, among: Collection[UUID] | None = None
+    conn: sa.Connection,
+    role: DeviceRole,
+    station: str | None,
+    among: Collection[UUID] | None = None,
+    cache: DisplayCache | None = None,
 ) -> list[tuple[OrderWithItems, dict[UUID, datetime]]]:
     """`open_tickets`, each with the fire times of its timed items (issue 19 item 1: `planned_fire_times`, whatever
     their status), found on the whole order: a station's item waits on the longest item of its course, whichever
     station makes that one."""
     shown = [
         (ticket, planned_fire_times(displayed.order.order_items))
-        for displayed in _load_displayed(conn, role, OPEN, station, among)
+        for displayed in _load_displayed(conn, role, OPEN, station, among, cache)
         if (ticket := _open_view(displayed.order, station)) is not None
     ]
     shown.sort(key=lambda pair: ticket_sort_key(pair[0]))
@@ -72,7 +80,7 @@ def open_tickets_timed(
 
 
 def recently_bumped(
-    conn: sa.Connection, role: DeviceRole, station: str | None, since: datetime
+    conn: sa.Connection, role: DeviceRole, station: str | None, since: datetime, cache: DisplayCache | None = None
 ) -> list[tuple[OrderWithItems, datetime]]:
     """Orders bumped at or after `since` (timezone-aware), most recent first, each with its bump time.
 
@@ -83,7 +91,7 @@ def recently_bumped(
     statuses = _AFTER_WORK if station is not None else frozenset({OrderStatus.served})
     bumped = [
         found
-        for displayed in _load_displayed(conn, role, statuses, station)
+        for displayed in _load_displayed(conn, role, statuses, station, cache=cache)
         if (found := _bumped_view(displayed, station)) is not None and found[1] >= since
     ]
     bumped.sort(key=lambda b: (b[1], str(b[0].id)), reverse=True)
@@ -212,20 +220,16 @@ def _statements(listing: _Listing) -> tuple[Compiled, Compiled, Compiled]:
     )
 
 
-def _item_key(item: OrderItemPublic) -> tuple[datetime, str]:
-    # The ticket's line order, the same as `server_rows.load_order`, whatever order SQLite returns rows in.
-    return (item.created_at, str(item.id))
-
-
 def _load_displayed(
     conn: sa.Connection,
     role: DeviceRole,
     statuses: frozenset[OrderStatus],
     station: str | None,
     among: Collection[UUID] | None = None,
+    cache: DisplayCache | None = None,
 ) -> list[_Displayed]:
     """The candidate orders (`_candidates`: by status, at `station`, among the ids `among`), as displayed: three
-    queries however many match.
+    queries however many match. `cache` (the engine's) spares parsing and folding what did not change.
 
     Orders are selected by a subquery rather than a list of ids, so no statement grows with the number of
     orders (SQLite caps bound parameters).
@@ -239,21 +243,20 @@ def _load_displayed(
     order_rows = order_query.rows(conn, params)
     if not order_rows:
         return []
-    items: dict[str, list[OrderItemPublic]] = {}
+    if cache is None or cache.role is not role:
+        cache = DisplayCache(role)
+    items: dict[str, list[str]] = {}
     # (id, JSON) pairs: the statements are raw SQL, so the driver's rows are untyped.
     for order_id, data in cast("Iterable[tuple[str, str]]", item_query.rows(conn, params)):
-        items.setdefault(order_id, []).append(OrderItemPublic.model_validate_json(data))
-    pending = outbox_rows.group_unsettled(pending_query.rows(conn, params))
+        items.setdefault(order_id, []).append(data)
+    pending: dict[str, list[Any]] = {}
+    for row in pending_query.rows(conn, params):  # in device order
+        pending.setdefault(row.order_id, []).append(row)
     shown: list[_Displayed] = []
     for order_id, data in cast("Iterable[tuple[str, str]]", order_rows):
-        lines = sorted(items.get(order_id, ()), key=_item_key)
-        # Validated item instances are taken as they are, so each item's JSON is parsed exactly once.
-        order = OrderWithItems.model_validate({**json.loads(data), "order_items": lines})
-        entries = pending.get(order.id)
-        if not entries:
-            shown.append(_Displayed(order, None))
-            continue
-        displayed = overlay(order, [e.intent for e in entries], role).order
-        newest = datetime.fromtimestamp(max(e.created_at for e in entries), UTC)
+        entries = pending.get(order_id, ())
+        payloads = tuple(e.payload for e in entries)
+        displayed = cache.displayed(order_id, data, tuple(items.get(order_id, ())), payloads)
+        newest = datetime.fromtimestamp(max(e.created_at for e in entries), UTC) if entries else None
         shown.append(_Displayed(displayed, newest))
     return shown

@@ -110,7 +110,7 @@ async def test_offline_taps_drain_exactly_once_when_the_server_returns(
     live_server.kill()
     outbox = Outbox(store, DeviceRole.kds)
     uploader = Uploader(store, api, batch_size=200, backoff=Backoff(0.05, 0.3), watchdog_s=0.1)
-    outbox.on_submit(lambda i: uploader.queued(i.created_at.timestamp()))  # as SyncEngine.submit does
+    outbox.on_submit(lambda i: uploader.queued(store.clock()))  # as SyncEngine.submit does
     restarted: LiveServer | None = None
     try:
         await uploader.start()
