@@ -250,7 +250,9 @@ class TicketDelegate:
         if cached is not None and cached[0] is ticket and cached[1] is layout and cached[2] == state:
             self._pixmaps.move_to_end(ticket.key)
             return cached[3]
-        pixmap = _clear_pixmap(layout.width, layout.height, _pixel_ratio(painter))
+        # On the grid's own background (cards never overlap, and nothing but the background is under one): its
+        # rounded corners look the same, and moving a page of cards after a bump copies pixels instead of blending.
+        pixmap = _clear_pixmap(layout.width, layout.height, _pixel_ratio(painter), theme.BACKGROUND)
         card = QPainter(pixmap)
         try:
             card.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -583,9 +585,10 @@ def _pixel_ratio(painter: QPainter) -> float:
     return painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
 
 
-def _clear_pixmap(width: int, height: int, ratio: float) -> QPixmap:
-    """A transparent picture of `width` x `height` logical pixels at the screen's pixel ratio, to draw into once."""
+def _clear_pixmap(width: int, height: int, ratio: float, fill: QColor | None = None) -> QPixmap:
+    """A picture of `width` x `height` logical pixels at the screen's pixel ratio, to draw into once: transparent,
+    or filled with `fill` (opaque: blitted as a plain copy, where a transparent one is blended pixel by pixel)."""
     pixmap = QPixmap(int(width * ratio), int(height * ratio))
     pixmap.setDevicePixelRatio(ratio)
-    pixmap.fill(Qt.GlobalColor.transparent)
+    pixmap.fill(Qt.GlobalColor.transparent if fill is None else fill)
     return pixmap
