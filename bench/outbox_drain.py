@@ -107,7 +107,7 @@ async def main() -> None:
         engine.dispose()
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}")
-    print(f"tap (local write, durable): {tap_ms:.2f} ms per intent")
+    print(f"tap (local commit; its fsync follows on the store's thread): {tap_ms:.2f} ms per intent")
     print(
         f"drain: {args.intents} intents in {drain_s:.2f} s = {args.intents / drain_s:.0f} intents/s "
         f"(batches of {args.batch}); server ledger: {by_status}"
