@@ -42,3 +42,22 @@ class FittedLabel(QLabel):
             painter.drawText(self.contentsRect(), int(self.alignment()) | Qt.AlignmentFlag.AlignVCenter, text)
         finally:
             painter.end()
+
+
+class ShorteningLabel(FittedLabel):
+    """A `FittedLabel` with shorter ways to say the same thing: the first that fits is drawn whole, and only the
+    shortest is ever cut. "12 open · 2 on hold" in too little room reads "12 open", then "12", not "12 o…"."""
+
+    def set_forms(self, whole: str, *shorter: str) -> None:
+        self._shorter = shorter
+        self.setText(whole)
+        self.update()
+
+    def shown_text(self) -> str:
+        room = self.contentsRect().width()
+        metrics = self.fontMetrics()
+        forms = (self.text(), *getattr(self, "_shorter", ()))
+        for form in forms:
+            if metrics.horizontalAdvance(form) <= room:
+                return form
+        return metrics.elidedText(forms[-1], Qt.TextElideMode.ElideRight, room)

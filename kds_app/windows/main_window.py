@@ -29,7 +29,7 @@ from ..cards.ticket_grid import TicketGrid
 from ..media.language import translate
 from ..panels.all_day_panel import AllDayPanel
 from ..panels.eighty_six_panel import EightySixPanel, EightySixStrip
-from ..panels.fitted_label import FittedLabel
+from ..panels.fitted_label import FittedLabel, ShorteningLabel
 from ..panels.prep_strip import PrepStrip
 from ..panels.recall_drawer import RecallDrawer
 from ..panels.station_picker import StationPicker
@@ -139,8 +139,9 @@ class TopBar(QFrame):
         self.title = PanesTitle(title)  # a split screen's "GRILL | EXPO" keeps both names readable
         self.title.setObjectName("ScreenTitle")
         self.title.setMinimumWidth(80)  # "GRILL · FRY · COLD" may be cut on a narrow screen; the status never is
-        self.count = FittedLabel()
-        # "12 open · 2 on hold" may be cut short on a narrow screen, so the buttons and the sync state never are.
+        self.count = ShorteningLabel()
+        # "12 open · 2 on hold" gives way on a narrow screen (to "12 open", then "12"), so the buttons and the sync
+        # state never do.
         self.count.setMinimumWidth(1)  # 0 would mean "its whole text" to the layout
         self.connection = QLabel()
         self.connection.setObjectName("ConnectionPill")
@@ -579,8 +580,11 @@ class MainWindow(QMainWindow):
         held = sum(1 for t, m in shown.values() if t.on_hold or (t.fires and t.fires_in(m.waits(t)) is not None))
         count = translate("MainWindow", "{n} open").format(n=len(shown) - held)
         if held:
-            count += translate("MainWindow", " · {n} on hold").format(n=held)
-        self.top.count.setText(count)
+            # On a narrow screen with a long sync line: "12 open", then "12" (a number cut to "12 o…" says less).
+            whole = count + translate("MainWindow", " · {n} on hold").format(n=held)
+            self.top.count.set_forms(whole, count, str(len(shown) - held))
+        else:
+            self.top.count.set_forms(count, str(len(shown)))
 
     def _name_stations(self) -> None:
         """A screen listing several stations (an all-stations screen, or a list of them) shows one card per

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -68,6 +69,29 @@ def test_the_window_fits_a_1366_pixel_screen_with_every_strip_showing(session: S
         right = button.mapTo(window, button.rect().topRight()).x()
         assert right <= NARROW_SCREEN_PX and button.width() >= button.minimumSizeHint().width()
     assert bar.queue.width() >= bar.queue.sizeHint().width()  # the sync state is never cut
+
+
+def test_offline_at_1366_pixels_the_ticket_count_shortens_to_a_whole_number_never_a_cut_word(session: Session) -> None:
+    """Judged from outside: RECONNECTING with "1 to sync · oldest 0:04" left the count "12 o…" at 1366x768."""
+    window = session.window
+    window.top.set_connection(ConnectionState.RECONNECTING)
+    window.top.queue.setText("1 to sync · oldest 0:04")
+    window.top.count.set_forms("48 open · 12 on hold", "48 open", "48")
+    window.resize(NARROW_SCREEN_PX, 768)
+    window.show()
+    for layout in (window.layout(), window.centralWidget().layout(), window.top.layout()):
+        layout.activate()
+    count = window.top.count
+    assert count.text() == "48 open · 12 on hold"  # the whole text, for whoever reads it
+    assert count.shown_text() in ("48 open · 12 on hold", "48 open", "48"), "at least the number, whole"
+    assert all(b.mapTo(window, b.rect().topRight()).x() <= NARROW_SCREEN_PX for b in window.top.buttons)
+    metrics = count.fontMetrics()
+    for shown in ("48 open · 12 on hold", "48 open", "48"):
+        count.setFixedWidth(metrics.horizontalAdvance(shown) + count.contentsMargins().left() * 2 + 2)
+        assert count.shown_text() == shown
+    count.setFixedWidth(metrics.horizontalAdvance("48") - 2)
+    room = count.contentsRect().width()
+    assert count.shown_text() == metrics.elidedText("48", Qt.TextElideMode.ElideRight, room), "only the shortest is cut"
 
 
 @pytest.mark.parametrize("panel", ["recall", "eighty_six", "all_day"])
