@@ -61,6 +61,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT_S = 1.5
 OFFLINE_AFTER_S = 1.5
 SWITCH_DRAIN_S = 10.0  # re-pointed in SETTINGS: how long queued taps get to reach the old server first
+CONNECTING_NOTICE_S = 0.5  # a start that takes longer than this says what it waits for
 WINDOWED = QSize(1600, 900)  # a windowed start's size, when the screen it opens on has room for it
 
 
@@ -292,6 +293,7 @@ class App:
         self.stopping = asyncio.Event()
         self.session_started = asyncio.Event()  # set while a session runs (for whoever drives the app)
         self.not_connected_shown = asyncio.Event()  # set while the screen waits, not connected, for its settings
+        self.connecting_shown = asyncio.Event()  # set while the screen says it is still connecting
         self._next: tuple[AppConfig, str | None] | None = None
         self._changed = asyncio.Event()
         self.dialog: SettingsDialog | None = None
@@ -318,7 +320,7 @@ class App:
                 qapp.setStyleSheet(theme.style_sheet(self.config.font_size))
                 use_language(self.config.language)  # before any window: each is built in the language it shows
                 try:
-                    connection = await self._connect(password)
+                    connection = await self._connect_saying_so(password)
                 except (ConfigError, SignInNeeded, ClientError) as exc:
                     # Never a dead end: the settings open with the reason, and the screen waits for a fix.
                     log.warning("cannot start the screen: %s", exc)
@@ -353,6 +355,24 @@ class App:
             gc_timer.stop()
             gc.stop()
         return 0
+
+    async def _connect_saying_so(self, password: str | None) -> Connection:
+        """`_connect`, with a window saying what the screen waits for when that takes more than a moment: a hub that
+        takes connections but does not answer kept the glass black for the sign-in's whole timeout (10 s)."""
+        connecting = asyncio.ensure_future(self._connect(password))
+        try:
+            done, _ = await asyncio.wait({connecting}, timeout=CONNECTING_NOTICE_S)
+            if not done:
+                self._show_not_connected(None).connecting(
+                    self.config.url if self.config.server != "embedded" else None
+                )
+                self.connecting_shown.set()
+            return await connecting
+        except asyncio.CancelledError:
+            connecting.cancel()
+            raise
+        finally:
+            self.connecting_shown.clear()
 
     async def _connect(self, password: str | None) -> Connection:
         if self.config.server == "embedded":
@@ -468,8 +488,18 @@ class App:
     async def _wait_for_settings(self, error: str) -> None:
         self._next = None
         self._changed.clear()
+        self._show_not_connected(error)
+        self.open_settings(error)
+        self.not_connected_shown.set()
+        await self._until_stop_or_change(clear=False)
+        self.not_connected_shown.clear()
+        if self.stopping.is_set():
+            self._next = None
+
+    def _show_not_connected(self, error: str | None) -> NotConnectedWindow:
+        """The not-connected window, shown (once), saying `error` (None: leave what it says)."""
         if self.not_connected is None:
-            self.not_connected = NotConnectedWindow(error)
+            self.not_connected = NotConnectedWindow(error or "")
             self.not_connected.settings_requested.connect(lambda: self.open_settings(self._not_connected_reason()))
             self.not_connected.retry_requested.connect(self._retry)
             self.not_connected.closed.connect(self.request_stop)
@@ -479,17 +509,14 @@ class App:
             else:
                 self.not_connected.setGeometry(fit_to(room, WINDOWED))
                 self.not_connected.show()
-        else:
+        elif error is not None:
             self.not_connected.set_reason(error)
-        self.open_settings(error)
-        self.not_connected_shown.set()
-        await self._until_stop_or_change(clear=False)
-        self.not_connected_shown.clear()
-        if self.stopping.is_set():
-            self._next = None
+        return self.not_connected
 
     def _not_connected_reason(self) -> str | None:
-        return self.not_connected.reason_label.text() if self.not_connected is not None else None
+        if self.not_connected is None or self.not_connected.is_connecting:
+            return None  # still signing in: no error for the settings to show
+        return self.not_connected.reason_label.text()
 
 
 def run_app(

@@ -28,8 +28,9 @@ class NotConnectedWindow(QWidget):
             "#NotConnected QPushButton { min-height: 72px; min-width: 220px; font-size: 24px; font-weight: bold;"
             " border-radius: 8px; border: 2px solid #3d4b63; background: #1c2330; color: #e8ecf2; }"
         )
-        title = QLabel(translate("NotConnected", "This screen is not connected"))
+        self.title = title = QLabel(translate("NotConnected", "This screen is not connected"))
         title.setObjectName("title")
+        self.is_connecting = False  # still signing in (`connecting`), not refused or unreachable
         self.reason_label = QLabel(reason)
         self.reason_label.setObjectName("reason")
         self.reason_label.setWordWrap(True)
@@ -54,7 +55,25 @@ class NotConnectedWindow(QWidget):
         layout.addStretch(2)
 
     def set_reason(self, reason: str) -> None:
+        self.is_connecting = False
+        self.title.setText(translate("NotConnected", "This screen is not connected"))
         self.reason_label.setText(reason)
+        self.retry_button.show()
+
+    def connecting(self, url: str | None) -> None:
+        """Still signing in to `url` (None: starting the built-in server): said at once, so a server that takes its
+        time to answer never leaves the glass black. SETTINGS stays; there is nothing to try again yet."""
+        self.is_connecting = True
+        where = url or translate("NotConnected", "the built-in server")
+        self.title.setText(translate("NotConnected", "Connecting…"))
+        self.reason_label.setText(
+            translate(
+                "NotConnected",
+                "Connecting to {where}. The tickets show as soon as it answers, or from this screen's last sign-in "
+                "if it does not.",
+            ).format(where=where)
+        )
+        self.retry_button.hide()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.closed.emit()

@@ -519,6 +519,18 @@
         <source>Try again</source>
         <translation>እንደገና ሞክር</translation>
     </message>
+    <message>
+        <source>the built-in server</source>
+        <translation>አብሮ የተሰራው ሰርቨር</translation>
+    </message>
+    <message>
+        <source>Connecting…</source>
+        <translation>በመገናኘት ላይ…</translation>
+    </message>
+    <message>
+        <source>Connecting to {where}. The tickets show as soon as it answers, or from this screen&apos;s last sign-in if it does not.</source>
+        <translation>ከ{where} ጋር በመገናኘት ላይ። ልክ እንደመለሰ ቲኬቶቹ ይታያሉ፤ ካልመለሰ ደግሞ በዚህ ስክሪን የመጨረሻ መግቢያ ይታያሉ።</translation>
+    </message>
 </context>
 <context>
     <name>PageBar</name>

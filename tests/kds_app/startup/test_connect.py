@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PySide6.QtWidgets import QApplication
 
 from api_client.models import DeviceCreate, DeviceRole, OrderWithItems
 from kds_app.startup.config import AppConfig, ConfigError
@@ -23,6 +24,7 @@ from kds_app.startup.connect import (
     refresh_token_path,
 )
 from kds_app.startup.embedded import EmbeddedCompanion
+from kds_app.windows.app import App
 from kds_backend.auth import passwords
 from kds_backend.auth.accounts import create_device
 from kds_backend.db.engine import make_engine
@@ -205,6 +207,45 @@ async def test_a_screen_signed_in_before_starts_offline_and_syncs_when_the_serve
         with EmbeddedCompanion(companion_dir, port):  # the hub is back
             await asyncio.wait_for(engine.queue_depth.wait_for(0), TIMEOUT_S)
             assert engine.rejected() == []  # applied by the server on the saved session's token
+
+
+async def test_a_hub_that_takes_connections_but_never_answers_is_said_at_once_then_the_last_sign_in_is_used(
+    embedded: EmbeddedCompanion, device: str, tmp_path: Path, qapp: QApplication
+) -> None:
+    """Judged from outside: a screen restarted while its hub was frozen (SIGSTOP) showed a black glass for the
+    sign-in's whole 10 s timeout. It now says it is connecting, and where, until the hub answers or fails."""
+    cfg = companion_config(embedded)
+    data = tmp_path / "screen"
+    async with await build_engine_config(cfg, data, embedded=None, password=PASSWORD):
+        pass  # signed in once: the screen has a saved sign-in
+    held: list[asyncio.StreamWriter] = []
+
+    async def never_answer(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    frozen = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{frozen.sockets[0].getsockname()[1]}"
+    app = App(replace(cfg, url=url), config_file=tmp_path / "config.json", data_dir=data)
+    running = asyncio.ensure_future(app.run())
+    try:
+        async with asyncio.timeout(TIMEOUT_S):
+            await app.connecting_shown.wait()
+        window = app.not_connected
+        assert window is not None and window.isVisible() and app.session is None
+        assert window.title.text() == "Connecting…" and url in window.reason_label.text()
+        assert window.settings_button.isVisible() and not window.retry_button.isVisible()
+        frozen.close()  # the hub fails outright: its connections are dropped
+        for writer in held:
+            writer.transport.abort()
+        async with asyncio.timeout(TIMEOUT_S):
+            await app.session_started.wait()
+        assert app.session is not None and app.session.window.isVisible()
+        assert app.not_connected is None, "the connecting window went when the tickets came"
+    finally:
+        app.request_stop()
+        async with asyncio.timeout(TIMEOUT_S):
+            assert await running == 0
+        frozen.close()
 
 
 async def test_wrong_password_asks_to_sign_in_again(embedded: EmbeddedCompanion, device: str, tmp_path: Path) -> None:
