@@ -481,6 +481,15 @@ class App:
     def _close_not_connected(self) -> None:
         if self.not_connected is not None:
             window, self.not_connected = self.not_connected, None
+            # The settings (or their PIN) opened from this window outlive it: kept open over the tickets, not
+            # deleted with it (a SETTINGS tap while connecting left a deleted dialog behind, and SETTINGS broken).
+            for child in (self.dialog, self.pin_prompt):
+                if child is not None and child.parent() is window:
+                    shown = child.isVisible()
+                    child.setParent(self._parent(), child.windowFlags())
+                    if shown:
+                        child.show()
+                        child.raise_()
             window.closed.disconnect()
             window.close()
             window.deleteLater()
@@ -505,6 +514,9 @@ class App:
             self.not_connected.closed.connect(self.request_stop)
             room = QWidget.screen(self.not_connected).availableGeometry()
             if self.fullscreen:
+                # The whole screen first, as `Session.show` does: with no window manager (a kiosk X session) the
+                # full-screen request is not honoured, and the window opened at its minimum size, its text cut.
+                self.not_connected.setGeometry(QWidget.screen(self.not_connected).geometry())
                 self.not_connected.showFullScreen()
             else:
                 self.not_connected.setGeometry(fit_to(room, WINDOWED))

@@ -234,6 +234,9 @@ async def test_a_hub_that_takes_connections_but_never_answers_is_said_at_once_th
         assert window is not None and window.isVisible() and app.session is None
         assert window.title.text() == "Connecting…" and url in window.reason_label.text()
         assert window.settings_button.isVisible() and not window.retry_button.isVisible()
+        window.settings_button.click()  # a cook opens the settings while it connects
+        dialog = app.dialog
+        assert dialog is not None and dialog.isVisible()
         frozen.close()  # the hub fails outright: its connections are dropped
         for writer in held:
             writer.transport.abort()
@@ -241,6 +244,11 @@ async def test_a_hub_that_takes_connections_but_never_answers_is_said_at_once_th
             await app.session_started.wait()
         assert app.session is not None and app.session.window.isVisible()
         assert app.not_connected is None, "the connecting window went when the tickets came"
+        # The settings stay open over the tickets (not deleted with the connecting window), and SETTINGS still works.
+        assert app.dialog is dialog and dialog.isVisible() and dialog.parent() is app.session.window
+        dialog.cancel_button.click()
+        app.session.window.top.settings.click()
+        assert app.dialog is not None and app.dialog.isVisible()
     finally:
         app.request_stop()
         async with asyncio.timeout(TIMEOUT_S):
