@@ -206,16 +206,7 @@ class Session:
 
     def show(self, *, fullscreen: bool) -> None:
         """The cook's window on the screen it opens on, and the customer board (if any) on another display."""
-        if fullscreen:
-            # The whole screen first: a kiosk X session has no window manager to honour the full-screen request,
-            # and the window would open at its minimum size (found under Xvfb: a 1110x135 strip with no cards).
-            self.window.setGeometry(QWidget.screen(self.window).geometry())
-            self.window.showFullScreen()
-        else:
-            # Never larger than the screen it opens on, and on it (a 1366x768 kitchen PC must see SETTINGS).
-            room = QWidget.screen(self.window).availableGeometry()  # `window.screen` is the ticket screen
-            self.window.setGeometry(fit_to(room, WINDOWED))
-            self.window.show()
+        show_window(self.window, fullscreen=fullscreen)
         if self.board is not None:
             show_on_second_display(self.board, QWidget.screen(self.window), fullscreen=fullscreen)
 
@@ -512,15 +503,7 @@ class App:
             self.not_connected.settings_requested.connect(lambda: self.open_settings(self._not_connected_reason()))
             self.not_connected.retry_requested.connect(self._retry)
             self.not_connected.closed.connect(self.request_stop)
-            room = QWidget.screen(self.not_connected).availableGeometry()
-            if self.fullscreen:
-                # The whole screen first, as `Session.show` does: with no window manager (a kiosk X session) the
-                # full-screen request is not honoured, and the window opened at its minimum size, its text cut.
-                self.not_connected.setGeometry(QWidget.screen(self.not_connected).geometry())
-                self.not_connected.showFullScreen()
-            else:
-                self.not_connected.setGeometry(fit_to(room, WINDOWED))
-                self.not_connected.show()
+            show_window(self.not_connected, fullscreen=self.fullscreen)
         elif error is not None:
             self.not_connected.set_reason(error)
         return self.not_connected
@@ -529,6 +512,21 @@ class App:
         if self.not_connected is None or self.not_connected.is_connecting:
             return None  # still signing in: no error for the settings to show
         return self.not_connected.reason_label.text()
+
+
+def show_window(window: QWidget, *, fullscreen: bool) -> None:
+    """`window` on the whole screen it opens on, or windowed, never larger than that screen and on it (a 1366x768
+    kitchen PC must see SETTINGS)."""
+    screen = QWidget.screen(window)  # `window.screen` is the ticket screen
+    if fullscreen:
+        # The whole screen first: a kiosk X session has no window manager to honour the full-screen request, and
+        # the window would open at its minimum size (found under Xvfb: a 1110x135 strip with no cards; the
+        # not-connected window with its text cut).
+        window.setGeometry(screen.geometry())
+        window.showFullScreen()
+    else:
+        window.setGeometry(fit_to(screen.availableGeometry(), WINDOWED))
+        window.show()
 
 
 def run_app(

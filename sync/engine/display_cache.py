@@ -16,11 +16,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from api_client.models import DeviceRole, Intent, OrderItemPublic, OrderWithItems
 from sync.store.overlay import overlay
+from sync.store.server_rows import line_order
 
 DEFAULT_SIZE = 2048  # orders: more than a screen lists open and recently bumped together
 
@@ -34,14 +34,9 @@ class _Memo:
     shown: OrderWithItems  # with `payloads` folded over it
 
 
-def _item_key(item: OrderItemPublic) -> tuple[datetime, str]:
-    # The ticket's line order, the same as `server_rows.load_order`, whatever order SQLite returns rows in.
-    return (item.created_at, str(item.id))
-
-
 def parse_order(order_data: str, item_data: Sequence[str]) -> OrderWithItems:
     """An order's stored row and its items' rows as one validated order, its lines in ticket order."""
-    lines = sorted((OrderItemPublic.model_validate_json(d) for d in item_data), key=_item_key)
+    lines = sorted((OrderItemPublic.model_validate_json(d) for d in item_data), key=line_order)
     # Validated item instances are taken as they are, so each item's JSON is parsed exactly once.
     return OrderWithItems.model_validate({**json.loads(order_data), "order_items": lines})
 

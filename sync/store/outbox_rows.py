@@ -7,7 +7,7 @@ Nothing here skips an entry: batches are always the oldest unsettled entries, in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -157,7 +157,8 @@ def dismiss(conn: sa.Connection, intent_id: UUID) -> bool:
 
 
 def depth_and_oldest(conn: sa.Connection) -> tuple[int, float | None]:
-    """`depth` and `oldest_created_at` in one compiled query (after every tap, for the "to sync" line)."""
+    """How many entries are unanswered, and when the oldest of them was made (None: none), in one compiled query
+    (after every tap, for the "to sync" line)."""
     count, oldest = _DEPTH_AND_OLDEST.rows(conn)[0]
     return int(count), oldest
 
@@ -166,41 +167,14 @@ def depth(conn: sa.Connection) -> int:
     return conn.execute(sa.select(sa.func.count()).where(outbox.c.state.in_(UNSETTLED))).scalar_one()
 
 
-def oldest_created_at(conn: sa.Connection) -> float | None:
-    return conn.execute(sa.select(sa.func.min(outbox.c.created_at)).where(outbox.c.state.in_(UNSETTLED))).scalar()
-
-
-def unsettled_by_order(
-    conn: sa.Connection, order_ids: sa.Select[tuple[str]] | None = None
-) -> dict[UUID, list[OutboxEntry]]:
-    """Unanswered intents grouped by order, each list in device order: one query for any number of orders.
-
-    `order_ids` is a subquery of order ids to restrict to (a subquery, not a list of values, so the statement's
-    size and bound parameters stay the same however many orders a screen has).
-    """
-    return unsettled_grouped(conn, unsettled_query(order_ids))
-
-
 def unsettled_query(order_ids: sa.Select[tuple[str]] | None = None) -> sa.Select[Any]:
-    """The statement of `unsettled_by_order`, to build once and run many times (`unsettled_grouped`)."""
+    """Unanswered intents with an order, in device order: one statement for any number of orders, to build once and
+    run many times. `order_ids` is a subquery of order ids to restrict to (a subquery, not a list of values, so the
+    statement's size and bound parameters stay the same however many orders a screen has)."""
     query = sa.select(outbox).where(outbox.c.state.in_(UNSETTLED), outbox.c.order_id.is_not(None))
     if order_ids is not None:
         query = query.where(outbox.c.order_id.in_(order_ids))
     return query.order_by(outbox.c.seq)
-
-
-def unsettled_grouped(
-    conn: sa.Connection, query: sa.Select[Any], params: Mapping[str, object] | None = None
-) -> dict[UUID, list[OutboxEntry]]:
-    return group_unsettled(conn.execute(query, dict(params or {})))
-
-
-def group_unsettled(rows: Iterable[Any]) -> dict[UUID, list[OutboxEntry]]:
-    """Rows of `unsettled_query` (SQLAlchemy's or `compiled.Compiled`'s: read by column name) grouped by order."""
-    grouped: dict[UUID, list[OutboxEntry]] = {}
-    for row in rows:
-        grouped.setdefault(UUID(row.order_id), []).append(_entry(row))
-    return grouped
 
 
 def unsettled_order_ids() -> sa.Select[tuple[str | None]]:

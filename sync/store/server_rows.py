@@ -6,11 +6,12 @@ They are written in one place only, `read_rows`, from server answers and never f
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from uuid import UUID
 
 import sqlalchemy as sa
 
-from api_client.models import OrderWithItems
+from api_client.models import OrderItemPublic, OrderWithItems
 
 from . import compiled
 from .tables import order_items, orders, tombstones
@@ -22,9 +23,13 @@ def load_order(conn: sa.Connection, order_id: UUID) -> OrderWithItems | None:
         return None
     rows = conn.execute(sa.select(order_items.c.data).where(order_items.c.order_id == str(order_id))).scalars()
     order = OrderWithItems.model_validate({**json.loads(data), "order_items": [json.loads(r) for r in rows]})
-    # A stable item order (as the ticket lists them), whatever order SQLite returns rows in.
-    items = sorted(order.order_items, key=lambda i: (i.created_at, str(i.id)))
+    items = sorted(order.order_items, key=line_order)
     return order.model_copy(update={"order_items": items})
+
+
+def line_order(item: OrderItemPublic) -> tuple[datetime, str]:
+    """A ticket's line order, whatever order SQLite returns rows in: by creation, then id (stable)."""
+    return (item.created_at, str(item.id))
 
 
 def held_items(conn: sa.Connection, ids: set[UUID]) -> tuple[dict[UUID, int | None], dict[UUID, frozenset[UUID]]]:
